@@ -1,0 +1,16 @@
+/**
+ * An error in what the user gave us (a file, a flag, a value). The CLI prints its message as one
+ * line, without a stack trace, and exits with code 2. The message names the file, the line or
+ * field, and what to fix.
+ */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** Exit codes shared by every command. */
+export const EXIT_OK = 0;
+export const EXIT_CHECK_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
