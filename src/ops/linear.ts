@@ -1,0 +1,58 @@
+/**
+ * The node projections x W (gradients.md "Projections"), for dense or sparse x.
+ *
+ * Dense: the gradient is written with explicit transposes because TF.js's stock MatMul gradient
+ * sets transposeA/transposeB, which sends the wasm backend off XNNPACK to a path about 12x slower
+ * (platform-notes.md). Sparse: x is the CSR feature matrix (Cora's is 1.3% dense), multiplied
+ * without densifying; it is an input, so only W gets a gradient.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { SPARSE_MATMUL, SPARSE_MATMUL_GRAD } from '../../kernels/names.js';
+import { customOp } from './custom-op.js';
+
+/** A sparse N x F matrix in CSR form, on the current backend. */
+export interface SparseMatrix {
+  kind: 'sparse';
+  numRows: number;
+  numCols: number;
+  rowPtr: tf.Tensor1D;
+  colIdx: tf.Tensor1D;
+  values: tf.Tensor1D;
+}
+
+export type NodeInput = tf.Tensor2D | SparseMatrix;
+
+export function isSparse(x: NodeInput): x is SparseMatrix {
+  return (x as SparseMatrix).kind === 'sparse';
+}
+
+export function numRows(x: NodeInput): number {
+  return isSparse(x) ? x.numRows : x.shape[0];
+}
+
+export function numCols(x: NodeInput): number {
+  return isSparse(x) ? x.numCols : x.shape[1];
+}
+
+const denseMatMul = customOp(([x, w], save) => {
+  save([x, w]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy, [xs, ws]) => [
+      tf.matMul(dy as tf.Tensor2D, tf.transpose(ws as tf.Tensor2D)),
+      tf.matMul(tf.transpose(xs as tf.Tensor2D), dy as tf.Tensor2D),
+    ],
+  };
+});
+
+/** x W, with W in TF layout [F, K]. */
+export function matMulInput(x: NodeInput, w: tf.Tensor2D): tf.Tensor2D {
+  if (!isSparse(x)) return denseMatMul(x, w) as tf.Tensor2D;
+  const attrs = { numFeatures: x.numCols };
+  const op = customOp(([wT]) => ({
+    value: tf.engine().runKernel(SPARSE_MATMUL, { values: x.values, colIdx: x.colIdx, rowPtr: x.rowPtr, w: wT }, attrs) as tf.Tensor,
+    gradFunc: (dy) =>
+      tf.engine().runKernel(SPARSE_MATMUL_GRAD, { values: x.values, colIdx: x.colIdx, rowPtr: x.rowPtr, dy }, attrs) as tf.Tensor,
+  }));
+  return op(w) as tf.Tensor2D;
+}
