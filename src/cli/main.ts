@@ -6,6 +6,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT, InputError } from '../errors.js';
+import { benchCommand } from './bench.js';
+import { datasetsCommand } from './datasets.js';
 import { gradcheckCommand } from './gradcheck.js';
 
 function fail(err: unknown): never {
@@ -22,6 +24,8 @@ async function main(): Promise<void> {
     .scriptName('gatv2')
     .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.')
     .command(gradcheckCommand)
+    .command(benchCommand)
+    .command(datasetsCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()

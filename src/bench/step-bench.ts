@@ -1,0 +1,163 @@
+/**
+ * Times full training steps: forward, backward (analytic or autograd), optimizer update, and the
+ * loss read back with `await data()` so the work has really been done (GPU backends run
+ * asynchronously). Reports the median and spread of the step time after warm-up, edges per
+ * second, peak tensor memory (tf.profile's peakBytes over one step) and the process's peak RSS.
+ * One extra profiled step gives the time per kernel, to show where the time goes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
+import type { GraphLayout } from '../graph/layout.js';
+import {
+  buildNetworkConfig, createNetworkInputs, initNetworkParams, networkParamShapes, type NetworkShape,
+} from '../model/network.js';
+import type { GradMode } from '../ops/graph-tensors.js';
+import { lossAndGrads } from '../train/gradients.js';
+import { splitTargets } from '../train/loss.js';
+import { createOptimizer, DEFAULT_OPTIMIZER } from '../train/optimizers.js';
+
+export interface BenchGraph {
+  label: string;
+  layout: GraphLayout;
+  features: SparseFeatures | DenseFeatures;
+  labels: Int32Array;
+  numClasses: number;
+  /** Nodes the loss is taken over. */
+  lossNodes: Int32Array;
+}
+
+export interface BenchSettings {
+  steps: number;
+  warmup: number;
+  seed: number;
+  weightDecay: number;
+  /** Model knobs (input width and classes come from the graph). */
+  model: Omit<NetworkShape, 'inFeatures' | 'numClasses'>;
+  /** Also run one profiled step for the per-kernel breakdown. */
+  profileKernels: boolean;
+  /** Give up on a mode once one step takes longer than this (ms); 0: never. */
+  maxStepMs: number;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  p25: number;
+  p75: number;
+}
+
+export interface BenchResult {
+  graph: string;
+  backend: string;
+  mode: GradMode;
+  numNodes: number;
+  /** Edges including self loops, per layer. */
+  numEdges: number;
+  layers: number;
+  steps: number;
+  stepMs: Spread;
+  /** numEdges * layers / median step time. */
+  edgesPerSecond: number;
+  peakTensorBytes: number;
+  peakRssBytes: number;
+  /** Total ms per kernel name over one profiled step, largest first (empty without profiling). */
+  kernels: { name: string; ms: number; calls: number }[];
+  /** Why the mode stopped early, if it did. */
+  stopped?: string;
+}
+
+function spread(xs: number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+  return { median: q(0.5), min: s[0], max: s[s.length - 1], p25: q(0.25), p75: q(0.75) };
+}
+
+export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings): Promise<BenchResult> {
+  const net = buildNetworkConfig({ ...s.model, inFeatures: g.features.numFeatures, numClasses: g.numClasses });
+  const inputs = createNetworkInputs(g.features, g.layout);
+  const init = initNetworkParams(net, s.seed);
+  const params: Record<string, tf.Variable> = {};
+  for (const [k, t] of Object.entries(init)) {
+    params[k] = tf.variable(t, true, `bench/${k}`);
+    t.dispose();
+  }
+  const optimizer = createOptimizer(DEFAULT_OPTIMIZER, networkParamShapes(net));
+  const targets = splitTargets(g.labels, g.lossNodes, g.numClasses);
+  let stepIndex = 0;
+
+  const step = async (): Promise<number> => {
+    const t0 = performance.now();
+    const loss = tf.tidy(() => {
+      const r = lossAndGrads(net, params, inputs, { targets, weightDecay: s.weightDecay }, {
+        mode, training: true, seed: s.seed * 1_000_003 + stepIndex++,
+      });
+      optimizer.apply(params, r.grads);
+      return r.loss;
+    });
+    await loss.data();
+    loss.dispose();
+    return performance.now() - t0;
+  };
+
+  const times: number[] = [];
+  let peakRss = process.memoryUsage().rss;
+  let stopped: string | undefined;
+  let peakTensorBytes = 0;
+  let kernels: BenchResult['kernels'] = [];
+  try {
+    for (let i = 0; i < s.warmup; i++) {
+      const ms = await step();
+      if (s.maxStepMs > 0 && ms > s.maxStepMs) {
+        stopped = `a warm-up step took ${ms.toFixed(0)} ms (> --max-step-ms ${s.maxStepMs})`;
+        times.push(ms);
+        break;
+      }
+    }
+    for (let i = 0; !stopped && i < s.steps; i++) {
+      const ms = await step();
+      times.push(ms);
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      if (s.maxStepMs > 0 && ms > s.maxStepMs && i >= 2) stopped = `stopped after ${i + 1} steps: a step took ${ms.toFixed(0)} ms`;
+    }
+    // Peak tensor memory of one step, and its kernels' times.
+    const info = await tf.profile(async () => {
+      await step();
+    });
+    peakTensorBytes = info.peakBytes;
+    if (s.profileKernels) {
+      const byName = new Map<string, { ms: number; calls: number }>();
+      for (const k of info.kernels) {
+        const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+        e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+        e.calls++;
+        byName.set(k.name, e);
+      }
+      kernels = [...byName.entries()].map(([name, v]) => ({ name, ...v })).sort((a, b) => b.ms - a.ms);
+    }
+  } catch (err) {
+    stopped = `failed: ${(err as Error).message.split('\n')[0]}`;
+    if (times.length === 0) times.push(NaN);
+  } finally {
+    targets.dispose();
+    optimizer.dispose();
+    for (const v of Object.values(params)) v.dispose();
+    inputs.dispose();
+  }
+  const stepMs = spread(times);
+  return {
+    graph: g.label,
+    backend: tf.getBackend(),
+    mode,
+    numNodes: g.layout.numNodes,
+    numEdges: g.layout.numEdges,
+    layers: net.layers.length,
+    steps: times.length,
+    stepMs,
+    edgesPerSecond: (g.layout.numEdges * net.layers.length) / (stepMs.median / 1000),
+    peakTensorBytes,
+    peakRssBytes: peakRss,
+    kernels,
+    stopped,
+  };
+}

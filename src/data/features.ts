@@ -1,0 +1,261 @@
+/**
+ * Reads features.csv in either layout, told apart by the header:
+ * - sparse triplets `node,feature,value` (non-zeros only) -> CSR;
+ * - dense rows `id,<name>,<name>,...` (one row per node, e.g. `id,f0,f1`) -> row-major N x F.
+ * Values must be finite numbers; both layouts reject rows for unknown nodes and repeated entries.
+ */
+import { InputError } from '../errors.js';
+import { checkWidth, failAt, readCsv, type CsvFile, type CsvRow } from './csv.js';
+import type { DenseFeatures, SparseFeatures } from './dataset.js';
+import { GrowableFloat32, GrowableInt32 } from './growable.js';
+import type { NodeTable } from './nodes.js';
+
+export const SPARSE_COLUMNS = ['node', 'feature', 'value'];
+
+export interface FeatureTable {
+  features: SparseFeatures | DenseFeatures;
+  /** Present only when the file named its features (string ids, or a dense header not f0..fN). */
+  featureNames?: string[];
+}
+
+export async function readFeatures(file: CsvFile, nodes: NodeTable, nodesDisplay: string): Promise<FeatureTable> {
+  let builder: SparseBuilder | DenseBuilder | undefined;
+  for await (const batch of readCsv(file)) {
+    for (const row of batch) {
+      if (builder === undefined) builder = chooseLayout(file, row, nodes, nodesDisplay);
+      else builder.add(row);
+    }
+  }
+  if (builder === undefined) {
+    failAt(file, 1, `file is empty; the first line must be "${SPARSE_COLUMNS.join(',')}" (sparse) or "id,f0,f1,..." (dense)`);
+  }
+  return builder.finish();
+}
+
+/** The header decides the layout. */
+function chooseLayout(file: CsvFile, header: CsvRow, nodes: NodeTable, nodesDisplay: string): SparseBuilder | DenseBuilder {
+  const names = header.fields.map((f) => f.toLowerCase());
+  if (names.length === 3 && SPARSE_COLUMNS.every((c, i) => names[i] === c)) {
+    return new SparseBuilder(file, nodes, nodesDisplay);
+  }
+  if (names[0] === 'id' && names.length >= 2) return new DenseBuilder(file, header, nodes, nodesDisplay);
+  failAt(
+    file,
+    header.line,
+    `header is "${header.fields.join(',')}"; the first line must be "${SPARSE_COLUMNS.join(',')}" (sparse triplets) or "id,f0,f1,..." (one column per feature)`,
+  );
+}
+
+/** Collects `node,feature,value` triplets, then sorts them into CSR. */
+class SparseBuilder {
+  private readonly tripNode = new GrowableInt32(1 << 16);
+  // Feature as index into `names` (first appearance); mapped to its column once all ids are seen.
+  private readonly tripFeat = new GrowableInt32(1 << 16);
+  private readonly tripVal = new GrowableFloat32(1 << 16);
+  private readonly tripLine = new GrowableInt32(1 << 16);
+  private readonly names: string[] = [];
+  private readonly nameIndex = new Map<string, number>();
+  private allIntegers = true;
+
+  constructor(
+    private readonly file: CsvFile,
+    private readonly nodes: NodeTable,
+    private readonly nodesDisplay: string,
+  ) {}
+
+  add(row: CsvRow): void {
+    const file = this.file;
+    checkWidth(file, row, SPARSE_COLUMNS);
+    const [nodeId, featId, valueText] = row.fields as [string, string, string];
+    const node = this.nodes.lookup(nodeId);
+    if (node === undefined) unknownNode(file, row.line, nodeId, this.nodesDisplay);
+    if (featId === '') failAt(file, row.line, 'feature id is empty; give an integer 0..F-1 or a feature name');
+    let f = this.nameIndex.get(featId);
+    if (f === undefined) {
+      f = this.names.length;
+      this.names.push(featId);
+      this.nameIndex.set(featId, f);
+      if (this.allIntegers && !/^\d+$/.test(featId)) this.allIntegers = false;
+      if (this.allIntegers && Number(featId) > 0x7ffffffe) {
+        failAt(file, row.line, `feature id ${featId} is too large; number features 0..F-1`);
+      }
+    }
+    this.tripNode.push(node);
+    this.tripFeat.push(f);
+    this.tripVal.push(parseValue(file, row.line, valueText));
+    this.tripLine.push(row.line);
+  }
+
+  finish(): FeatureTable {
+    const { names, file } = this;
+    if (this.tripNode.length === 0) {
+      throw new InputError(`${file.display}: no feature rows after the header; add node,feature,value rows`);
+    }
+    // Integer ids are the columns themselves (F = max + 1; unused ids are all-zero columns). Names
+    // are numbered by first appearance.
+    const column = new Int32Array(names.length);
+    let numFeatures = names.length;
+    if (this.allIntegers) {
+      numFeatures = 0;
+      for (let k = 0; k < names.length; k++) {
+        column[k] = Number(names[k]);
+        numFeatures = Math.max(numFeatures, column[k] + 1);
+      }
+    } else {
+      for (let k = 0; k < names.length; k++) column[k] = k;
+    }
+    const features = buildCsr(
+      file,
+      this.nodes,
+      names,
+      column,
+      numFeatures,
+      this.tripNode.view(),
+      this.tripFeat.view(),
+      this.tripVal.view(),
+      this.tripLine.view(),
+    );
+    return this.allIntegers ? { features } : { features, featureNames: names };
+  }
+}
+
+/** Counting sort of the triplets by node (stable), then per-row column sort and duplicate check. */
+function buildCsr(
+  file: CsvFile,
+  nodes: NodeTable,
+  names: string[],
+  column: Int32Array,
+  numFeatures: number,
+  tripNode: Int32Array,
+  tripFeat: Int32Array,
+  tripVal: Float32Array,
+  tripLine: Int32Array,
+): SparseFeatures {
+  const n = nodes.ids.length;
+  const nnz = tripNode.length;
+  const rowPtr = new Int32Array(n + 1);
+  for (let k = 0; k < nnz; k++) rowPtr[tripNode[k] + 1]++;
+  for (let i = 0; i < n; i++) rowPtr[i + 1] += rowPtr[i];
+
+  const fill = rowPtr.slice(0, n);
+  const colIdx = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  const feat = new Int32Array(nnz);
+  const lines = new Int32Array(nnz);
+  for (let k = 0; k < nnz; k++) {
+    const p = fill[tripNode[k]]++;
+    colIdx[p] = column[tripFeat[k]];
+    values[p] = tripVal[k];
+    feat[p] = tripFeat[k];
+    lines[p] = tripLine[k];
+  }
+
+  for (let i = 0; i < n; i++) {
+    const lo = rowPtr[i];
+    const hi = rowPtr[i + 1];
+    let sorted = true;
+    for (let p = lo + 1; p < hi; p++) {
+      if (colIdx[p] <= colIdx[p - 1]) {
+        sorted = false;
+        break;
+      }
+    }
+    if (sorted) continue;
+    // Rows are short (tens of non-zeros), so sorting an index permutation per row is cheap.
+    const order = Array.from({ length: hi - lo }, (_, j) => lo + j).sort((a, b) => colIdx[a] - colIdx[b] || lines[a] - lines[b]);
+    const c = order.map((p) => colIdx[p]);
+    const v = order.map((p) => values[p]);
+    const f = order.map((p) => feat[p]);
+    const l = order.map((p) => lines[p]);
+    for (let j = 0; j < order.length; j++) {
+      if (j > 0 && c[j] === c[j - 1]) {
+        failAt(
+          file,
+          l[j],
+          `node "${nodes.ids[i]}" feature "${names[f[j]]}" is already given on line ${l[j - 1]}; list each (node, feature) pair once`,
+        );
+      }
+      colIdx[lo + j] = c[j];
+      values[lo + j] = v[j];
+    }
+  }
+  return { kind: 'sparse', numNodes: n, numFeatures, rowPtr, colIdx, values };
+}
+
+/** Fills a row-major N x F matrix from `id,<feature columns>` rows, one row per node. */
+class DenseBuilder {
+  private readonly columns: string[];
+  private readonly numFeatures: number;
+  private readonly values: Float32Array;
+  // Line each node's row came from; 0 while not yet seen.
+  private readonly rowLine: Int32Array;
+
+  constructor(
+    private readonly file: CsvFile,
+    header: CsvRow,
+    private readonly nodes: NodeTable,
+    private readonly nodesDisplay: string,
+  ) {
+    this.columns = header.fields;
+    this.numFeatures = this.columns.length - 1;
+    for (let j = 1; j < this.columns.length; j++) {
+      if (this.columns[j] === '') {
+        failAt(file, header.line, `column ${j + 1} of the header has no name; name every feature column`);
+      }
+    }
+    this.values = new Float32Array(nodes.ids.length * this.numFeatures);
+    this.rowLine = new Int32Array(nodes.ids.length);
+  }
+
+  add(row: CsvRow): void {
+    const { file, columns, numFeatures, values } = this;
+    checkWidth(file, row, columns);
+    const id = row.fields[0];
+    const node = this.nodes.lookup(id);
+    if (node === undefined) unknownNode(file, row.line, id, this.nodesDisplay);
+    if (this.rowLine[node] !== 0) {
+      failAt(file, row.line, `node "${id}" already has a row on line ${this.rowLine[node]}; give each node one row`);
+    }
+    this.rowLine[node] = row.line;
+    const base = node * numFeatures;
+    for (let j = 0; j < numFeatures; j++) values[base + j] = parseValue(file, row.line, row.fields[j + 1], columns[j + 1]);
+  }
+
+  finish(): FeatureTable {
+    const { nodes, numFeatures, columns } = this;
+    const n = nodes.ids.length;
+    for (let i = 0; i < n; i++) {
+      if (this.rowLine[i] === 0) {
+        throw new InputError(
+          `${this.file.display}: node "${nodes.ids[i]}" (${this.nodesDisplay} line ${nodes.lines[i]}) has no row; dense features need one row per node`,
+        );
+      }
+    }
+    const features: DenseFeatures = { kind: 'dense', numNodes: n, numFeatures, values: this.values };
+    // Headers f0, f1, ... carry no information beyond the column number.
+    const plainNames = columns.slice(1).every((c, j) => c.toLowerCase() === `f${j}`);
+    return plainNames ? { features } : { features, featureNames: columns.slice(1) };
+  }
+}
+
+/** A feature value: a finite number that stays finite in float32. */
+function parseValue(file: CsvFile, line: number, text: string, column = 'value'): number {
+  // Number('') is 0, so an empty field must be caught before converting.
+  const v = text === '' ? NaN : Number(text);
+  if (Number.isNaN(v) && !/^[+-]?nan$/i.test(text)) {
+    if (/^[+-]?inf(inity)?$/i.test(text)) {
+      failAt(file, line, `${column} "${text}" is infinite; features must be finite numbers`);
+    }
+    failAt(file, line, `${column} "${text}" is not a number; write a decimal number such as 0.5`);
+  }
+  if (Number.isNaN(v)) failAt(file, line, `${column} is NaN; features must be finite numbers`);
+  if (!Number.isFinite(Math.fround(v))) {
+    failAt(file, line, `${column} "${text}" is infinite or too large for float32; features must be finite numbers`);
+  }
+  return v;
+}
+
+function unknownNode(file: CsvFile, line: number, id: string, nodesDisplay: string): never {
+  failAt(file, line, `node "${id}" is not a node id in ${nodesDisplay}; add it there or remove the row`);
+}
+

@@ -1,0 +1,103 @@
+/**
+ * Entry point of the dataset layer: turns a built-in name ('cora', 'citeseer') or a directory into
+ * a validated GraphDataset. Either everything loads or an InputError is thrown; nothing partial.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../errors.js';
+import { findCsv } from './csv.js';
+import type { GraphDataset } from './dataset.js';
+import { readEdges } from './edges.js';
+import { readFeatures } from './features.js';
+import { readNodes } from './nodes.js';
+
+/** Datasets shipped in the package's datasets/ directory. */
+export const BUILTIN_DATASETS: string[] = ['cora', 'citeseer'];
+
+let cachedRoot: string | undefined;
+
+/**
+ * The package root (the directory holding gatv2's package.json). Found by walking up from this
+ * module because the depth differs between compiled code (dist/src/data/) and sources (src/data/).
+ */
+export function packageRoot(): string {
+  if (cachedRoot !== undefined) return cachedRoot;
+  const start = dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (isOurPackage(join(dir, 'package.json'))) return (cachedRoot = dir);
+    if (dirname(dir) === dir) break;
+  }
+  throw new Error(`cannot find gatv2's package.json above ${start}`);
+}
+
+function isOurPackage(file: string): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'gatv2';
+  } catch {
+    return false;
+  }
+}
+
+/** Directory of a built-in dataset. */
+export function builtinDir(name: string): string {
+  return join(packageRoot(), 'datasets', name);
+}
+
+export interface ResolvedDataset {
+  name: string;
+  dir: string;
+  /** How the directory is named in messages: as the user wrote it, or datasets/<name>. */
+  display: string;
+  builtin: boolean;
+}
+
+/**
+ * A built-in name wins over a same-named directory in the working directory, so `cora` always
+ * means the shipped Cora; write `./cora` for a local one.
+ */
+export function resolveDataset(nameOrPath: string): ResolvedDataset {
+  const lower = nameOrPath.toLowerCase();
+  if (BUILTIN_DATASETS.includes(lower)) {
+    return { name: lower, dir: builtinDir(lower), display: join('datasets', lower), builtin: true };
+  }
+  const dir = resolve(nameOrPath);
+  if (!existsSync(dir)) {
+    throw new InputError(
+      `${nameOrPath}: no such directory, and not a built-in dataset (${BUILTIN_DATASETS.join(', ')}); give a directory holding nodes.csv, edges.csv and features.csv`,
+    );
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new InputError(`${nameOrPath}: is a file; give the directory holding nodes.csv, edges.csv and features.csv`);
+  }
+  return { name: basename(dir), dir, display: nameOrPath, builtin: false };
+}
+
+export async function loadDataset(nameOrPath: string): Promise<GraphDataset> {
+  const where = resolveDataset(nameOrPath);
+  // Locate all three files before parsing any, so a missing one is reported at once.
+  const nodesFile = findCsv(where.dir, where.display, 'nodes');
+  const edgesFile = findCsv(where.dir, where.display, 'edges');
+  const featuresFile = findCsv(where.dir, where.display, 'features');
+  const nodesName = basename(nodesFile.display);
+
+  const nodes = await readNodes(nodesFile);
+  const edges = await readEdges(edgesFile, nodes, nodesName);
+  const feats = await readFeatures(featuresFile, nodes, nodesName);
+
+  const ds: GraphDataset = {
+    name: where.name,
+    dir: where.dir,
+    nodeIds: nodes.ids,
+    classNames: nodes.classNames,
+    labels: nodes.labels,
+    split: nodes.split,
+    edgeSource: edges.source,
+    edgeTarget: edges.target,
+    features: feats.features,
+    warnings: [...edges.warnings],
+  };
+  if (feats.featureNames !== undefined) ds.featureNames = feats.featureNames;
+  return ds;
+}
