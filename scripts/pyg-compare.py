@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Times the same GATv2 training step in this project (`gatv2 bench --json`) and in PyTorch
+Geometric's GATv2Conv, on the same synthetic graph (or Cora), and prints both in one table.
+
+The synthetic graph is rebuilt here with the same seeded generator as src/graph/synthetic.ts
+(mulberry32), so both sides train on identical edges. PyG gets the same model: GATv2 layers of
+H heads x C channels, ELU, dropout 0.6 on inputs and attention, mean output head, Adam; one step
+is forward + backward + update, with the loss read back (and CUDA synchronised) before the clock
+stops. Without torch / torch_geometric the script says so and times this project alone.
+
+usage: python3 scripts/pyg-compare.py [--nodes 100000] [--avg-degree 10] [--features 128]
+           [--heads 8] [--hidden 8] [--layers 2] [--steps 10] [--warmup 3] [--backend auto]
+           [--device cpu|cuda] [--cli "node bin/gatv2.js"] [--json out.json]
+"""
+import argparse
+import json
+import math
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+
+def mulberry32(seed):
+    a = seed & 0xFFFFFFFF
+
+    def imul(x, y):
+        return (x * y) & 0xFFFFFFFF
+
+    def nxt():
+        nonlocal a
+        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
+        t = a
+        t = imul(t ^ (t >> 15), t | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296.0
+
+    return nxt
+
+
+def synthetic_graph(num_nodes, avg_degree, distribution, seed, skew=3.0):
+    """Same draws, in the same order, as syntheticGraph in src/graph/synthetic.ts."""
+    rnd = mulberry32(seed)
+    num_edges = round(num_nodes * avg_degree)
+    src, dst = [0] * num_edges, [0] * num_edges
+    for k in range(num_edges):
+        src[k] = math.floor(rnd() * num_nodes)
+        if distribution == "uniform":
+            dst[k] = math.floor(rnd() * num_nodes)
+        else:
+            dst[k] = min(num_nodes - 1, math.floor(num_nodes * rnd() ** skew))
+    return src, dst
+
+
+def run_ours(args):
+    cmd = shlex.split(args.cli) + [
+        "bench", "--json", "--backend", args.backend, "--steps", str(args.steps), "--warmup", str(args.warmup),
+        "--heads", str(args.heads), "--hidden", str(args.hidden), "--layers", str(args.layers), "--kernels", "0",
+        "--grad", "analytic", "autograd",
+    ]
+    if args.dataset:
+        cmd += ["--dataset", args.dataset]
+    else:
+        cmd += ["--nodes", str(args.nodes), "--avg-degree", str(args.avg_degree), "--features", str(args.features),
+                "--classes", str(args.classes), "--distribution", args.distribution, "--seed", str(args.seed)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=args.timeout).stdout
+    lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    return [l for l in lines if l.get("type") == "result"]
+
+
+def run_pyg(args):
+    try:
+        import torch
+        import torch.nn.functional as F
+        from torch_geometric.nn import GATv2Conv
+    except ImportError as e:
+        return None, f"PyG not available ({e}); install torch and torch_geometric to compare"
+    device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(args.seed)
+    if args.dataset:
+        from pathlib import Path
+        import csv
+        root = Path(__file__).resolve().parent.parent / "datasets" / args.dataset
+        ids = {}
+        labels = []
+        train = []
+        with open(root / "nodes.csv") as f:
+            for i, row in enumerate(csv.DictReader(f)):
+                ids[row["id"]] = i
+                labels.append(int(row["label"]) if row["label"] != "" else 0)
+                if row["split"] == "train":
+                    train.append(i)
+        n = len(ids)
+        src, dst = [], []
+        with open(root / "edges.csv") as f:
+            for row in csv.DictReader(f):
+                src.append(ids[row["source"]])
+                dst.append(ids[row["target"]])
+        rows, cols = [], []
+        with open(root / "features.csv") as f:
+            for row in csv.DictReader(f):
+                rows.append(ids[row["node"]])
+                cols.append(int(row["feature"]))
+        nf = max(cols) + 1
+        x = torch.zeros(n, nf)
+        x[rows, cols] = 1.0
+        x = x / x.sum(1, keepdim=True).clamp(min=1)
+        y = torch.tensor(labels)
+        classes = int(y.max()) + 1
+        mask = torch.tensor(train)
+        label = args.dataset
+    else:
+        n = args.nodes
+        src, dst = synthetic_graph(n, args.avg_degree, args.distribution, args.seed)
+        x = torch.randn(n, args.features)
+        classes = args.classes
+        y = torch.randint(0, classes, (n,))
+        mask = torch.arange(n)
+        label = f"synthetic N={n} E={len(src)} {args.distribution}"
+    edge_index = torch.tensor([src, dst], dtype=torch.long)
+    x, y, mask, edge_index = x.to(device), y.to(device), mask.to(device), edge_index.to(device)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = torch.nn.ModuleList()
+            width = x.shape[1]
+            for l in range(args.layers):
+                last = l == args.layers - 1
+                conv = GATv2Conv(width, classes if last else args.hidden, heads=1 if last else args.heads,
+                                 concat=not last, dropout=0.6)
+                self.convs.append(conv)
+                width = args.hidden * args.heads
+
+        def forward(self, x, edge_index):
+            for l, conv in enumerate(self.convs):
+                x = F.dropout(x, p=0.6, training=self.training)
+                x = conv(x, edge_index)
+                if l < len(self.convs) - 1:
+                    x = F.elu(x)
+            return x
+
+    model = Net().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def step():
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x, edge_index)[mask], y[mask])
+        loss.backward()
+        opt.step()
+        loss.item()
+        sync()
+        return (time.perf_counter() - t0) * 1000
+
+    model.train()
+    for _ in range(args.warmup):
+        step()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times = [step() for _ in range(args.steps)]
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else None
+    e = len(src) + n  # PyG removes existing loops and adds one per node
+    med = statistics.median(times)
+    return {"graph": label, "backend": f"pyg-{device.type}", "mode": "autograd", "numEdges": e, "layers": args.layers,
+            "stepMs": {"median": med, "min": min(times), "max": max(times)},
+            "edgesPerSecond": e * args.layers / (med / 1000), "peakTensorBytes": peak,
+            "torch": torch.__version__}, None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset")
+    p.add_argument("--nodes", type=int, default=100000)
+    p.add_argument("--avg-degree", type=float, default=10)
+    p.add_argument("--features", type=int, default=128)
+    p.add_argument("--classes", type=int, default=16)
+    p.add_argument("--distribution", default="uniform", choices=["uniform", "power-law"])
+    p.add_argument("--heads", type=int, default=8)
+    p.add_argument("--hidden", type=int, default=8)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cli", default="node bin/gatv2.js")
+    p.add_argument("--timeout", type=int, default=1800)
+    p.add_argument("--json")
+    args = p.parse_args()
+
+    rows = run_ours(args)
+    pyg, why = run_pyg(args)
+    if pyg:
+        rows.append(pyg)
+    else:
+        print(why, file=sys.stderr)
+    print(f"{'who':<22}{'grad':<10}{'edges':>10}{'step ms':>10}{'Medges/s':>10}{'peak MB':>10}{'vs PyG':>8}")
+    for r in rows:
+        who = r["backend"] if r["backend"].startswith("pyg") else f"gatv2 {r['backend']}"
+        peak = r.get("peakTensorBytes")
+        ratio = f"{pyg['stepMs']['median'] / r['stepMs']['median']:.2f}x" if pyg else ""
+        print(f"{who:<22}{r['mode']:<10}{r['numEdges']:>10}{r['stepMs']['median']:>10.1f}"
+              f"{r['edgesPerSecond'] / 1e6:>10.2f}{(peak / 2**20 if peak else float('nan')):>10.1f}{ratio:>8}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"results": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
