@@ -89,13 +89,20 @@ function wasmKernelFunc(spec: TypedKernelSpec, fallback?: KernelFunc): KernelFun
   };
 }
 
+const stockKernels = new Map<string, tf.KernelConfig>();
+
 /** Registers (or replaces) spec.kernelName on a cpu-like or wasm backend. */
 export function registerTypedArrayKernel(backendName: 'cpu' | 'wasm', spec: TypedKernelSpec): void {
-  const existing = tf.getKernel(spec.kernelName, backendName);
-  // Keep the stock kernel as the fallback for cases the fast loop does not cover.
-  const fallback = existing && !(existing as { gatv2?: boolean }).gatv2 ? existing.kernelFunc : undefined;
-  if (existing) tf.unregisterKernel(spec.kernelName, backendName);
+  const current = tf.getKernel(spec.kernelName, backendName);
+  // Keep the stock kernel as the fallback for cases the fast loop does not cover; registering
+  // twice must not lose it.
+  const stock = stockKernels.get(`${backendName}/${spec.kernelName}`) ?? (current && !(current as { gatv2?: boolean }).gatv2 ? current : undefined);
+  if (stock) stockKernels.set(`${backendName}/${spec.kernelName}`, stock);
+  const existing = stock;
+  const fallback = stock?.kernelFunc;
+  if (current) tf.unregisterKernel(spec.kernelName, backendName);
   const kernelFunc = backendName === 'cpu' ? cpuKernelFunc(spec, fallback) : wasmKernelFunc(spec, fallback);
-  const config = { kernelName: spec.kernelName, backendName, kernelFunc, gatv2: true };
+  // setupFunc too: wasm's stock kernels bind their C functions in it, and the fallback needs it.
+  const config = { kernelName: spec.kernelName, backendName, kernelFunc, setupFunc: existing?.setupFunc, gatv2: true };
   tf.registerKernel(config);
 }

@@ -28,7 +28,7 @@ export async function runLayer(input: ReferenceInput, upstream: Dense64, mode: G
   const params = names.map((n) => fromPyg(n, input.params[n].shape, input.params[n].data));
   const x = tf.tensor2d(Float32Array.from(input.x.data), input.x.shape as [number, number]);
   const edgeAttr = input.edgeAttr
-    ? tf.tensor2d(Float32Array.from(input.edgeAttr.data), [input.edgeAttr.shape[0], input.edgeAttr.data.length / Math.max(1, input.edgeAttr.shape[0])])
+    ? tf.tensor2d(Float32Array.from(input.edgeAttr.data), [input.edgeAttr.shape[0], input.edgeAttr.shape[1] ?? 1])
     : null;
   const up = tf.tensor(Float32Array.from(upstream.data), upstream.shape);
   try {

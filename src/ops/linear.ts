@@ -40,7 +40,8 @@ const denseMatMul = customOp(([x, w], save) => {
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
     gradFunc: (dy, [xs, ws]) => [
       tf.matMul(dy as tf.Tensor2D, tf.transpose(ws as tf.Tensor2D)),
-      tf.matMul(tf.transpose(xs as tf.Tensor2D), dy as tf.Tensor2D),
+      // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
+      xs.shape[0] === 0 ? tf.zerosLike(ws) : tf.matMul(tf.transpose(xs as tf.Tensor2D), dy as tf.Tensor2D),
     ],
   };
 });

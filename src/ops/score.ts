@@ -53,7 +53,8 @@ export function scoreAutograd(
     let z = tf.add(tf.gather(xr, g.csrDst), tf.gather(xl, g.csrSrc));
     if (edgeProj) z = tf.add(z, edgeProj);
     const u = tf.leakyRelu(z, s.negativeSlope);
-    const weighted = tf.mul(tf.reshape(u, [E, s.heads, s.channels]), tf.reshape(att, [1, s.heads, s.channels]));
+    // Tiled, not broadcast: TF.js's Mul gradient cannot reduce a broadcast axis of size E = 0.
+    const weighted = tf.mul(tf.reshape(u, [E, s.heads, s.channels]), tf.tile(tf.reshape(att, [1, s.heads, s.channels]), [E, 1, 1]));
     return tf.sum(weighted, 2) as tf.Tensor2D;
   });
 }
