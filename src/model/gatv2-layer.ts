@@ -29,7 +29,15 @@ export interface LayerForwardOptions {
   dropoutSeed?: number;
   /** Edge features in the order of the input edge list [E_in, edgeDim], when edgeDim is set. */
   edgeAttr?: tf.Tensor2D | null;
+  /**
+   * Observes (and may wrap) the stages' intermediates: xl, xr and alpha (before dropout). The
+   * gradient-flow diagnostics (src/diagnostics) pass identities here whose backward records the
+   * gradient reaching each one. Returns the tensor the layer goes on with.
+   */
+  tap?: (name: LayerTapPoint, t: tf.Tensor2D) => tf.Tensor2D;
 }
+
+export type LayerTapPoint = 'xl' | 'xr' | 'alpha';
 
 export interface LayerForwardResult {
   output: tf.Tensor2D;
@@ -86,8 +94,9 @@ export function layerForward(
   const H = cfg.heads, C = cfg.outChannels, N = g.layout.numNodes;
   const shape = { heads: H, channels: C, negativeSlope: cfg.negativeSlope };
 
-  const xl = addBias(matMulInput(x, params['lin_l.weight'] as tf.Tensor2D), params['lin_l.bias']);
-  const xr = cfg.shareWeights ? xl : addBias(matMulInput(x, params['lin_r.weight'] as tf.Tensor2D), params['lin_r.bias']);
+  const tap = opts.tap ?? ((_: LayerTapPoint, t: tf.Tensor2D) => t);
+  const xl = tap('xl', addBias(matMulInput(x, params['lin_l.weight'] as tf.Tensor2D), params['lin_l.bias']));
+  const xr = cfg.shareWeights ? xl : tap('xr', addBias(matMulInput(x, params['lin_r.weight'] as tf.Tensor2D), params['lin_r.bias']));
 
   let edgeProj: tf.Tensor2D | null = null;
   if (cfg.edgeDim !== null) {
@@ -97,7 +106,7 @@ export function layerForward(
   }
 
   const e = stages.score(xl, xr, params['att'] as tf.Tensor1D, edgeProj, g, shape);
-  const alpha = stages.softmax(e, g);
+  const alpha = tap('alpha', stages.softmax(e, g));
   let alphaUsed = alpha;
   if (opts.training && cfg.dropout > 0) {
     // Inverted dropout on attention, the same tensor op in both modes, so the softmax backward

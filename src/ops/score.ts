@@ -37,7 +37,9 @@ export function scoreAnalytic(
     return {
       value: tf.engine().runKernel(GAT_SCORE, withGraph(xlT, xrT, attT, epT), attrs) as tf.Tensor,
       gradFunc: (dE, [sxl, sxr, satt, sep]) =>
-        tf.engine().runKernel(GAT_SCORE_GRAD, { ...withGraph(sxl, sxr, satt, sep), dE }, attrs) as tf.Tensor[],
+        tf.engine().runKernel(GAT_SCORE_GRAD, {
+          ...withGraph(sxl, sxr, satt, sep), dE, srcPtr: g.srcPtr, srcOrder: g.srcOrder,
+        }, attrs) as tf.Tensor[],
     };
   });
   return (edgeProj ? op(xl, xr, att, edgeProj) : op(xl, xr, att)) as tf.Tensor2D;
@@ -53,8 +55,10 @@ export function scoreAutograd(
     let z = tf.add(tf.gather(xr, g.csrDst), tf.gather(xl, g.csrSrc));
     if (edgeProj) z = tf.add(z, edgeProj);
     const u = tf.leakyRelu(z, s.negativeSlope);
-    // Tiled, not broadcast: TF.js's Mul gradient cannot reduce a broadcast axis of size E = 0.
-    const weighted = tf.mul(tf.reshape(u, [E, s.heads, s.channels]), tf.tile(tf.reshape(att, [1, s.heads, s.channels]), [E, 1, 1]));
+    // att broadcast as a rank-1 [H*C] tensor: TF.js reduces a missing leading axis in Mul's
+    // gradient even when E = 0 (a size-1 axis it would not), and tiling it E times makes the
+    // gradient a loop of E kernels.
+    const weighted = tf.reshape(tf.mul(u, att), [E, s.heads, s.channels]);
     return tf.sum(weighted, 2) as tf.Tensor2D;
   });
 }

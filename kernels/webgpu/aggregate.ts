@@ -1,0 +1,83 @@
+/**
+ * AGGREGATION stage on WebGPU: GatV2Aggregate (gradients.md eq. 3) and GatV2AggregateGrad
+ * ("Aggregation stage"), computing what kernels/loops.ts aggregateForward / aggregateBackward do.
+ *
+ *   out[i, col]  = sum over i's incoming edges of alpha_k xl[j, col]   segment reduce over rowPtr
+ *   dAlpha[k, h] = < G_i, xl[j] > over head h's channels               one invocation per (edge, head)
+ *   dxl[j, col]  = sum over j's outgoing edges of alpha_k G_i[col]     segment reduce over srcPtr
+ */
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { GAT_AGGREGATE, GAT_AGGREGATE_GRAD } from '../names.js';
+import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-util.js';
+import { groupsFor, i32, runProgram } from './program.js';
+import { segmentReduce } from './segment-reduce.js';
+import { LIGHT_WG } from './wgsl.js';
+
+function aggregateForward(args: KernelArgs): TensorInfo {
+  const alpha = need(args, 'alpha'), xl = need(args, 'xl'), rowPtr = need(args, 'rowPtr'), csrSrc = need(args, 'csrSrc');
+  const s = headShape(args.attrs);
+  const N = rowPtr.shape[0]! - 1, HC = s.H * s.C;
+  if (csrSrc.shape[0] === 0) return zeros(args.backend, [N, HC]);
+  return segmentReduce(args.backend, {
+    name: 'aggregate', segPtr: rowPtr, numSegments: N, cols: HC, op: 'sum',
+    inputs: [['csrSrc', csrSrc], ['alpha', alpha], ['xl', xl]],
+    uniforms: headUniforms(s),
+    term: `fn term(seg : i32, t : i32, col : i32) -> f32 {
+  return alpha[t * uniforms.heads + col / uniforms.channels] * xl[csrSrc[t] * uniforms.cols + col];
+}`,
+  });
+}
+
+function aggregateBackward(args: KernelArgs): TensorInfo[] {
+  const { backend } = args;
+  const alpha = need(args, 'alpha'), xl = need(args, 'xl'), dOut = need(args, 'dOut');
+  const csrSrc = need(args, 'csrSrc'), csrDst = need(args, 'csrDst');
+  const srcPtr = need(args, 'srcPtr'), srcOrder = need(args, 'srcOrder');
+  const s = headShape(args.attrs);
+  const N = xl.shape[0]!, HC = s.H * s.C, E = csrSrc.shape[0]!;
+  if (E === 0) return [zeros(backend, [0, s.H]), zeros(backend, [N, HC])];
+  // A_k = <G_i, xl[j]> per head: C products summed in channel order.
+  const dAlpha = runProgram(backend, {
+    key: 'aggregategrad_dalpha',
+    inputs: [['csrSrc', csrSrc], ['csrDst', csrDst], ['xl', xl], ['dOut', dOut]],
+    outputShape: [E, s.H],
+    workgroupSize: LIGHT_WG,
+    workgroups: groupsFor(E * s.H, LIGHT_WG),
+    uniforms: [i32('numEdges', E), ...headUniforms(s)],
+    code: `
+fn main(index : i32) {
+  if (index >= uniforms.numEdges * uniforms.heads) {
+    return;
+  }
+  let p = index / uniforms.heads;
+  let h = index - p * uniforms.heads;
+  let C = uniforms.channels;
+  let HC = uniforms.heads * C;
+  let io = csrDst[p] * HC + h * C;
+  let jo = csrSrc[p] * HC + h * C;
+  var dot = 0.0;
+  for (var c = 0; c < C; c = c + 1) {
+    dot = dot + dOut[io + c] * xl[jo + c];
+  }
+  result[index] = dot;
+}`,
+  });
+  // dL/dxl[j] = sum over j's outgoing edges (srcOrder) of alpha_k G_i: no atomics.
+  const dxl = segmentReduce(backend, {
+    name: 'aggregategrad_dxl', segPtr: srcPtr, numSegments: N, cols: HC, op: 'sum',
+    inputs: [['srcOrder', srcOrder], ['csrDst', csrDst], ['alpha', alpha], ['dOut', dOut]],
+    uniforms: headUniforms(s),
+    term: `fn term(seg : i32, t : i32, col : i32) -> f32 {
+  let p = srcOrder[t];
+  return alpha[p * uniforms.heads + col / uniforms.channels] * dOut[csrDst[p] * uniforms.cols + col];
+}`,
+  });
+  return [dAlpha, dxl];
+}
+
+export function aggregateKernels(): KernelConfig[] {
+  return [
+    { kernelName: GAT_AGGREGATE, backendName: 'webgpu', kernelFunc: (a) => aggregateForward(a as unknown as KernelArgs) },
+    { kernelName: GAT_AGGREGATE_GRAD, backendName: 'webgpu', kernelFunc: (a) => aggregateBackward(a as unknown as KernelArgs) },
+  ];
+}

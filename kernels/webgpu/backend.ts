@@ -1,0 +1,128 @@
+/**
+ * TF.js's WebGPU backend, plus what this project's kernels need from it:
+ *
+ * - The host copy of int32 tensors. Kernel functions are synchronous and GPU data cannot be read
+ *   synchronously in Node (no dataSync), yet choosing how to reduce a segment (a thread, or a
+ *   workgroup for a hub) and sorting segment ids for a deterministic segment sum both need the
+ *   index values. Every index tensor of this project is made on the host (the CSR layout, the
+ *   sparse features), and TF.js keeps those values on the host until a program first uploads them:
+ *   uploadToGPU() keeps a reference to them then (no copy; the layout holds the same arrays).
+ * - Derived index data (light/heavy row plans, sorted segment indices), cached per source tensor
+ *   and freed with it.
+ * - The kernel options: whether reductions use subgroups, and the in-degree above which a segment
+ *   gets a whole workgroup.
+ */
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+
+type DataId = object;
+
+/** A segment longer than this gets a workgroup instead of one thread (see plans.ts). */
+export const DEFAULT_HEAVY_THRESHOLD = 256;
+
+export interface GatKernelOptions {
+  /** Use subgroup operations in workgroup reductions (only when the device has them). */
+  subgroups: boolean;
+  /** Segments with more entries than this are reduced by a workgroup. */
+  heavyThreshold: number;
+}
+
+export class GatWebGPUBackend extends WebGPUBackend {
+  readonly subgroupsAvailable: boolean;
+  readonly gat: GatKernelOptions;
+  private readonly hostInts = new WeakMap<DataId, Int32Array>();
+  private readonly derived = new WeakMap<DataId, Map<string, Derived>>();
+
+  constructor(device: GPUDevice, info: GPUAdapterInfo, subgroups: boolean) {
+    super(device, info);
+    this.subgroupsAvailable = subgroups;
+    this.gat = { subgroups, heavyThreshold: DEFAULT_HEAVY_THRESHOLD };
+    const self = this as unknown as { pipelineCache: Record<string, unknown> };
+    self.pipelineCache = canonicalKeys(self.pipelineCache);
+  }
+
+  /** Whether reductions use subgroups now (tests switch them off to check the other path). */
+  get useSubgroups(): boolean {
+    return this.gat.subgroups && this.subgroupsAvailable;
+  }
+
+  override uploadToGPU(dataId: DataId): void {
+    const d = this.tensorMap.get(dataId);
+    if (d && d.resource == null && d.dtype === 'int32' && d.values instanceof Int32Array) {
+      this.hostInts.set(dataId, d.values);
+    }
+    super.uploadToGPU(dataId);
+  }
+
+  /** The values of an int32 tensor made on the host, or null when only the GPU has them. */
+  hostInt32(t: TensorInfo): Int32Array | null {
+    if (t.dtype !== 'int32') return null;
+    const d = this.tensorMap.get(t.dataId);
+    if (d?.values instanceof Int32Array) return d.values;
+    return this.hostInts.get(t.dataId) ?? null;
+  }
+
+  /** Data derived from `source` under `key`, built once and freed when `source` is. */
+  derive<T extends Derived>(source: TensorInfo, key: string, build: () => T): T {
+    let byKey = this.derived.get(source.dataId);
+    if (!byKey) {
+      byKey = new Map();
+      this.derived.set(source.dataId, byKey);
+    }
+    let d = byKey.get(key) as T | undefined;
+    if (!d) {
+      d = build();
+      byKey.set(key, d);
+    }
+    return d;
+  }
+
+  /** An int32 tensor for index data this backend owns (not tracked by the engine). */
+  indexTensor(values: Int32Array): TensorInfo {
+    return this.makeTensorInfo([values.length], 'int32' as DataType, values);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const released = super.disposeData(dataId, force);
+    if (released) {
+      const byKey = this.derived.get(dataId);
+      if (byKey) {
+        this.derived.delete(dataId);
+        // Through this method again: derived data can have its own (a segment index's plan).
+        for (const d of byKey.values()) for (const t of d.tensors) this.disposeData(t.dataId, true);
+      }
+    }
+    return released;
+  }
+}
+
+/**
+ * TF.js caches pipelines under its shader key, which appends to the program's key, among
+ * others, which input dimensions are 1 (broadcast) and which input shapes equal the output's.
+ * For this project's programs those only change helper functions the programs never call, yet
+ * every new combination (one hub or several, one head or several) compiles a new pipeline, and
+ * lavapipe takes a third of a second per pipeline. Our keys (program.ts) already hold all that
+ * changes the code (ranks, dtypes, dispatch layout) and end in '#': the cache keeps them up to
+ * the '#'. Other programs' keys pass unchanged.
+ */
+function canonicalKeys(cache: Record<string, unknown>): Record<string, unknown> {
+  const canon = (key: string | symbol): string | symbol => {
+    if (typeof key !== 'string' || !key.startsWith(GAT_KEY_PREFIX)) return key;
+    const end = key.indexOf('#');
+    return end < 0 ? key : key.slice(0, end + 1);
+  };
+  return new Proxy(cache, {
+    has: (target, key) => Reflect.has(target, canon(key)),
+    get: (target, key) => Reflect.get(target, canon(key)),
+    set: (target, key, value) => Reflect.set(target, canon(key), value),
+    deleteProperty: (target, key) => Reflect.deleteProperty(target, canon(key)),
+  });
+}
+
+/** Prefix of this project's shader keys (program.ts). */
+export const GAT_KEY_PREFIX = 'gatv2_';
+
+/** Anything cached by derive(): its tensors are disposed with the source. */
+export interface Derived {
+  tensors: TensorInfo[];
+}

@@ -1,0 +1,35 @@
+/**
+ * Registers this project's kernels on the webgpu backend, and the deterministic segment sum and
+ * gather in place of TF.js's (whose stock versions stay as fallbacks, see segment-sum.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { aggregateKernels } from './aggregate.js';
+import { scoreKernels } from './score.js';
+import { segmentSumKernels } from './segment-sum.js';
+import { softmaxKernels } from './softmax.js';
+import { sparseMatMulKernels } from './sparse-matmul.js';
+
+const stockKernels = new Map<string, KernelFunc>();
+
+function stock(name: string): KernelFunc {
+  const k = stockKernels.get(name);
+  if (!k) throw new Error(`gatv2 webgpu: no stock ${name} kernel to fall back to`);
+  return k;
+}
+
+export function webgpuKernelConfigs(): KernelConfig[] {
+  return [
+    ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(), ...segmentSumKernels(stock),
+  ];
+}
+
+/** Idempotent. Call after @tensorflow/tfjs-backend-webgpu has registered its kernels. */
+export function registerWebGPUKernels(): void {
+  for (const config of webgpuKernelConfigs()) {
+    const existing = tf.getKernel(config.kernelName, 'webgpu');
+    if (existing && !(existing as { gatv2?: boolean }).gatv2) stockKernels.set(config.kernelName, existing.kernelFunc);
+    if (existing) tf.unregisterKernel(config.kernelName, 'webgpu');
+    tf.registerKernel({ ...config, gatv2: true } as KernelConfig);
+  }
+}

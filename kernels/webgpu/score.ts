@@ -1,0 +1,197 @@
+/**
+ * SCORE stage on WebGPU: GatV2Score (gradients.md eq. 1) and GatV2ScoreGrad ("Score stage"),
+ * computing what kernels/loops.ts scoreForward / scoreBackward compute.
+ *
+ * The backward never stores the E x H x C pre-activations: each pass recomputes z from xl, xr
+ * (and edgeProj). Its four outputs come from four programs (a program has one output):
+ *   dxr[i]  = sum over i's incoming edges of delta_k    segment reduce over rowPtr
+ *   dxl[j]  = sum over j's outgoing edges of delta_k    segment reduce over srcPtr / srcOrder
+ *   dAtt[c] = sum over all edges of dE_k u_k[c]         one segment of all E edges
+ *   dEdgeProj[k] = delta_k                              one invocation per element
+ * Sums into source rows walk the edges grouped by source (srcOrder), so no atomics are needed.
+ */
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { GAT_SCORE, GAT_SCORE_GRAD } from '../names.js';
+import { headShape, headUniforms, need, relabel, zeros, type KernelArgs } from './kernel-util.js';
+import { segmentIndex } from './plans.js';
+import { groupsFor, i32, runProgram, type Uniform } from './program.js';
+import { reduceAll, segmentReduce } from './segment-reduce.js';
+import { LEAKY, LIGHT_WG } from './wgsl.js';
+
+/**
+ * z_k[col] = xr[i] + xl[j] (+ edgeProj[k]), and delta_k[col] = dE_k a[col] s_k[col]. Without edge
+ * features, uniforms.hasEdge is 0 and another input is bound as edgeProj (never read): one
+ * pipeline serves both cases (lavapipe compiles each pipeline for a good fraction of a second).
+ */
+const Z_AT = `${LEAKY}
+fn zAt(p : i32, i : i32, j : i32, col : i32) -> f32 {
+  let HC = uniforms.heads * uniforms.channels;
+  var z = xr[i * HC + col] + xl[j * HC + col];
+  if (uniforms.hasEdge != 0) {
+    z = z + edgeProj[p * HC + col];
+  }
+  return z;
+}
+`;
+const Z_AND_DELTA = `${Z_AT}
+fn deltaAt(p : i32, i : i32, j : i32, col : i32) -> f32 {
+  let de = dE[p * uniforms.heads + col / uniforms.channels];
+  // loops.ts skips edges with dE = 0 (so 0 * inf never makes a NaN there either).
+  if (de == 0.0) {
+    return 0.0;
+  }
+  return de * att[col] * leakyGrad(zAt(p, i, j, col));
+}
+`;
+
+/** Inputs edgeProj (or a stand-in) and uniform hasEdge. */
+function edgeInput(ep: TensorInfo | undefined, standIn: TensorInfo): { input: [string, TensorInfo]; uniform: Uniform } {
+  return { input: ['edgeProj', ep ?? standIn], uniform: i32('hasEdge', ep ? 1 : 0) };
+}
+
+function scoreForward(args: KernelArgs): TensorInfo {
+  const { backend } = args;
+  const xl = need(args, 'xl'), xr = need(args, 'xr'), att = need(args, 'att');
+  const csrSrc = need(args, 'csrSrc'), csrDst = need(args, 'csrDst');
+  const ep = args.inputs['edgeProj'];
+  const s = headShape(args.attrs);
+  const E = csrSrc.shape[0]!;
+  if (E === 0) return zeros(backend, [0, s.H]);
+  const edge = edgeInput(ep, xl);
+  const inputs: Array<[string, TensorInfo]> = [['xl', xl], ['xr', xr], ['att', att], ['csrSrc', csrSrc], ['csrDst', csrDst], edge.input];
+  // gradients.md eq. 1: one invocation per (edge, head) sums its C channels in order.
+  const code = `${LEAKY}
+fn main(index : i32) {
+  if (index >= uniforms.numEdges * uniforms.heads) {
+    return;
+  }
+  let p = index / uniforms.heads;
+  let h = index - p * uniforms.heads;
+  let C = uniforms.channels;
+  let HC = uniforms.heads * C;
+  let io = csrDst[p] * HC + h * C;
+  let jo = csrSrc[p] * HC + h * C;
+  var s = 0.0;
+  for (var c = 0; c < C; c = c + 1) {
+    var z = xr[io + c] + xl[jo + c];
+    if (uniforms.hasEdge != 0) {
+      z = z + edgeProj[p * HC + h * C + c];
+    }
+    s = s + att[h * C + c] * leaky(z);
+  }
+  result[index] = s;
+}
+`;
+  return runProgram(backend, {
+    key: 'score',
+    inputs,
+    outputShape: [E, s.H],
+    workgroupSize: LIGHT_WG,
+    workgroups: groupsFor(E * s.H, LIGHT_WG),
+    uniforms: [i32('numEdges', E), ...headUniforms(s), edge.uniform],
+    code,
+  });
+}
+
+/**
+ * The edges grouped by source (srcPtr, srcOrder of the layout). names.ts does not pass them to
+ * GatV2ScoreGrad, so they are rebuilt from csrSrc's host copy (the same stable grouping, cached
+ * per tensor and shared with the segment sum by csrSrc), unless a caller passes them.
+ */
+function sourceGrouping(args: KernelArgs, csrSrc: TensorInfo, N: number): { srcPtr: TensorInfo; srcOrder: TensorInfo } {
+  const srcPtr = args.inputs['srcPtr'], srcOrder = args.inputs['srcOrder'];
+  if (srcPtr && srcOrder) return { srcPtr, srcOrder };
+  const index = segmentIndex(args.backend, csrSrc, N);
+  if (!index) {
+    throw new Error('GatV2ScoreGrad on webgpu: csrSrc exists only on the GPU; pass srcPtr and srcOrder to group edges by source');
+  }
+  return { srcPtr: index.ptr, srcOrder: index.order };
+}
+
+function scoreBackward(args: KernelArgs): TensorInfo[] {
+  const { backend } = args;
+  const xl = need(args, 'xl'), xr = need(args, 'xr'), att = need(args, 'att'), dE = need(args, 'dE');
+  const rowPtr = need(args, 'rowPtr'), csrSrc = need(args, 'csrSrc'), csrDst = need(args, 'csrDst');
+  const ep = args.inputs['edgeProj'];
+  const s = headShape(args.attrs);
+  const N = xl.shape[0]!, HC = s.H * s.C, E = csrSrc.shape[0]!;
+  if (E === 0) {
+    const outs = [zeros(backend, [N, HC]), zeros(backend, [N, HC]), zeros(backend, [HC])];
+    if (ep) outs.push(zeros(backend, [0, HC]));
+    return outs;
+  }
+  const { srcPtr, srcOrder } = sourceGrouping(args, csrSrc, N);
+  const edge = edgeInput(ep, xl);
+  const common: Array<[string, TensorInfo]> = [['xl', xl], ['xr', xr], ['att', att], ['dE', dE], edge.input];
+  const uniforms = [...headUniforms(s), edge.uniform];
+
+  // dL/dxl[j] += delta_k over j's outgoing edges, in srcOrder.
+  const dxl = segmentReduce(backend, {
+    name: 'scoregrad_dxl',
+    segPtr: srcPtr, numSegments: N, cols: HC, op: 'sum',
+    inputs: [['srcOrder', srcOrder], ['csrDst', csrDst], ...common],
+    uniforms,
+    term: `${Z_AND_DELTA}
+fn term(seg : i32, t : i32, col : i32) -> f32 {
+  let p = srcOrder[t];
+  return deltaAt(p, csrDst[p], seg, col);
+}`,
+  });
+  // dL/dxr[i] += delta_k over i's incoming edges (a CSR row).
+  const dxr = segmentReduce(backend, {
+    name: 'scoregrad_dxr',
+    segPtr: rowPtr, numSegments: N, cols: HC, op: 'sum',
+    inputs: [['csrSrc', csrSrc], ...common],
+    uniforms,
+    term: `${Z_AND_DELTA}
+fn term(seg : i32, t : i32, col : i32) -> f32 {
+  return deltaAt(t, seg, csrSrc[t], col);
+}`,
+  });
+  // dL/da[c] = sum_k dE_k u_k[c] over every edge: one segment of E entries per column.
+  const dAttInputs: Array<[string, TensorInfo]> = [['csrSrc', csrSrc], ['csrDst', csrDst], ['xl', xl], ['xr', xr], ['dE', dE], edge.input];
+  const dAtt = reduceAll(backend, {
+    name: 'scoregrad_datt',
+    cols: HC, op: 'sum',
+    inputs: dAttInputs,
+    uniforms,
+    term: `${Z_AT}
+fn term(seg : i32, t : i32, col : i32) -> f32 {
+  let de = dE[t * uniforms.heads + col / uniforms.channels];
+  if (de == 0.0) {
+    return 0.0;
+  }
+  return de * leaky(zAt(t, csrDst[t], csrSrc[t], col));
+}`,
+  }, E);
+  const outs = [dxl, dxr, relabel(dAtt, [HC])];
+  if (ep) {
+    // dL/dedgeProj_k = delta_k, one invocation per element.
+    outs.push(runProgram(backend, {
+      key: 'scoregrad_dep',
+      inputs: [['csrSrc', csrSrc], ['csrDst', csrDst], ...common],
+      outputShape: [E, HC],
+      workgroupSize: LIGHT_WG,
+      workgroups: groupsFor(E * HC, LIGHT_WG),
+      uniforms: [i32('numEdges', E), ...uniforms],
+      code: `${Z_AND_DELTA}
+fn main(index : i32) {
+  let HC = uniforms.heads * uniforms.channels;
+  if (index >= uniforms.numEdges * HC) {
+    return;
+  }
+  let p = index / HC;
+  result[index] = deltaAt(p, csrDst[p], csrSrc[p], index - p * HC);
+}`,
+    }));
+  }
+  return outs;
+}
+
+export function scoreKernels(): KernelConfig[] {
+  return [
+    { kernelName: GAT_SCORE, backendName: 'webgpu', kernelFunc: (a) => scoreForward(a as unknown as KernelArgs) },
+    { kernelName: GAT_SCORE_GRAD, backendName: 'webgpu', kernelFunc: (a) => scoreBackward(a as unknown as KernelArgs) },
+  ];
+}
+

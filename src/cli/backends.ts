@@ -1,0 +1,55 @@
+/**
+ * `gatv2 backends [--json]`: for each TF.js backend, whether it is available, its version, the
+ * device it computes on (WebGPU adapter vendor and architecture, CUDA GPU, CPU) and, when it is
+ * not available, why and how to get it; then what `--backend auto` would pick and why.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { chooseAuto } from '../backends/auto.js';
+import { probeAll } from '../backends/index.js';
+import type { BackendChoice, BackendReport } from '../backends/types.js';
+
+interface BackendsArgs {
+  json: boolean;
+}
+
+export interface BackendsListing {
+  backends: BackendReport[];
+  auto: BackendChoice | null;
+}
+
+export async function listBackends(): Promise<BackendsListing> {
+  const backends = await probeAll();
+  let auto: BackendChoice | null = null;
+  try {
+    auto = chooseAuto(backends);
+  } catch {
+    auto = null;
+  }
+  return { backends, auto };
+}
+
+export function formatBackends(l: BackendsListing): string {
+  const width = Math.max(...l.backends.map((b) => b.name.length)) + 2;
+  const pad = ' '.repeat(width);
+  const lines: string[] = [];
+  for (const b of l.backends) {
+    const status = !b.available ? 'not available' : b.software ? 'available (software adapter: auto skips it)' : 'available';
+    lines.push(`${b.name.padEnd(width)}${status}`);
+    lines.push(`${pad}version  ${b.version ?? '-'}`);
+    if (b.available) lines.push(`${pad}device   ${b.device ?? '-'}`);
+    else lines.push(`${pad}why      ${b.reason ?? 'unknown'}`);
+  }
+  lines.push('');
+  lines.push(l.auto ? `--backend auto picks ${l.auto.name}: ${l.auto.reason}` : '--backend auto finds no backend');
+  return lines.join('\n') + '\n';
+}
+
+export const backendsCommand: CommandModule<object, BackendsArgs> = {
+  command: 'backends',
+  describe: 'List the TF.js backends: available or not (and how to get them), version, device',
+  builder: (y: Argv) => y.option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }) as Argv<BackendsArgs>,
+  handler: async (args) => {
+    const listing = await listBackends();
+    process.stdout.write(args.json ? `${JSON.stringify(listing, null, 2)}\n` : formatBackends(listing));
+  },
+};
