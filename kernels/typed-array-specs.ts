@@ -6,6 +6,8 @@
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import * as K from './names.js';
 import * as loops from './loops.js';
+// The hot loops run as WebAssembly SIMD when it loads (kernels/simd), else as these same JS loops.
+import * as simd from './simd/index.js';
 import type { TypedArray, TypedKernelSpec } from './typed-array-kernel.js';
 
 type F32 = Float32Array;
@@ -27,7 +29,7 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
     outputs: (i, a) => [f32([i['csrSrc'].shape[0], a['heads'] as number])],
     run: (i, [e], _s, a) => {
       const { H, C, slope } = gatAttrs(a);
-      loops.scoreForward(csr(i), i['xl'] as F32, i['xr'] as F32, i['att'] as F32, (i['edgeProj'] as F32) ?? null, H, C, slope, e as F32);
+      simd.scoreForward(csr(i), i['xl'] as F32, i['xr'] as F32, i['att'] as F32, (i['edgeProj'] as F32) ?? null, H, C, slope, e as F32);
     },
   },
   {
@@ -39,7 +41,7 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
     },
     run: (i, o, _s, a) => {
       const { H, C, slope } = gatAttrs(a);
-      loops.scoreBackward(
+      simd.scoreBackward(
         csr(i), i['xl'] as F32, i['xr'] as F32, i['att'] as F32, (i['edgeProj'] as F32) ?? null, i['dE'] as F32,
         H, C, slope, o[0] as F32, o[1] as F32, o[2] as F32, (o[3] as F32) ?? null,
       );
@@ -48,13 +50,13 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
   {
     kernelName: K.SEGMENT_SOFTMAX,
     outputs: (i) => [f32(i['e'].shape)],
-    run: (i, [alpha], s) => loops.softmaxForward(i['rowPtr'] as I32, i['e'] as F32, s['e'][1], alpha as F32),
+    run: (i, [alpha], s) => simd.softmaxForward(i['rowPtr'] as I32, i['e'] as F32, s['e'][1], alpha as F32),
   },
   {
     kernelName: K.SEGMENT_SOFTMAX_GRAD,
     outputs: (i) => [f32(i['alpha'].shape)],
     run: (i, [dE], s) =>
-      loops.softmaxBackward(i['rowPtr'] as I32, i['alpha'] as F32, i['dAlpha'] as F32, s['alpha'][1], dE as F32),
+      simd.softmaxBackward(i['rowPtr'] as I32, i['alpha'] as F32, i['dAlpha'] as F32, s['alpha'][1], dE as F32),
   },
   {
     kernelName: K.SEGMENT_MAX,
@@ -66,7 +68,7 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
     outputs: (i) => [f32(i['xl'].shape)],
     run: (i, [out], _s, a) => {
       const { H, C } = gatAttrs(a);
-      loops.aggregateForward(csr(i), i['alpha'] as F32, i['xl'] as F32, H, C, out as F32);
+      simd.aggregateForward(csr(i), i['alpha'] as F32, i['xl'] as F32, H, C, out as F32);
     },
   },
   {
@@ -74,20 +76,20 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
     outputs: (i) => [f32(i['alpha'].shape), f32(i['xl'].shape)],
     run: (i, [dAlpha, dxl], _s, a) => {
       const { H, C } = gatAttrs(a);
-      loops.aggregateBackward(csr(i), i['alpha'] as F32, i['xl'] as F32, i['dOut'] as F32, H, C, dAlpha as F32, dxl as F32);
+      simd.aggregateBackward(csr(i), i['alpha'] as F32, i['xl'] as F32, i['dOut'] as F32, H, C, dAlpha as F32, dxl as F32);
     },
   },
   {
     kernelName: K.SPARSE_MATMUL,
     outputs: (i) => [f32([i['rowPtr'].shape[0] - 1, i['w'].shape[1]])],
     run: (i, [y], s) =>
-      loops.sparseMatMul(i['rowPtr'] as I32, i['colIdx'] as I32, i['values'] as F32, i['w'] as F32, s['w'][1], y as F32),
+      simd.sparseMatMul(i['rowPtr'] as I32, i['colIdx'] as I32, i['values'] as F32, i['w'] as F32, s['w'][1], y as F32),
   },
   {
     kernelName: K.SPARSE_MATMUL_GRAD,
     outputs: (i, a) => [f32([a['numFeatures'] as number, i['dy'].shape[1]])],
     run: (i, [dw], s) =>
-      loops.sparseMatMulGrad(i['rowPtr'] as I32, i['colIdx'] as I32, i['values'] as F32, i['dy'] as F32, s['dy'][1], dw as F32),
+      simd.sparseMatMulGrad(i['rowPtr'] as I32, i['colIdx'] as I32, i['values'] as F32, i['dy'] as F32, s['dy'][1], dw as F32),
   },
   {
     kernelName: 'UnsortedSegmentSum',
