@@ -8,9 +8,19 @@ H heads x C channels, ELU, dropout 0.6 on inputs and attention, mean output head
 is forward + backward + update, with the loss read back (and CUDA synchronised) before the clock
 stops. Without torch / torch_geometric the script says so and times this project alone.
 
-usage: python3 scripts/pyg-compare.py [--nodes 100000] [--avg-degree 10] [--features 128]
-           [--heads 8] [--hidden 8] [--layers 2] [--steps 10] [--warmup 3] [--backend auto]
-           [--device cpu|cuda] [--cli "node bin/gatv2.js"] [--json out.json]
+The model on both sides (src/model/network.ts, DEFAULT_MODEL): --layers GATv2 layers; each hidden
+layer has --heads heads of --hidden channels, concatenated (width heads x hidden); the output layer
+has 1 head of `classes` channels (mean); ELU between layers. E.g. the GATv2 paper's ogbn-arxiv model
+is --layers 3 --heads 8 --hidden 32 --classes 40.
+
+Our side can also come from an earlier run: --ours-json FILE (the JSON lines `gatv2 bench --json`
+printed; repeatable) reads its result lines instead of running the CLI, and --skip-ours times PyG
+alone. scripts/gpu-check.sh uses both, so each side runs once.
+
+usage: python3 scripts/pyg-compare.py [--dataset cora | --nodes 100000 --avg-degree 10 --features 128
+           --classes 16] [--heads 8] [--hidden 8] [--layers 2] [--steps 10] [--warmup 3]
+           [--backend auto] [--device auto|cpu|cuda] [--cli "node bin/gatv2.js"]
+           [--ours-json bench.jsonl ... | --skip-ours] [--datasets-dir DIR] [--json out.json]
 """
 import argparse
 import json
@@ -39,10 +49,39 @@ def mulberry32(seed):
     return nxt
 
 
+def js_round(v):
+    """JavaScript's Math.round (halves go up; Python's round() goes to even)."""
+    return math.floor(v + 0.5)
+
+
+def mulberry32_block(seed, count):
+    """The first `count` draws of mulberry32(seed) at once (numpy): draw k depends only on
+    seed + k * 0x6D2B79F5, so no loop is needed. None when numpy is missing."""
+    try:
+        import numpy as np
+    except ImportError:
+        return None
+    with np.errstate(over="ignore"):
+        k = np.arange(1, count + 1, dtype=np.uint64)
+        a = (((seed & 0xFFFFFFFF) + k * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        t = (a ^ (a >> np.uint32(15))) * (a | np.uint32(1))
+        t ^= t + (t ^ (t >> np.uint32(7))) * (t | np.uint32(61))
+        return (t ^ (t >> np.uint32(14))).astype(np.float64) / 4294967296.0
+
+
 def synthetic_graph(num_nodes, avg_degree, distribution, seed, skew=3.0):
     """Same draws, in the same order, as syntheticGraph in src/graph/synthetic.ts."""
+    num_edges = js_round(num_nodes * avg_degree)
+    draws = mulberry32_block(seed, 2 * num_edges)
+    if draws is not None:
+        import numpy as np
+        src = np.floor(draws[0::2] * num_nodes).astype(np.int64)
+        if distribution == "uniform":
+            dst = np.floor(draws[1::2] * num_nodes).astype(np.int64)
+        else:
+            dst = np.minimum(num_nodes - 1, np.floor(num_nodes * draws[1::2] ** skew)).astype(np.int64)
+        return src, dst
     rnd = mulberry32(seed)
-    num_edges = round(num_nodes * avg_degree)
     src, dst = [0] * num_edges, [0] * num_edges
     for k in range(num_edges):
         src[k] = math.floor(rnd() * num_nodes)
@@ -53,7 +92,27 @@ def synthetic_graph(num_nodes, avg_degree, distribution, seed, skew=3.0):
     return src, dst
 
 
+def read_ours(files):
+    """Result lines of `gatv2 bench --json` output saved in files (other lines are skipped)."""
+    rows = []
+    for path in files:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("{"):
+                    try:
+                        r = json.loads(line)
+                    except ValueError:
+                        continue
+                    if r.get("type") == "result":
+                        rows.append(r)
+    return rows
+
+
 def run_ours(args):
+    if args.skip_ours:
+        return []
+    if args.ours_json:
+        return read_ours(args.ours_json)
     cmd = shlex.split(args.cli) + [
         "bench", "--json", "--backend", args.backend, "--steps", str(args.steps), "--warmup", str(args.warmup),
         "--heads", str(args.heads), "--hidden", str(args.hidden), "--layers", str(args.layers), "--kernels", "0",
@@ -77,11 +136,13 @@ def run_pyg(args):
     except ImportError as e:
         return None, f"PyG not available ({e}); install torch and torch_geometric to compare"
     device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return None, f"--device cuda, but torch {torch.__version__} sees no CUDA device"
     torch.manual_seed(args.seed)
     if args.dataset:
         from pathlib import Path
         import csv
-        root = Path(__file__).resolve().parent.parent / "datasets" / args.dataset
+        root = Path(args.datasets_dir or Path(__file__).resolve().parent.parent / "datasets") / args.dataset
         ids = {}
         labels = []
         train = []
@@ -113,12 +174,15 @@ def run_pyg(args):
     else:
         n = args.nodes
         src, dst = synthetic_graph(n, args.avg_degree, args.distribution, args.seed)
+        src, dst = torch.as_tensor(src, dtype=torch.long), torch.as_tensor(dst, dtype=torch.long)
         x = torch.randn(n, args.features)
         classes = args.classes
         y = torch.randint(0, classes, (n,))
         mask = torch.arange(n)
         label = f"synthetic N={n} E={len(src)} {args.distribution}"
-    edge_index = torch.tensor([src, dst], dtype=torch.long)
+    edge_index = torch.stack([torch.as_tensor(src, dtype=torch.long), torch.as_tensor(dst, dtype=torch.long)])
+    # PyG removes the graph's own self loops and adds one per node: the edges each layer attends over.
+    e = int((edge_index[0] != edge_index[1]).sum()) + n
     x, y, mask, edge_index = x.to(device), y.to(device), mask.to(device), edge_index.to(device)
 
     class Net(torch.nn.Module):
@@ -159,18 +223,27 @@ def run_pyg(args):
         return (time.perf_counter() - t0) * 1000
 
     model.train()
+    sync()
     for _ in range(args.warmup):
         step()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     times = [step() for _ in range(args.steps)]
     peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else None
-    e = len(src) + n  # PyG removes existing loops and adds one per node
+    reserved = torch.cuda.max_memory_reserved() if device.type == "cuda" else None
     med = statistics.median(times)
-    return {"graph": label, "backend": f"pyg-{device.type}", "mode": "autograd", "numEdges": e, "layers": args.layers,
-            "stepMs": {"median": med, "min": min(times), "max": max(times)},
-            "edgesPerSecond": e * args.layers / (med / 1000), "peakTensorBytes": peak,
-            "torch": torch.__version__}, None
+    q = sorted(times)
+    import torch_geometric
+    return {"type": "result", "graph": label, "backend": f"pyg-{device.type}", "mode": "autograd", "numNodes": n,
+            "numEdges": e, "layers": args.layers, "steps": len(times), "warmup": args.warmup,
+            "model": {"layers": args.layers, "heads": args.heads, "hidden": args.hidden, "classes": classes,
+                      "features": int(x.shape[1])},
+            "stepMs": {"median": med, "min": q[0], "max": q[-1], "p25": q[int(0.25 * (len(q) - 1) + 0.5)],
+                       "p75": q[int(0.75 * (len(q) - 1) + 0.5)]},
+            "edgesPerSecond": e * args.layers / (med / 1000), "peakTensorBytes": peak, "peakReservedBytes": reserved,
+            "params": sum(p.numel() for p in model.parameters()),
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "torch": torch.__version__, "torch_geometric": torch_geometric.__version__}, None
 
 
 def main():
@@ -190,27 +263,47 @@ def main():
     p.add_argument("--backend", default="auto")
     p.add_argument("--device", default="auto")
     p.add_argument("--cli", default="node bin/gatv2.js")
+    p.add_argument("--ours-json", action="append", metavar="FILE",
+                   help="read our results from `gatv2 bench --json` output instead of running the CLI (repeatable)")
+    p.add_argument("--skip-ours", action="store_true", help="time PyG only")
+    p.add_argument("--datasets-dir", help="folder holding the built-in datasets (default: the repository's datasets/)")
     p.add_argument("--timeout", type=int, default=1800)
     p.add_argument("--json")
     args = p.parse_args()
 
     rows = run_ours(args)
+    label = args.dataset or f"synthetic N={args.nodes} E={js_round(args.nodes * args.avg_degree)} {args.distribution}"
+    rows = [r for r in rows if r.get("graph") == label] if args.ours_json else rows
     pyg, why = run_pyg(args)
     if pyg:
         rows.append(pyg)
     else:
         print(why, file=sys.stderr)
-    print(f"{'who':<22}{'grad':<10}{'edges':>10}{'step ms':>10}{'Medges/s':>10}{'peak MB':>10}{'vs PyG':>8}")
+    model = f"{args.layers} layers, {args.heads} heads x {args.hidden}"
+    print(f"{label}, {model}; median of {args.steps} steps after {args.warmup} warm-up")
+    print(f"{'who':<22}{'grad':<10}{'edges':>10}{'step ms':>10}{'Medges/s':>10}{'peak MB':>10}"
+          f"{'time/PyG':>10}{'mem/PyG':>9}")
+    nan = float("nan")
     for r in rows:
         who = r["backend"] if r["backend"].startswith("pyg") else f"gatv2 {r['backend']}"
         peak = r.get("peakTensorBytes")
-        ratio = f"{pyg['stepMs']['median'] / r['stepMs']['median']:.2f}x" if pyg else ""
-        print(f"{who:<22}{r['mode']:<10}{r['numEdges']:>10}{r['stepMs']['median']:>10.1f}"
-              f"{r['edgesPerSecond'] / 1e6:>10.2f}{(peak / 2**20 if peak else float('nan')):>10.1f}{ratio:>8}")
+        ms = r["stepMs"]["median"] if r["stepMs"]["median"] is not None else nan  # NaN is null in JSON
+        eps = r["edgesPerSecond"] if r.get("edgesPerSecond") is not None else nan
+        ratio = mem = ""
+        if pyg and r is not pyg:
+            ratio = f"{ms / pyg['stepMs']['median']:.2f}x"
+            mem = f"{peak / pyg['peakTensorBytes']:.2f}x" if peak and pyg.get("peakTensorBytes") else ""
+        note = f"  ({r['stopped']})" if r.get("stopped") else ""
+        print(f"{who:<22}{r['mode']:<10}{r['numEdges']:>10}{ms:>10.1f}"
+              f"{eps / 1e6:>10.2f}{(peak / 2**20 if peak else nan):>10.1f}{ratio:>10}{mem:>9}{note}")
+    if pyg:
+        print("time/PyG and mem/PyG: ours divided by PyG's (below 1: ours is faster / smaller)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"results": rows}, f, indent=1)
+            json.dump({"graph": label, "args": vars(args), "results": rows, "pyg": pyg, "pygSkipped": why}, f, indent=1)
+    # 0: PyG ran; 3: torch / torch_geometric are not installed; 1: PyG could not run (no CUDA device...).
+    return 0 if pyg else (3 if why.startswith("PyG not available") else 1)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
