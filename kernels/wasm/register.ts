@@ -1,8 +1,30 @@
 /** Registers this project's kernels, and the fast segment sum and gather (wasm has no segment sum
- * at all), on the wasm backend. The loops run in JS over views of the wasm heap. */
+ * at all), on the wasm backend. The loops run over views of the wasm heap. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerTypedArrayKernel } from '../typed-array-kernel.js';
 import { TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
 
+interface WasmData {
+  dataIdMap: { get(id: object): { refCount: number } | undefined };
+}
+
+/**
+ * Identity that shares the buffer (as the cpu backend's does) instead of copying it. TF.js clones
+ * every input a gradient saves, so inside tf.grads the stock wasm Identity copied each op's inputs:
+ * at 10^5 edges that was half the step's tensor memory. Tensors are immutable, and the backend
+ * frees a buffer when its reference count drops to zero, so sharing is safe.
+ */
+const sharedIdentity: KernelFunc = ({ inputs, backend }) => {
+  const x = (inputs as { x: TensorInfo }).x;
+  const data = (backend as unknown as WasmData).dataIdMap.get(x.dataId);
+  if (!data || x.dtype === 'string') throw new Error('Identity: unknown wasm tensor');
+  data.refCount++;
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
 export function registerWasmKernels(): void {
   for (const spec of TYPED_ARRAY_KERNELS) registerTypedArrayKernel('wasm', spec);
+  if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity });
 }
