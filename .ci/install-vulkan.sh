@@ -22,7 +22,7 @@ if [[ "$(installed_version)" == *bpo12* ]]; then
 fi
 
 # Add bookworm-backports to the Suites: line of the main Debian entry (the one listing plain
-# "bookworm"), unless it is there already. Images without the deb822 file get a one-line list.
+# "bookworm"), unless it is there already.
 if [ -f "$SOURCES" ]; then
   if ! grep -Eq '^Suites:.*\bbookworm-backports\b' "$SOURCES"; then
     sed -i -E '/^Suites:.*\bbookworm\b( |$)/ s/$/ bookworm-backports/' "$SOURCES"
@@ -32,7 +32,8 @@ if [ -f "$SOURCES" ]; then
     exit 1
   }
 else
-  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list
+  echo "install-vulkan.sh: $SOURCES not found; add bookworm-backports to your apt sources by hand" >&2
+  exit 1
 fi
 
 export DEBIAN_FRONTEND=noninteractive
