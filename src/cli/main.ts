@@ -6,9 +6,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT, InputError } from '../errors.js';
+import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
 import { datasetsCommand } from './datasets.js';
+import { diagnoseCommand } from './diagnose.js';
+import { evaluateCommand } from './evaluate.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { predictCommand } from './predict.js';
+import { trainCommand } from './train.js';
 
 function fail(err: unknown): never {
   if (err instanceof InputError) {
@@ -23,9 +28,14 @@ async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
     .scriptName('gatv2')
     .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.')
+    .command(trainCommand)
+    .command(evaluateCommand)
+    .command(predictCommand)
     .command(gradcheckCommand)
     .command(benchCommand)
+    .command(backendsCommand)
     .command(datasetsCommand)
+    .command(diagnoseCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()

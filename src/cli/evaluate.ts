@@ -1,0 +1,66 @@
+/**
+ * `gatv2 evaluate --checkpoint DIR [--dataset ...]`: accuracy and loss of a checkpoint on every
+ * split of a dataset (by default the one it was trained on, on the backend it was trained on), so
+ * a run's test accuracy can be reproduced from its files alone.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { SPLITS, type Split } from '../data/dataset.js';
+import { infer, loadModel } from '../train/inference.js';
+import { scoreSplit, type SplitScore } from '../train/loss.js';
+import { formatTable } from './table.js';
+
+interface EvaluateArgs {
+  checkpoint: string;
+  dataset?: string;
+  backend?: string;
+  json: boolean;
+}
+
+export interface EvaluateResult {
+  checkpoint: string;
+  epoch: number;
+  dataset: string;
+  backend: string;
+  /** Labelled splits only; accuracy is the fraction of the split's nodes predicted right. */
+  splits: Partial<Record<Split, SplitScore & { nodes: number }>>;
+}
+
+export async function evaluateCheckpoint(dir: string, opts: { dataset?: string; backend?: string }): Promise<EvaluateResult> {
+  const m = await loadModel(dir, { ...opts, strictLabels: true });
+  try {
+    const { logits, numClasses } = await infer(m);
+    const splits: EvaluateResult['splits'] = {};
+    for (const s of SPLITS) {
+      const nodes = m.data.splits[s];
+      if (s === 'unlabeled' || nodes.length === 0) continue;
+      splits[s] = { nodes: nodes.length, ...scoreSplit(logits, m.labels, nodes, numClasses) };
+    }
+    return { checkpoint: m.checkpoint.dir, epoch: m.checkpoint.manifest.epoch, dataset: m.data.dataset.name, backend: m.backend, splits };
+  } finally {
+    m.dispose();
+  }
+}
+
+export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
+  command: 'evaluate',
+  describe: 'accuracy of a trained checkpoint on each split',
+  builder: (y: Argv) =>
+    y
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'run directory (uses its best/ checkpoint) or checkpoint directory' })
+      .option('dataset', { type: 'string', describe: 'dataset to evaluate on (default: the one trained on)' })
+      .option('backend', { type: 'string', describe: 'TF.js backend (default: the one trained on)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }) as unknown as Argv<EvaluateArgs>,
+  handler: async (args: ArgumentsCamelCase<EvaluateArgs>) => {
+    const r = await evaluateCheckpoint(args.checkpoint, {
+      ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
+      ...(args.backend !== undefined ? { backend: args.backend } : {}),
+    });
+    if (args.json) {
+      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      return;
+    }
+    const rows = Object.entries(r.splits).map(([s, v]) => [s, String(v.nodes), `${(100 * v.accuracy).toFixed(2)}%`, v.loss.toFixed(4)]);
+    process.stdout.write(`${r.checkpoint} (epoch ${r.epoch}) on ${r.dataset}, backend ${r.backend}\n`);
+    process.stdout.write(formatTable(['split', 'nodes', 'accuracy', 'loss'], rows) + '\n');
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * `gatv2 train`: trains a GATv2 network with the GAT recipe (every part a flag), shows progress,
+ * writes the run directory (src/train/trainer.ts lists its files), and `--resume DIR` continues an
+ * interrupted run exactly. SIGINT/SIGTERM: finish the epoch, save, exit 130/143.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { BACKENDS } from '../backend.js';
+import { BUILTIN_DATASETS } from '../data/load.js';
+import { ACTIVATIONS, type Activation } from '../model/network.js';
+import type { GradMode } from '../ops/graph-tensors.js';
+import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type TrainConfig } from '../train/config.js';
+import { CRITERIA, type Criterion } from '../train/early-stopping.js';
+import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerName } from '../train/optimizers.js';
+import { createReporter } from '../train/progress.js';
+import { trainSession } from '../train/session.js';
+import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
+
+export interface TrainArgs {
+  dataset: string;
+  out?: string;
+  resume?: string;
+  json: boolean;
+  backend: string;
+  grad: GradMode;
+  seed: number;
+  seeds: number;
+  epochs: number;
+  patience: number;
+  monitor: Criterion;
+  select: Criterion;
+  optimizer: OptimizerName;
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  rmsDecay: number;
+  epsilon: number;
+  layers: number;
+  hidden: number;
+  heads: number;
+  outputHeads: number;
+  outputConcat: boolean;
+  activation: Activation;
+  dropout: number;
+  attentionDropout: number;
+  negativeSlope: number;
+  selfLoops: boolean;
+  bias: boolean;
+  shareWeights: boolean;
+  residual: boolean;
+  normalizeFeatures: boolean;
+  checkGrads: number;
+  saveEvery: number;
+}
+
+
+export function configFromArgs(a: TrainArgs): TrainConfig {
+  return {
+    dataset: a.dataset,
+    backend: a.backend,
+    grad: a.grad,
+    seed: a.seed,
+    seeds: a.seeds,
+    epochs: a.epochs,
+    patience: a.patience,
+    monitor: a.monitor,
+    select: a.select,
+    weightDecay: a.weightDecay,
+    normalizeFeatures: a.normalizeFeatures,
+    optimizer: {
+      name: a.optimizer, lr: a.lr, momentum: a.momentum, beta1: a.beta1, beta2: a.beta2, rmsDecay: a.rmsDecay, epsilon: a.epsilon,
+    },
+    model: {
+      layers: a.layers,
+      hidden: a.hidden,
+      heads: a.heads,
+      outputHeads: a.outputHeads,
+      outputConcat: a.outputConcat,
+      activation: a.activation,
+      inputDropout: a.dropout,
+      attentionDropout: a.attentionDropout,
+      negativeSlope: a.negativeSlope,
+      addSelfLoops: a.selfLoops,
+      bias: a.bias,
+      shareWeights: a.shareWeights,
+      residual: a.residual,
+    },
+    checkGrads: a.checkGrads,
+    saveEvery: a.saveEvery,
+  };
+}
+
+const M = DEFAULT_MODEL;
+
+export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
+  return y
+    .option('dataset', { type: 'string', default: D.dataset, describe: `${BUILTIN_DATASETS.join(', ')}, or a dataset directory` })
+    .option('out', { type: 'string', describe: 'run directory (default runs/<dataset>-<time>)' })
+    .option('resume', { type: 'string', describe: 'continue the run in this directory with its saved options (other training flags are ignored)' })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch and a final summary on stdout' })
+    .option('backend', { type: 'string', default: 'auto', describe: `TF.js backend: ${BACKENDS.join(', ')} (auto: a GPU if there is one, else wasm)` })
+    .option('grad', { choices: ['analytic', 'autograd'] as const, default: D.grad, describe: 'backward: hand-derived kernels or TF.js autodiff' })
+    .option('seed', { type: 'number', default: D.seed, describe: 'seed of init and dropout masks' })
+    .option('seeds', { type: 'number', default: D.seeds, describe: 'repeat with seeds seed..seed+N-1 and report mean +- std' })
+    .option('check-grads', { type: 'number', default: D.checkGrads, describe: 'every K epochs compare analytic and autograd gradients (0: off)' })
+    .option('save-every', { type: 'number', default: D.saveEvery, describe: 'write the resumable checkpoint every K epochs' })
+    .group(['epochs', 'patience', 'monitor', 'select', 'optimizer', 'lr', 'weight-decay', 'momentum', 'beta1', 'beta2', 'rms-decay', 'epsilon'], 'Optimisation:')
+    .option('epochs', { type: 'number', default: D.epochs, describe: 'maximum epochs' })
+    .option('patience', { type: 'number', default: D.patience, describe: 'early stopping: epochs without validation progress (0: off)' })
+    .option('monitor', { choices: CRITERIA, default: D.monitor, describe: 'validation progress that restarts patience: a loss or accuracy record (both, the GAT rule), loss, acc' })
+    .option('select', { choices: CRITERIA, default: D.select, describe: 'best epoch (kept in best/, reported): lowest val loss, highest val acc, or both at their record (GAT)' })
+    .option('optimizer', { choices: OPTIMIZERS, default: O.name })
+    .option('lr', { type: 'number', default: O.lr, describe: 'learning rate' })
+    .option('weight-decay', { type: 'number', default: D.weightDecay, describe: 'L2 on all parameters, added to the loss as wd/2 * sum w^2' })
+    .option('momentum', { type: 'number', default: O.momentum, describe: 'momentum optimizer: velocity decay' })
+    .option('beta1', { type: 'number', default: O.beta1, describe: 'adam: first moment decay' })
+    .option('beta2', { type: 'number', default: O.beta2, describe: 'adam: second moment decay' })
+    .option('rms-decay', { type: 'number', default: O.rmsDecay, describe: 'rmsprop: squared-gradient average decay' })
+    .option('epsilon', { type: 'number', default: O.epsilon, describe: 'adam, rmsprop: denominator epsilon' })
+    .group(['layers', 'hidden', 'heads', 'output-heads', 'output-concat', 'activation', 'dropout', 'attention-dropout', 'negative-slope', 'self-loops', 'bias', 'share-weights', 'residual', 'normalize-features'], 'Model:')
+    .option('layers', { type: 'number', default: M.layers, describe: 'GATv2 layers' })
+    .option('hidden', { type: 'number', default: M.hidden, describe: 'channels per head in hidden layers' })
+    .option('heads', { type: 'number', default: M.heads, describe: 'heads of hidden layers (concatenated)' })
+    .option('output-heads', { type: 'number', default: M.outputHeads, describe: 'heads of the output layer' })
+    .option('output-concat', { type: 'boolean', default: M.outputConcat, describe: 'concatenate the output heads instead of averaging them' })
+    .option('activation', { choices: ACTIVATIONS, default: M.activation, describe: 'between layers' })
+    .option('dropout', { type: 'number', default: M.inputDropout, describe: "dropout on each layer's input" })
+    .option('attention-dropout', { type: 'number', default: M.attentionDropout, describe: 'dropout on attention coefficients' })
+    .option('negative-slope', { type: 'number', default: M.negativeSlope, describe: 'LeakyReLU slope in the attention score' })
+    .option('self-loops', { type: 'boolean', default: M.addSelfLoops, describe: 'add a self loop per node (PyG add_self_loops)' })
+    .option('bias', { type: 'boolean', default: M.bias })
+    .option('share-weights', { type: 'boolean', default: M.shareWeights, describe: 'W_R = W_L' })
+    .option('residual', { type: 'boolean', default: M.residual })
+    .option('normalize-features', { type: 'boolean', default: D.normalizeFeatures, describe: 'divide each feature row by its sum' })
+    .example('$0 train --dataset cora', 'the GAT recipe on Cora')
+    .example('$0 train --dataset citeseer --seeds 10 --json', '10 seeds, JSON lines')
+    .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run') as unknown as Argv<TrainArgs>;
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'train a GATv2 network on a dataset',
+  builder: (y) => trainOptions(y),
+  handler: async (args: ArgumentsCamelCase<TrainArgs>) => {
+    const reporter = createReporter({ json: args.json, tty: !args.json && process.stderr.isTTY === true });
+    const stop = stopControl({
+      signals: true,
+      onFirst: (r) => reporter.note(`${r}: finishing this epoch and saving the checkpoint (send it again to quit at once)`),
+    });
+    try {
+      const r = await trainSession({
+        ...(args.resume !== undefined ? { resume: args.resume } : { config: configFromArgs(args) }),
+        ...(args.out !== undefined ? { out: args.out } : {}),
+        reporter,
+        stop,
+      });
+      if (r.stoppedBy) {
+        reporter.note(`stopped by ${r.stoppedBy}; the last checkpoint is saved. Continue with: gatv2 train --resume ${r.dir}`);
+        process.exitCode = STOP_EXIT_CODE[r.stoppedBy];
+      }
+    } finally {
+      stop.release();
+    }
+  },
+};

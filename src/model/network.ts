@@ -1,0 +1,284 @@
+/**
+ * The GATv2 network: a stack of GATv2 layers (src/model/gatv2-layer.ts) with dropout on each
+ * layer's input and a nonlinearity between layers, as in PyG's GAT example:
+ *
+ *   x -> dropout -> conv1 -> ELU -> dropout -> conv2 -> logits
+ *
+ * Parameters live in one flat map under PyG's state_dict names ("conv1.lin_l.weight", ...) in
+ * TF.js layouts. All randomness (init, dropout masks) comes from integer seeds, so a seed fixes
+ * every number of a run on a given backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
+import { InputError } from '../errors.js';
+import type { GraphLayout } from '../graph/layout.js';
+import { graphTensors, type GradMode, type GraphTensors } from '../ops/graph-tensors.js';
+import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
+import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
+import { initParams, layerForward, paramShapes, type LayerParams } from './gatv2-layer.js';
+
+export type Activation = 'elu' | 'relu' | 'identity';
+export const ACTIVATIONS: Activation[] = ['elu', 'relu', 'identity'];
+
+export interface NetworkConfig {
+  /** Layer configs in order; each layer's inChannels is the previous layer's output width. */
+  layers: GATv2Config[];
+  /** Nonlinearity after every layer but the last. */
+  activation: Activation;
+  /** Dropout probability on each layer's input features (training only). */
+  inputDropout: number;
+}
+
+/** The knobs of the GAT recipe; buildNetworkConfig turns them into per-layer configs. */
+export interface NetworkShape {
+  inFeatures: number;
+  numClasses: number;
+  /** Number of GATv2 layers (>= 1). */
+  layers: number;
+  /** Channels per head of the hidden layers. */
+  hidden: number;
+  /** Heads of the hidden layers (concatenated). */
+  heads: number;
+  /** Heads of the output layer. */
+  outputHeads: number;
+  /** Concatenate the output heads (each then has numClasses / outputHeads channels) instead of averaging. */
+  outputConcat: boolean;
+  activation: Activation;
+  inputDropout: number;
+  attentionDropout: number;
+  negativeSlope: number;
+  addSelfLoops: boolean;
+  bias: boolean;
+  shareWeights: boolean;
+  residual: boolean;
+}
+
+function checkProbability(name: string, p: number): void {
+  if (!(p >= 0 && p < 1)) throw new InputError(`${name} must be in [0, 1), got ${p}`);
+}
+
+function checkPositiveInt(name: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`${name} must be a positive integer, got ${v}`);
+}
+
+/** Checks the options that do not depend on the dataset (flag names in the messages). */
+export function checkNetworkShape(s: Omit<NetworkShape, 'inFeatures' | 'numClasses'>): void {
+  checkPositiveInt('--layers', s.layers);
+  checkPositiveInt('--hidden', s.hidden);
+  checkPositiveInt('--heads', s.heads);
+  checkPositiveInt('--output-heads', s.outputHeads);
+  checkProbability('--dropout', s.inputDropout);
+  checkProbability('--attention-dropout', s.attentionDropout);
+  if (!ACTIVATIONS.includes(s.activation)) {
+    throw new InputError(`--activation must be one of ${ACTIVATIONS.join(', ')}, got "${s.activation}"`);
+  }
+  if (!(s.negativeSlope >= 0)) throw new InputError(`--negative-slope must be >= 0, got ${s.negativeSlope}`);
+}
+
+export function buildNetworkConfig(s: NetworkShape): NetworkConfig {
+  checkNetworkShape(s);
+  if (s.outputConcat && s.numClasses % s.outputHeads !== 0) {
+    throw new InputError(
+      `--output-concat with ${s.outputHeads} output heads needs the ${s.numClasses} classes to split evenly over the heads; ` +
+        'use --no-output-concat (average the heads) or a number of heads that divides the class count',
+    );
+  }
+  const common = {
+    ...DEFAULT_CONFIG,
+    negativeSlope: s.negativeSlope,
+    dropout: s.attentionDropout,
+    addSelfLoops: s.addSelfLoops,
+    bias: s.bias,
+    shareWeights: s.shareWeights,
+    residual: s.residual,
+  };
+  const layers: GATv2Config[] = [];
+  let width = s.inFeatures;
+  for (let l = 0; l < s.layers; l++) {
+    const last = l === s.layers - 1;
+    const cfg: GATv2Config = last
+      ? {
+          ...common,
+          inChannels: width,
+          heads: s.outputHeads,
+          concat: s.outputConcat,
+          outChannels: s.outputConcat ? s.numClasses / s.outputHeads : s.numClasses,
+        }
+      : { ...common, inChannels: width, heads: s.heads, concat: true, outChannels: s.hidden };
+    layers.push(cfg);
+    width = outputWidth(cfg);
+  }
+  return { layers, activation: s.activation, inputDropout: s.inputDropout };
+}
+
+export function numClassesOf(net: NetworkConfig): number {
+  return outputWidth(net.layers[net.layers.length - 1]);
+}
+
+/** PyG's module name of layer l (0-based): conv1, conv2, ... */
+export function layerPrefix(l: number): string {
+  return `conv${l + 1}.`;
+}
+
+export function networkParamShapes(net: NetworkConfig): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {};
+  net.layers.forEach((cfg, l) => {
+    for (const [name, shape] of Object.entries(paramShapes(cfg))) shapes[layerPrefix(l) + name] = shape;
+  });
+  return shapes;
+}
+
+/**
+ * A 32-bit seed derived from a seed and a path of integers (stream, epoch, layer, ...), so every
+ * random draw of a run has its own seed and none depends on how many draws came before: that is
+ * what lets a resumed run continue exactly. The mixer is murmur3's finaliser.
+ */
+export function deriveSeed(seed: number, ...path: number[]): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const p of [...path, path.length]) {
+    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
+
+/**
+ * Seed streams, deriveSeed's first path element: init (per layer), step (per epoch, the trainer's
+ * seed of one training forward pass) and dropout (per layer of a pass, from the pass's seed).
+ */
+export const SEED_STREAM = { init: 1, step: 2, dropout: 3 } as const;
+
+/** Glorot-uniform weights and zero biases (initParams per layer), each layer from its own seed. */
+export function initNetworkParams(net: NetworkConfig, seed: number): Record<string, tf.Tensor> {
+  const params: Record<string, tf.Tensor> = {};
+  net.layers.forEach((cfg, l) => {
+    const p = initParams(cfg, deriveSeed(seed, SEED_STREAM.init, l));
+    for (const [name, t] of Object.entries(p)) params[layerPrefix(l) + name] = t;
+  });
+  return params;
+}
+
+/** What the network reads: node features (dense or CSR) and the graph's edge layout, on the backend. */
+export interface NetworkInputs {
+  x: NodeInput;
+  graph: GraphTensors;
+  dispose(): void;
+}
+
+/** Uploads features (sparse stays sparse: Cora is 1.3% dense) and the layout. */
+export function createNetworkInputs(features: SparseFeatures | DenseFeatures, layout: GraphLayout): NetworkInputs {
+  if (features.numNodes !== layout.numNodes) {
+    throw new Error(`features have ${features.numNodes} rows but the graph has ${layout.numNodes} nodes`);
+  }
+  const x: NodeInput =
+    features.kind === 'sparse'
+      ? {
+          kind: 'sparse',
+          numRows: features.numNodes,
+          numCols: features.numFeatures,
+          rowPtr: tf.keep(tf.tensor1d(features.rowPtr, 'int32')),
+          colIdx: tf.keep(tf.tensor1d(features.colIdx, 'int32')),
+          values: tf.keep(tf.tensor1d(features.values, 'float32')),
+        }
+      : tf.keep(tf.tensor2d(features.values, [features.numNodes, features.numFeatures]));
+  const graph = graphTensors(layout);
+  return {
+    x,
+    graph,
+    dispose() {
+      releaseInputDropout(x);
+      if (isSparse(x)) for (const t of [x.rowPtr, x.colIdx, x.values]) t.dispose();
+      else x.dispose();
+      graph.dispose();
+    },
+  };
+}
+
+/** Inverted dropout, the same mask rule as the layer's attention dropout. */
+function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
+  const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), p), 'float32');
+  return tf.mul(x, tf.mul(keep, 1 / (1 - p))) as T;
+}
+
+/**
+ * Dropout of sparse input features acts on the stored values (dropping a zero changes nothing).
+ * The sparse projection's backward reads those values after tf.grads has disposed everything its
+ * forward made, so the dropped values are kept outside any tidy: one tensor per input, replaced
+ * when the seed changes (both gradient modes of one step share it) and freed with the inputs.
+ */
+const droppedSparse = new WeakMap<SparseMatrix, { key: string; values: tf.Tensor1D }>();
+
+function dropSparse(x: SparseMatrix, p: number, seed: number): SparseMatrix {
+  const key = `${p}:${seed}`;
+  let entry = droppedSparse.get(x);
+  if (!entry || entry.key !== key) {
+    entry?.values.dispose();
+    entry = { key, values: tf.keep(tf.tidy(() => dropout(x.values, p, seed))) };
+    droppedSparse.set(x, entry);
+  }
+  return { ...x, values: entry.values };
+}
+
+/** Frees the dropped copy of sparse features kept by a training forward pass, if any. */
+function releaseInputDropout(x: NodeInput): void {
+  if (!isSparse(x)) return;
+  droppedSparse.get(x)?.values.dispose();
+  droppedSparse.delete(x);
+}
+
+export interface ForwardOptions {
+  mode: GradMode;
+  /** Applies input and attention dropout. */
+  training: boolean;
+  /** Seed of this pass's dropout masks (required when training); the same seed, the same masks. */
+  seed?: number;
+}
+
+export interface NetworkOutput {
+  /** [N, classes], before softmax. */
+  logits: tf.Tensor2D;
+  /** Per layer: attention [E, H] in CSR order (before attention dropout). */
+  attention: tf.Tensor2D[];
+}
+
+function activate(x: tf.Tensor2D, a: Activation): tf.Tensor2D {
+  if (a === 'elu') return tf.elu(x);
+  if (a === 'relu') return tf.relu(x);
+  return x;
+}
+
+/** Splits the flat parameter map into layer l's own names. */
+function layerParams(params: Record<string, tf.Tensor>, l: number): LayerParams {
+  const prefix = layerPrefix(l);
+  const out: LayerParams = {};
+  for (const [name, t] of Object.entries(params)) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = t;
+  return out;
+}
+
+/**
+ * The forward pass. Not wrapped in tidy, so it can run inside tf.grads; call it inside tf.tidy.
+ * In training, layer l's input dropout uses deriveSeed(seed, dropout, l, 0) and its attention
+ * dropout deriveSeed(seed, dropout, l, 1).
+ */
+export function networkForward(
+  net: NetworkConfig, params: Record<string, tf.Tensor>, inputs: NetworkInputs, opts: ForwardOptions,
+): NetworkOutput {
+  if (opts.training && opts.seed === undefined) throw new Error('networkForward: training needs a dropout seed');
+  const drop = opts.training && net.inputDropout > 0;
+  const seedOf = (l: number, which: number) => deriveSeed(opts.seed ?? 0, SEED_STREAM.dropout, l, which);
+  const attention: tf.Tensor2D[] = [];
+  let h: NodeInput = inputs.x;
+  net.layers.forEach((cfg, l) => {
+    if (drop) h = isSparse(h) ? dropSparse(h, net.inputDropout, seedOf(l, 0)) : dropout(h, net.inputDropout, seedOf(l, 0));
+    const r = layerForward(cfg, layerParams(params, l), h, inputs.graph, {
+      mode: opts.mode,
+      training: opts.training,
+      dropoutSeed: seedOf(l, 1),
+    });
+    attention.push(r.alpha);
+    h = l < net.layers.length - 1 ? activate(r.output, net.activation) : r.output;
+  });
+  return { logits: h as tf.Tensor2D, attention };
+}

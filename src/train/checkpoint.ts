@@ -1,0 +1,146 @@
+/**
+ * Checkpoints: a directory holding model.json (the manifest, in TF.js's weightsManifest layout,
+ * plus the model config and, for the resumable "last" checkpoint, the training state) and one
+ * weights file in TF.js's binary weights format (tf.io.encodeWeights). Optimizer slots are stored
+ * as weights of group "optimizer" under "optimizer/<slot>/<param>".
+ *
+ * Writing is crash-safe: the weights go to a new file named after the epoch, then model.json is
+ * replaced atomically to point at it, then older weights files are removed. At any moment
+ * model.json names a complete weights file.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { networkParamShapes, type NetworkConfig } from '../model/network.js';
+import type { GradMode } from '../ops/graph-tensors.js';
+import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+
+export const CHECKPOINT_FORMAT = 'gatv2-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+export const MANIFEST = 'model.json';
+const OPTIMIZER_PREFIX = 'optimizer/';
+
+/** Everything needed to rebuild the model and its inputs from a dataset. */
+export interface ModelConfig {
+  network: NetworkConfig;
+  /** The dataset trained on: a built-in name or an absolute directory. */
+  dataset: string;
+  normalizeFeatures: boolean;
+  numFeatures: number;
+  /** Class index -> the user's label. */
+  classNames: string[];
+}
+
+/** How the weights were trained: evaluate and predict default to the same backend. */
+export interface TrainedWith {
+  backend: string;
+  grad: GradMode;
+  seed: number;
+}
+
+export interface CheckpointManifest<S = unknown> {
+  format: typeof CHECKPOINT_FORMAT;
+  formatVersion: number;
+  modelConfig: ModelConfig;
+  trainedWith: TrainedWith;
+  /** Epoch whose weights these are. */
+  epoch: number;
+  /** Resumable training state (optimizer step, early stopping, ...): only in a run's last checkpoint. */
+  trainingState?: S;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+export interface Checkpoint<S = unknown> {
+  dir: string;
+  manifest: CheckpointManifest<S>;
+  params: Record<string, tf.Tensor>;
+  /** Optimizer slots by "<slot>/<param>" (empty in a best checkpoint). */
+  optimizerSlots: Record<string, tf.Tensor>;
+}
+
+export async function saveCheckpoint<S>(
+  dir: string,
+  content: Omit<CheckpointManifest<S>, 'format' | 'formatVersion' | 'weightsManifest'>,
+  params: Record<string, tf.Tensor>,
+  optimizerSlots: Record<string, tf.Tensor> = {},
+): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const model = await tf.io.encodeWeights(params, 'model');
+  const slots: Record<string, tf.Tensor> = {};
+  for (const [k, t] of Object.entries(optimizerSlots)) slots[OPTIMIZER_PREFIX + k] = t;
+  const opt = await tf.io.encodeWeights(slots, 'optimizer');
+  const data = tf.io.concatenateArrayBuffers([model.data, opt.data]);
+  const file = `weights-${String(content.epoch).padStart(6, '0')}.bin`;
+  writeFileAtomic(join(dir, file), new Uint8Array(data));
+  const manifest: CheckpointManifest<S> = {
+    format: CHECKPOINT_FORMAT,
+    formatVersion: CHECKPOINT_VERSION,
+    ...content,
+    weightsManifest: [{ paths: [file], weights: [...model.specs, ...opt.specs] }],
+  };
+  writeJsonAtomic(join(dir, MANIFEST), manifest);
+  for (const f of readdirSync(dir)) if (/^weights-\d+\.bin$/.test(f) && f !== file) rmSync(join(dir, f), { force: true });
+}
+
+export function isCheckpointDir(dir: string): boolean {
+  return existsSync(join(dir, MANIFEST));
+}
+
+/** The manifest alone (model config, epoch, ...), validated; no tensors are made. */
+export function readManifest<S = unknown>(dir: string): CheckpointManifest<S> {
+  const path = join(dir, MANIFEST);
+  let manifest: CheckpointManifest<S>;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8')) as CheckpointManifest<S>;
+  } catch (err) {
+    throw new InputError(`${path}: cannot read the checkpoint manifest (${(err as Error).message})`);
+  }
+  if (manifest.format !== CHECKPOINT_FORMAT || manifest.formatVersion !== CHECKPOINT_VERSION) {
+    throw new InputError(`${path}: not a gatv2 checkpoint of format version ${CHECKPOINT_VERSION}`);
+  }
+  return manifest;
+}
+
+export async function loadCheckpoint<S = unknown>(dir: string): Promise<Checkpoint<S>> {
+  const path = join(dir, MANIFEST);
+  const manifest = readManifest<S>(dir);
+  const buffers: ArrayBuffer[] = [];
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  for (const group of manifest.weightsManifest) {
+    for (const p of group.paths) {
+      const file = join(dir, p);
+      if (!existsSync(file)) throw new InputError(`${path}: names weights file ${p}, which is missing`);
+      const b = readFileSync(file);
+      buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    }
+    specs.push(...group.weights);
+  }
+  const tensors = tf.io.decodeWeights(tf.io.concatenateArrayBuffers(buffers), specs);
+  const params: Record<string, tf.Tensor> = {};
+  const optimizerSlots: Record<string, tf.Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) optimizerSlots[name.slice(OPTIMIZER_PREFIX.length)] = t;
+    else params[name] = t;
+  }
+  checkParams(path, manifest.modelConfig.network, params);
+  return { dir, manifest, params, optimizerSlots };
+}
+
+function checkParams(path: string, net: NetworkConfig, params: Record<string, tf.Tensor>): void {
+  const shapes = networkParamShapes(net);
+  for (const [name, shape] of Object.entries(shapes)) {
+    const t = params[name];
+    if (!t) throw new InputError(`${path}: weight ${name} is missing`);
+    if (t.shape.join(',') !== shape.join(',')) {
+      throw new InputError(`${path}: weight ${name} has shape [${t.shape}], the model config needs [${shape}]`);
+    }
+  }
+  for (const name of Object.keys(params)) {
+    if (!(name in shapes)) throw new InputError(`${path}: weight ${name} is not part of the model config`);
+  }
+}
+
+export function disposeCheckpoint(c: Checkpoint): void {
+  tf.dispose([...Object.values(c.params), ...Object.values(c.optimizerSlots)]);
+}

@@ -1,0 +1,101 @@
+/**
+ * The options of a training run (every part of the GAT recipe is one of them), their defaults, and
+ * their validation. A run directory's config.json holds them, so `--resume` needs nothing else.
+ */
+import { InputError } from '../errors.js';
+import { checkNetworkShape, type NetworkShape } from '../model/network.js';
+import type { GradMode } from '../ops/graph-tensors.js';
+import { CRITERIA, type Criterion } from './early-stopping.js';
+import { checkOptimizerConfig, DEFAULT_OPTIMIZER, type OptimizerConfig } from './optimizers.js';
+
+/** The network's knobs; the input width and class count come from the dataset. */
+export type ModelOptions = Omit<NetworkShape, 'inFeatures' | 'numClasses'>;
+
+export interface TrainConfig {
+  /** A built-in dataset name or an absolute directory. */
+  dataset: string;
+  /** Backend asked for (config.json also records the one that ran). */
+  backend: string;
+  grad: GradMode;
+  /** Seed of the (first) run: init and every dropout mask derive from it. */
+  seed: number;
+  /** Runs with seeds seed, seed+1, ..., seed+seeds-1. */
+  seeds: number;
+  /** Maximum number of epochs. */
+  epochs: number;
+  /** Stop after this many epochs without progress on validation (0: never). */
+  patience: number;
+  /** Validation progress that restarts the patience counter. */
+  monitor: Criterion;
+  /** Validation rule of the best epoch (the checkpoint in best/, the run's result). */
+  select: Criterion;
+  /** L2 coefficient: (weightDecay / 2) * sum of squares of all parameters is added to the loss. */
+  weightDecay: number;
+  normalizeFeatures: boolean;
+  optimizer: OptimizerConfig;
+  model: ModelOptions;
+  /** Compare analytic and autograd gradients every K epochs (0: never). */
+  checkGrads: number;
+  /** Write the resumable checkpoint every K epochs (and always at the end or on a signal). */
+  saveEvery: number;
+}
+
+/** The GAT recipe (Velickovic et al. 2018; PyG's examples/gat.py), with GATv2 layers. */
+export const DEFAULT_MODEL: ModelOptions = {
+  layers: 2,
+  hidden: 8,
+  heads: 8,
+  outputHeads: 1,
+  outputConcat: false,
+  activation: 'elu',
+  inputDropout: 0.6,
+  attentionDropout: 0.6,
+  negativeSlope: 0.2,
+  addSelfLoops: true,
+  bias: true,
+  shareWeights: false,
+  residual: false,
+};
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  dataset: 'cora',
+  backend: 'cpu',
+  grad: 'analytic',
+  seed: 0,
+  seeds: 1,
+  epochs: 1000,
+  patience: 100,
+  monitor: 'both',
+  select: 'loss',
+  weightDecay: 5e-4,
+  normalizeFeatures: true,
+  optimizer: DEFAULT_OPTIMIZER,
+  model: DEFAULT_MODEL,
+  checkGrads: 0,
+  saveEvery: 10,
+};
+
+function nonNegInt(flag: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 0)) throw new InputError(`${flag} must be a non-negative integer, got ${v}`);
+}
+
+function posInt(flag: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`${flag} must be a positive integer, got ${v}`);
+}
+
+/** Checks the run options before the dataset is loaded (buildNetworkConfig checks the model's). */
+export function checkTrainConfig(c: TrainConfig): void {
+  if (c.grad !== 'analytic' && c.grad !== 'autograd') throw new InputError(`--grad must be analytic or autograd, got "${c.grad}"`);
+  if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) throw new InputError(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
+  posInt('--seeds', c.seeds);
+  posInt('--epochs', c.epochs);
+  nonNegInt('--patience', c.patience);
+  nonNegInt('--check-grads', c.checkGrads);
+  posInt('--save-every', c.saveEvery);
+  for (const [flag, v] of [['--monitor', c.monitor], ['--select', c.select]] as const) {
+    if (!CRITERIA.includes(v)) throw new InputError(`${flag} must be one of ${CRITERIA.join(', ')}, got "${v}"`);
+  }
+  if (!(c.weightDecay >= 0)) throw new InputError(`--weight-decay must be >= 0, got ${c.weightDecay}`);
+  checkOptimizerConfig(c.optimizer);
+  checkNetworkShape(c.model);
+}

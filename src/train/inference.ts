@@ -1,0 +1,123 @@
+/**
+ * Using a trained checkpoint: find it from a run directory, load it with a dataset (its own by
+ * default) onto a backend (the one it was trained on by default), and run the evaluation forward.
+ * Shared by `gatv2 evaluate`, `gatv2 predict` and the gradient check on checkpoints.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { useBackend } from '../backend.js';
+import type { GraphDataset } from '../data/dataset.js';
+import { loadDataset } from '../data/load.js';
+import { InputError } from '../errors.js';
+import { createNetworkInputs, networkForward, numClassesOf, type NetworkInputs } from '../model/network.js';
+import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, readManifest, type Checkpoint } from './checkpoint.js';
+import { prepareData, type PreparedData } from './data.js';
+import { BEST_DIR, EVAL_MODE } from './trainer.js';
+
+/** A checkpoint directory itself, or a run directory (its best/ checkpoint). */
+export function resolveCheckpointDir(dir: string): string {
+  if (isCheckpointDir(dir)) return dir;
+  if (isCheckpointDir(join(dir, BEST_DIR))) return join(dir, BEST_DIR);
+  if (existsSync(dir)) {
+    const seeds = readdirSync(dir).filter((f) => /^seed-\d+$/.test(f)).sort();
+    if (seeds.length > 0) {
+      throw new InputError(`${dir} holds ${seeds.length} runs (one per seed); pass one of them, e.g. ${join(dir, seeds[0])}`);
+    }
+    throw new InputError(`${dir}: no checkpoint here (no model.json, no ${BEST_DIR}/model.json); pass a run directory of gatv2 train`);
+  }
+  throw new InputError(`${dir}: no such checkpoint directory`);
+}
+
+export interface LoadedModel {
+  checkpoint: Checkpoint;
+  data: PreparedData;
+  /** Dataset labels mapped onto the checkpoint's classes (-1: none). */
+  labels: Int32Array;
+  inputs: NetworkInputs;
+  backend: string;
+  dispose(): void;
+}
+
+/**
+ * The dataset's labels as class indices of the checkpoint, matched by the label string. A class
+ * the checkpoint does not know is an error only where labels are needed (strict).
+ */
+export function mapLabels(ds: GraphDataset, classNames: string[], strict: boolean): Int32Array {
+  const index = new Map(classNames.map((c, k) => [c, k]));
+  const remap = ds.classNames.map((c) => index.get(c) ?? -1);
+  const unknown = ds.classNames.filter((_, k) => remap[k] < 0);
+  if (strict && unknown.length > 0) {
+    throw new InputError(
+      `${ds.name}: label${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `"${u}"`).join(', ')} ` +
+        `not among the model's classes (${classNames.join(', ')})`,
+    );
+  }
+  return ds.labels.map((l) => (l < 0 ? -1 : remap[l]));
+}
+
+/**
+ * The backend the checkpoint was trained on, where it can start (it reproduces the run's numbers
+ * exactly); else the best available one, with a note on stderr.
+ */
+async function trainedBackend(ckptDir: string): Promise<string> {
+  const trained = readManifest(ckptDir).trainedWith.backend;
+  try {
+    return await useBackend(trained);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const used = await useBackend('auto');
+    process.stderr.write(`note: trained on ${trained}, which cannot start here (${err.message}); using ${used}, numbers may differ in the last digits\n`);
+    return used;
+  }
+}
+
+export async function loadModel(
+  dir: string, opts: { dataset?: string; backend?: string; strictLabels: boolean },
+): Promise<LoadedModel> {
+  const ckptDir = resolveCheckpointDir(dir);
+  // The backend first: tensors are made on the backend that is current when they are created.
+  const backend = opts.backend !== undefined ? await useBackend(opts.backend) : await trainedBackend(ckptDir);
+  const checkpoint = await loadCheckpoint(ckptDir);
+  try {
+    const mc = checkpoint.manifest.modelConfig;
+    const ds = await loadDataset(opts.dataset ?? mc.dataset);
+    if (ds.features.numFeatures !== mc.numFeatures) {
+      throw new InputError(`${ds.name} has ${ds.features.numFeatures} features per node, the model was trained on ${mc.numFeatures}`);
+    }
+    const data = prepareData(ds, { normalizeFeatures: mc.normalizeFeatures, addSelfLoops: mc.network.layers[0].addSelfLoops });
+    const labels = mapLabels(ds, mc.classNames, opts.strictLabels);
+    const inputs = createNetworkInputs(data.features, data.layout);
+    return {
+      checkpoint, data, labels, inputs, backend,
+      dispose() {
+        inputs.dispose();
+        disposeCheckpoint(checkpoint);
+      },
+    };
+  } catch (err) {
+    disposeCheckpoint(checkpoint);
+    throw err;
+  }
+}
+
+export interface Inference {
+  /** [N * classes] row-major. */
+  logits: Float32Array;
+  numClasses: number;
+  /** Per layer, attention [E * H] in CSR order, when asked for. */
+  attention?: { heads: number; values: Float32Array }[];
+}
+
+export async function infer(m: LoadedModel, withAttention = false): Promise<Inference> {
+  const net = m.checkpoint.manifest.modelConfig.network;
+  const out = tf.tidy(() => {
+    const r = networkForward(net, m.checkpoint.params, m.inputs, { mode: EVAL_MODE, training: false });
+    return withAttention ? [r.logits, ...r.attention] : [r.logits];
+  });
+  const [logits, ...att] = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+  const result: Inference = { logits, numClasses: numClassesOf(net) };
+  if (withAttention) result.attention = att.map((values, l) => ({ heads: net.layers[l].heads, values }));
+  tf.dispose(out);
+  return result;
+}

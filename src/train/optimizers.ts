@@ -1,0 +1,123 @@
+/**
+ * Optimizers with PyTorch's update rules (torch.optim Adam, SGD with and without momentum,
+ * RMSprop). Written here rather than taken from tf.train so that their whole state (slots and step
+ * count) is plain named tensors that a checkpoint can hold and restore exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors.js';
+
+export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
+export const OPTIMIZERS: OptimizerName[] = ['adam', 'sgd', 'momentum', 'rmsprop'];
+
+export interface OptimizerConfig {
+  name: OptimizerName;
+  lr: number;
+  /** momentum: velocity decay. */
+  momentum: number;
+  /** adam: first and second moment decays. */
+  beta1: number;
+  beta2: number;
+  /** rmsprop: decay of the squared-gradient average (PyTorch's alpha). */
+  rmsDecay: number;
+  /** adam, rmsprop: added to the denominator. */
+  epsilon: number;
+}
+
+export const DEFAULT_OPTIMIZER: OptimizerConfig = {
+  name: 'adam', lr: 0.005, momentum: 0.9, beta1: 0.9, beta2: 0.999, rmsDecay: 0.99, epsilon: 1e-8,
+};
+
+/** What a checkpoint stores: the step count and every slot, named "<slot>/<param>". */
+export interface OptimizerState {
+  step: number;
+  slots: Record<string, tf.Tensor>;
+}
+
+export interface Optimizer {
+  readonly config: OptimizerConfig;
+  /** Updates every parameter in place from its gradient. */
+  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void;
+  state(): OptimizerState;
+  /** Restores a state saved by state() (slot tensors are copied). */
+  load(state: OptimizerState): void;
+  dispose(): void;
+}
+
+const SLOTS: Record<OptimizerName, string[]> = { adam: ['m', 'v'], sgd: [], momentum: ['velocity'], rmsprop: ['square_avg'] };
+
+export function checkOptimizerConfig(c: OptimizerConfig): void {
+  if (!OPTIMIZERS.includes(c.name)) throw new InputError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got "${c.name}"`);
+  if (!(c.lr > 0)) throw new InputError(`--lr must be positive, got ${c.lr}`);
+  for (const [flag, v] of [['--momentum', c.momentum], ['--beta1', c.beta1], ['--beta2', c.beta2], ['--rms-decay', c.rmsDecay]] as const) {
+    if (!(v >= 0 && v < 1)) throw new InputError(`${flag} must be in [0, 1), got ${v}`);
+  }
+  if (!(c.epsilon > 0)) throw new InputError(`--epsilon must be positive, got ${c.epsilon}`);
+}
+
+export function createOptimizer(config: OptimizerConfig, shapes: Record<string, number[]>): Optimizer {
+  checkOptimizerConfig(config);
+  const slots: Record<string, tf.Variable> = {};
+  for (const slot of SLOTS[config.name]) {
+    // tidy frees the zeros the variable was made from (variables themselves are not tracked).
+    for (const [name, shape] of Object.entries(shapes)) slots[`${slot}/${name}`] = tf.tidy(() => tf.variable(tf.zeros(shape), false));
+  }
+  let step = 0;
+  const c = config;
+
+  function update(name: string, p: tf.Variable, g: tf.Tensor): void {
+    switch (c.name) {
+      case 'sgd':
+        p.assign(tf.sub(p, tf.mul(g, c.lr)));
+        return;
+      case 'momentum': {
+        const buf = slots[`velocity/${name}`];
+        buf.assign(tf.add(tf.mul(buf, c.momentum), g));
+        p.assign(tf.sub(p, tf.mul(buf, c.lr)));
+        return;
+      }
+      case 'rmsprop': {
+        const sq = slots[`square_avg/${name}`];
+        sq.assign(tf.add(tf.mul(sq, c.rmsDecay), tf.mul(tf.square(g), 1 - c.rmsDecay)));
+        p.assign(tf.sub(p, tf.div(tf.mul(g, c.lr), tf.add(tf.sqrt(sq), c.epsilon))));
+        return;
+      }
+      case 'adam': {
+        const m = slots[`m/${name}`];
+        const v = slots[`v/${name}`];
+        m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
+        v.assign(tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2)));
+        // torch.optim.Adam: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), bias corrections in float64.
+        const bc1 = 1 - c.beta1 ** step;
+        const bc2 = 1 - c.beta2 ** step;
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), c.epsilon);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), c.lr / bc1)));
+        return;
+      }
+    }
+  }
+
+  return {
+    config,
+    apply(params, grads) {
+      step++;
+      tf.tidy(() => {
+        for (const [name, p] of Object.entries(params)) {
+          const g = grads[name];
+          if (!g) throw new Error(`optimizer: no gradient for ${name}`);
+          update(name, p, g);
+        }
+      });
+    },
+    state: () => ({ step, slots: { ...slots } }),
+    load(state) {
+      const want = Object.keys(slots).sort().join(',');
+      const got = Object.keys(state.slots).sort().join(',');
+      if (want !== got) throw new InputError(`checkpoint optimizer state does not match ${c.name}: has [${got}], needs [${want}]`);
+      for (const [k, t] of Object.entries(state.slots)) slots[k].assign(t);
+      step = state.step;
+    },
+    dispose() {
+      for (const t of Object.values(slots)) t.dispose();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * A training session: one run per seed (in seed-<k>/ subdirectories when there are several), new
+ * or resumed, on one backend and one loaded dataset, with the mean and standard deviation of the
+ * results. Used by `gatv2 train`; tests drive it directly.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { backendReason, useBackend } from '../backend.js';
+import { loadDataset, resolveDataset } from '../data/load.js';
+import { InputError } from '../errors.js';
+import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../model/network.js';
+import { writeJsonAtomic } from './atomic.js';
+import type { ModelConfig } from './checkpoint.js';
+import { checkTrainConfig, type TrainConfig } from './config.js';
+import { prepareData, type PreparedData } from './data.js';
+import { meanStd, type MeanStd } from './metrics.js';
+import type { ProgressReporter } from './progress.js';
+import type { StopControl, StopReason } from './stop.js';
+import { readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
+
+export const CONFIG_FILE = 'config.json';
+const RUN_FORMAT = 'gatv2-run';
+
+/** config.json of a session directory and of each seed's directory. */
+export interface RunFile {
+  format: typeof RUN_FORMAT;
+  formatVersion: 1;
+  createdAt: string;
+  config: TrainConfig;
+  /** Backend the run started on (config.backend is what was asked for). */
+  backend: string;
+  network: NetworkConfig;
+  dataset: { name: string; dir: string; nodes: number; features: number; classes: number };
+}
+
+export interface SessionSummary {
+  dir: string;
+  dataset: string;
+  grad: TrainConfig['grad'];
+  backend: string;
+  runs: RunSummary[];
+  /** Test and validation accuracy at each run's best-validation epoch, over the runs. */
+  testAcc: MeanStd;
+  valAcc: MeanStd;
+  epochsRun: MeanStd;
+  meanEpochMs: MeanStd;
+}
+
+export interface SessionResult {
+  dir: string;
+  summary: SessionSummary | null;
+  stoppedBy: StopReason | null;
+}
+
+export interface SessionOptions {
+  /** A new session's options, or... */
+  config?: TrainConfig;
+  /** ...the directory of a session to continue. */
+  resume?: string;
+  /** New session's directory (default runs/<dataset>-<time>). */
+  out?: string;
+  reporter: ProgressReporter;
+  stop: StopControl;
+}
+
+function readRunFile(dir: string): RunFile {
+  const path = join(dir, CONFIG_FILE);
+  if (!existsSync(path)) throw new InputError(`${dir}: no ${CONFIG_FILE}; --resume takes the directory of a gatv2 train run`);
+  const f = JSON.parse(readFileSync(path, 'utf8')) as RunFile;
+  if (f.format !== RUN_FORMAT) throw new InputError(`${path}: not a gatv2 run configuration`);
+  return f;
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** The directory of a new session (not created yet): --out, or a fresh runs/<dataset>-<time>. */
+function newSessionDir(out: string | undefined, datasetName: string): string {
+  if (out !== undefined) {
+    if (existsSync(join(out, CONFIG_FILE))) {
+      throw new InputError(`${out} already holds a run; continue it with --resume ${out}, or choose another --out`);
+    }
+    return resolve(out);
+  }
+  const base = resolve('runs', `${datasetName}-${timestamp()}`);
+  let dir = base;
+  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
+  return dir;
+}
+
+function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig): ModelConfig {
+  return {
+    network: net,
+    dataset: config.dataset,
+    normalizeFeatures: config.normalizeFeatures,
+    numFeatures: data.features.numFeatures,
+    classNames: data.dataset.classNames,
+  };
+}
+
+function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: RunSummary[]): SessionSummary {
+  return {
+    dir,
+    dataset: config.dataset,
+    grad: config.grad,
+    backend,
+    runs,
+    testAcc: meanStd(runs.map((r) => r.best.testAcc)),
+    valAcc: meanStd(runs.map((r) => r.best.valAcc)),
+    epochsRun: meanStd(runs.map((r) => r.epochsRun)),
+    meanEpochMs: meanStd(runs.map((r) => r.meanEpochMs)),
+  };
+}
+
+export async function trainSession(opts: SessionOptions): Promise<SessionResult> {
+  const prior = opts.resume !== undefined ? readRunFile(resolve(opts.resume)) : null;
+  const config = prior ? prior.config : opts.config!;
+  checkTrainConfig(config);
+  const where = resolveDataset(config.dataset);
+  // A user directory is recorded absolute, so --resume, evaluate and predict work from anywhere.
+  const datasetRef = where.builtin ? where.name : where.dir;
+  // Checked before the slow steps; created only once the dataset has loaded.
+  const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
+  const backend = await useBackend(config.backend);
+  opts.reporter.note(`backend: ${backendReason() ?? backend}`);
+  const ds = await loadDataset(datasetRef);
+  for (const w of ds.warnings) opts.reporter.note(`warning: ${w}`);
+  const data = prepareData(ds, { normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops });
+  if (data.splits.train.length === 0) throw new InputError(`${ds.name}: no node is in the train split`);
+  if (data.splits.val.length === 0) {
+    throw new InputError(`${ds.name}: no node is in the val split; early stopping and the best checkpoint are chosen on it`);
+  }
+  const net = buildNetworkConfig({ ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses });
+  const full: TrainConfig = { ...config, dataset: datasetRef };
+
+  if (prior) {
+    if (JSON.stringify(prior.network) !== JSON.stringify(net)) {
+      throw new InputError(`${dir}: the dataset ${datasetRef} no longer matches the run (features or classes changed)`);
+    }
+    if (prior.backend !== backend) opts.reporter.note(`warning: the run started on ${prior.backend}, it continues on ${backend}; numbers may differ`);
+  } else mkdirSync(dir, { recursive: true });
+
+  const runFile = (c: TrainConfig): RunFile => ({
+    format: RUN_FORMAT, formatVersion: 1, createdAt: new Date().toISOString(), config: c, backend, network: net,
+    dataset: { name: ds.name, dir: ds.dir, nodes: ds.nodeIds.length, features: data.features.numFeatures, classes: data.numClasses },
+  });
+  if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
+
+  const inputs = createNetworkInputs(data.features, data.layout);
+  const modelConfig = modelConfigFor(full, data, net);
+  const runs: RunSummary[] = [];
+  try {
+    for (let k = 0; k < config.seeds; k++) {
+      const runConfig: TrainConfig = { ...full, seed: config.seed + k, seeds: 1 };
+      const runDir = config.seeds > 1 ? join(dir, `seed-${k}`) : dir;
+      const done = readSummary(runDir);
+      if (done) {
+        runs.push(done);
+        continue;
+      }
+      if (config.seeds > 1 && !existsSync(join(runDir, CONFIG_FILE))) {
+        mkdirSync(runDir, { recursive: true });
+        writeJsonAtomic(join(runDir, CONFIG_FILE), runFile(runConfig));
+      }
+      const out = await trainRun(
+        { dir: runDir, config: runConfig, data, inputs, net, modelConfig, backend },
+        opts.reporter, opts.stop, { index: k, count: config.seeds },
+      );
+      if (!out.summary) return { dir, summary: null, stoppedBy: out.stoppedBy };
+      runs.push(out.summary);
+    }
+  } finally {
+    inputs.dispose();
+  }
+  const summary = summarizeRuns(dir, full, backend, runs);
+  if (config.seeds > 1) writeJsonAtomic(join(dir, SUMMARY_FILE), summary);
+  opts.reporter.finish(summary);
+  return { dir, summary, stoppedBy: null };
+}

@@ -1,0 +1,276 @@
+/**
+ * One training run (one seed) in its directory: init or resume, the epoch loop (training step,
+ * evaluation, early stopping, optional gradient check), checkpoints and metrics, summary.json.
+ *
+ * Directory of a run:
+ *   config.json     the run's options (written by the session)
+ *   metrics.jsonl   one line per epoch, rewritten with each last/ checkpoint
+ *   best/           best-validation weights (for evaluate and predict)
+ *   last/           weights + optimizer slots + training state of the latest saved epoch (--resume)
+ *   summary.json    written when the run completes
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  deriveSeed, initNetworkParams, networkForward, networkParamShapes, SEED_STREAM,
+  type NetworkConfig, type NetworkInputs,
+} from '../model/network.js';
+import type { GradMode } from '../ops/graph-tensors.js';
+import { isCheckpointDir, loadCheckpoint, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
+import { writeJsonAtomic } from './atomic.js';
+import type { TrainConfig } from './config.js';
+import type { PreparedData } from './data.js';
+import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
+import { compareModes, lossAndGrads, toHost, type Objective } from './gradients.js';
+import { scoreSplit, splitTargets } from './loss.js';
+import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from './metrics.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
+import type { ProgressReporter } from './progress.js';
+import type { StopControl, StopReason } from './stop.js';
+
+export const BEST_DIR = 'best';
+export const LAST_DIR = 'last';
+export const SUMMARY_FILE = 'summary.json';
+
+/**
+ * Evaluation always runs the analytic forward (the fused kernels): the two modes differ only in
+ * their backward, and one fixed forward lets `gatv2 evaluate` reproduce a run's numbers exactly
+ * whichever mode trained it.
+ */
+export const EVAL_MODE: GradMode = 'analytic';
+
+export interface TrainingState {
+  /** Last completed epoch. */
+  epoch: number;
+  optimizerStep: number;
+  earlyStopping: EarlyStoppingState;
+  /** Metrics of the best epoch so far. */
+  best: EpochMetrics | null;
+  /**
+   * Where the random streams stand. Epoch e's dropout masks come from deriveSeed(seed, step, e)
+   * and nothing else, so the position is the next epoch.
+   */
+  rng: { seed: number; nextEpoch: number };
+  /** Wall time spent in this run so far, over all resumes. */
+  elapsedMs: number;
+  finished: boolean;
+  stoppedEarly: boolean;
+}
+
+export interface RunSummary {
+  dataset: string;
+  seed: number;
+  grad: GradMode;
+  backend: string;
+  epochsRun: number;
+  maxEpochs: number;
+  stoppedEarly: boolean;
+  /** The best-validation epoch (0: none, the run diverged) and its metrics: testAcc is the run's result. */
+  bestEpoch: number;
+  best: { trainAcc: number; valAcc: number; valLoss: number; testAcc: number; testLoss: number };
+  /** Wall time of the run (all resumes), and the mean of the per-epoch step+eval times. */
+  timeMs: number;
+  meanEpochMs: number;
+  /** Gradient checks done (--check-grads) and the largest relative difference seen. */
+  gradCheck?: { checks: number; worst: { epoch: number; param: string; relDiff: number } };
+}
+
+export interface RunSpec {
+  dir: string;
+  /** This run's options (config.seed is its seed). */
+  config: TrainConfig;
+  data: PreparedData;
+  inputs: NetworkInputs;
+  net: NetworkConfig;
+  modelConfig: ModelConfig;
+  /** Backend it runs on. */
+  backend: string;
+}
+
+export interface RunOutcome {
+  /** null when the run was stopped before finishing. */
+  summary: RunSummary | null;
+  stoppedBy: StopReason | null;
+}
+
+interface Model {
+  params: Record<string, tf.Variable>;
+  optimizer: Optimizer;
+  state: TrainingState;
+  metrics: EpochMetrics[];
+}
+
+function freshModel(spec: RunSpec): Model {
+  const init = initNetworkParams(spec.net, spec.config.seed);
+  const params: Record<string, tf.Variable> = {};
+  for (const [n, t] of Object.entries(init)) {
+    params[n] = tf.variable(t, true);
+    t.dispose();
+  }
+  return {
+    params,
+    optimizer: createOptimizer(spec.config.optimizer, networkParamShapes(spec.net)),
+    state: {
+      epoch: 0, optimizerStep: 0, earlyStopping: initialEarlyStopping(), best: null,
+      rng: { seed: spec.config.seed, nextEpoch: 1 }, elapsedMs: 0, finished: false, stoppedEarly: false,
+    },
+    metrics: [],
+  };
+}
+
+async function resumedModel(spec: RunSpec): Promise<Model> {
+  const ckpt = await loadCheckpoint<TrainingState>(join(spec.dir, LAST_DIR));
+  try {
+    const state = ckpt.manifest.trainingState;
+    if (!state) throw new Error(`${ckpt.dir} holds no training state`);
+    const params: Record<string, tf.Variable> = {};
+    for (const [n, t] of Object.entries(ckpt.params)) params[n] = tf.variable(t, true);
+    const optimizer = createOptimizer(spec.config.optimizer, networkParamShapes(spec.net));
+    optimizer.load({ step: state.optimizerStep, slots: ckpt.optimizerSlots });
+    const metrics = readMetrics(join(spec.dir, METRICS_FILE), state.epoch);
+    if (metrics.length !== state.epoch) {
+      throw new Error(`${spec.dir}: ${METRICS_FILE} holds ${metrics.length} epochs, the checkpoint ${state.epoch}`);
+    }
+    return { params, optimizer, state, metrics };
+  } finally {
+    disposeCheckpoint(ckpt);
+  }
+}
+
+function summarize(spec: RunSpec, m: Model): RunSummary {
+  // No best epoch only when the validation loss was never a number (a diverged run): NaN then,
+  // null in summary.json, and no best/ checkpoint.
+  const b = m.state.best ?? { epoch: 0, trainAcc: NaN, valAcc: NaN, valLoss: NaN, testAcc: NaN, testLoss: NaN };
+  const checks = m.metrics.filter((x) => x.gradCheck);
+  const s: RunSummary = {
+    dataset: spec.modelConfig.dataset,
+    seed: spec.config.seed,
+    grad: spec.config.grad,
+    backend: spec.backend,
+    epochsRun: m.state.epoch,
+    maxEpochs: spec.config.epochs,
+    stoppedEarly: m.state.stoppedEarly,
+    bestEpoch: b.epoch,
+    best: { trainAcc: b.trainAcc, valAcc: b.valAcc, valLoss: b.valLoss, testAcc: b.testAcc, testLoss: b.testLoss },
+    timeMs: m.state.elapsedMs,
+    meanEpochMs: m.metrics.reduce((a, x) => a + x.epochMs, 0) / m.metrics.length,
+  };
+  if (checks.length > 0) {
+    const w = checks.reduce((a, x) => (x.gradCheck!.worst.relDiff > a.gradCheck!.worst.relDiff ? x : a));
+    s.gradCheck = { checks: checks.length, worst: { epoch: w.epoch, ...w.gradCheck!.worst } };
+  }
+  return s;
+}
+
+export function readSummary(dir: string): RunSummary | null {
+  const p = join(dir, SUMMARY_FILE);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : null;
+}
+
+/** Runs (or resumes, when dir holds last/) one seed to its end or to a stop request. */
+export async function trainRun(
+  spec: RunSpec, reporter: ProgressReporter, stop: StopControl, position: { index: number; count: number },
+): Promise<RunOutcome> {
+  const { config, data, inputs, net } = spec;
+  const resuming = isCheckpointDir(join(spec.dir, LAST_DIR));
+  const model = resuming ? await resumedModel(spec) : freshModel(spec);
+  const { params, optimizer, state, metrics } = model;
+  const labels = data.dataset.labels;
+  const obj: Objective = { targets: splitTargets(labels, data.splits.train, data.numClasses), weightDecay: config.weightDecay };
+  const trainedWith = { backend: spec.backend, grad: config.grad, seed: config.seed };
+  const sessionStart = performance.now();
+  const elapsedBefore = state.elapsedMs;
+  // The best epoch's weights, kept in memory and written with the next save: best/ on disk then
+  // always belongs to the state in last/, and an improving run does not write every epoch.
+  let best: { epoch: number; params: tf.Tensor[] } | null = null;
+  const save = async () => {
+    state.elapsedMs = elapsedBefore + performance.now() - sessionStart;
+    writeMetrics(join(spec.dir, METRICS_FILE), metrics);
+    if (best) {
+      const named: Record<string, tf.Tensor> = {};
+      Object.keys(params).forEach((n, k) => (named[n] = best!.params[k]));
+      await saveCheckpoint(join(spec.dir, BEST_DIR), { modelConfig: spec.modelConfig, trainedWith, epoch: best.epoch }, named);
+      tf.dispose(best.params);
+      best = null;
+    }
+    await saveCheckpoint<TrainingState>(
+      join(spec.dir, LAST_DIR),
+      { modelConfig: spec.modelConfig, trainedWith, epoch: state.epoch, trainingState: { ...state, optimizerStep: optimizer.state().step } },
+      params, optimizer.state().slots,
+    );
+  };
+
+  try {
+    if (resuming) reporter.note(`resuming ${spec.dir} after epoch ${state.epoch}`);
+    reporter.runStart({ seed: config.seed, ...position, startEpoch: state.epoch, maxEpochs: config.epochs });
+    let savedEpoch = state.epoch;
+    while (!state.finished && stop.reason() === null) {
+      const started = performance.now();
+      const epoch = state.epoch + 1;
+      const seed = deriveSeed(config.seed, SEED_STREAM.step, epoch);
+      const fwd = { training: true, seed };
+
+      const step = tf.tidy(() => lossAndGrads(net, params, inputs, obj, { ...fwd, mode: config.grad }));
+      let gradCheck: GradCheckRecord | undefined;
+      let checkMs = 0;
+      if (config.checkGrads > 0 && epoch % config.checkGrads === 0) {
+        const t = performance.now();
+        const already = { mode: config.grad, grads: await toHost(step.grads), objective: (await step.objective.data())[0] };
+        const cmp = await compareModes(net, params, inputs, obj, fwd, already);
+        checkMs = performance.now() - t;
+        gradCheck = { relDiff: cmp.relDiff, worst: cmp.worst, ms: checkMs };
+      }
+      optimizer.apply(params, step.grads);
+      const trainLoss = (await step.loss.data())[0];
+      tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
+
+      const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
+      const logits = (await logitsT.data()) as Float32Array;
+      logitsT.dispose();
+      const score = (s: Int32Array) => scoreSplit(logits, labels, s, data.numClasses);
+      const tr = score(data.splits.train), va = score(data.splits.val), te = score(data.splits.test);
+      const epochMs = performance.now() - started - checkMs;
+
+      const es = earlyStoppingStep(state.earlyStopping, epoch, va, config);
+      const m: EpochMetrics = {
+        epoch, trainLoss, trainAcc: tr.accuracy, valLoss: va.loss, valAcc: va.accuracy,
+        testLoss: te.loss, testAcc: te.accuracy, best: es.best, epochMs,
+      };
+      if (gradCheck) m.gradCheck = gradCheck;
+      metrics.push(m);
+      state.epoch = epoch;
+      state.rng.nextEpoch = epoch + 1;
+      state.earlyStopping = es.state;
+      if (es.best) {
+        state.best = m;
+        if (best) tf.dispose(best.params);
+        best = { epoch, params: Object.values(params).map((p) => tf.clone(p)) };
+      }
+      state.stoppedEarly = es.stop;
+      state.finished = es.stop || epoch >= config.epochs;
+      reporter.epoch(m);
+      if (state.finished || epoch % config.saveEvery === 0) {
+        await save();
+        savedEpoch = epoch;
+      }
+      // Lets a pending SIGINT/SIGTERM handler run before the next epoch starts.
+      await new Promise((r) => setImmediate(r));
+    }
+    if (state.epoch !== savedEpoch) await save();
+    if (!state.finished) {
+      reporter.runEnd(null);
+      return { summary: null, stoppedBy: stop.reason() };
+    }
+    state.elapsedMs = elapsedBefore + performance.now() - sessionStart;
+    const summary = summarize(spec, model);
+    writeJsonAtomic(join(spec.dir, SUMMARY_FILE), summary);
+    reporter.runEnd(summary);
+    return { summary, stoppedBy: null };
+  } finally {
+    if (best) tf.dispose(best.params);
+    obj.targets.dispose();
+    optimizer.dispose();
+    tf.dispose(Object.values(params));
+  }
+}

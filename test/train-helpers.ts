@@ -1,0 +1,114 @@
+/**
+ * Shared by the train-*.test.ts files: a small, fast configuration of the GAT recipe, a reporter
+ * that records instead of printing, the CLI in a child process (train, evaluate and predict
+ * registered the way src/cli/main.ts does), and metrics without their wall times.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
+import type { EpochMetrics } from '../src/train/metrics.js';
+import type { ProgressReporter } from '../src/train/progress.js';
+import type { RunSummary } from '../src/train/trainer.js';
+import type { SessionSummary } from '../src/train/session.js';
+
+export const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The recipe, shrunk (2 heads x 4 channels, few epochs) so a Cora epoch takes milliseconds. */
+export function tinyConfig(over: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    ...DEFAULT_TRAIN_CONFIG,
+    backend: 'cpu',
+    epochs: 10,
+    saveEvery: 4,
+    model: { ...DEFAULT_TRAIN_CONFIG.model, heads: 2, hidden: 4 },
+    optimizer: { ...DEFAULT_TRAIN_CONFIG.optimizer, lr: 0.02 },
+    ...over,
+  };
+}
+
+export function tmpDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `gatv2-${prefix}-`));
+}
+
+export interface Recorder extends ProgressReporter {
+  epochs: EpochMetrics[];
+  /** tf.memory().numTensors after each epoch. */
+  tensors: number[];
+  runs: (RunSummary | null)[];
+  summary: SessionSummary | null;
+  /** Called after each epoch is recorded (e.g. to request a stop). */
+  onEpoch?: (m: EpochMetrics) => void;
+}
+
+export function recorder(onEpoch?: (m: EpochMetrics) => void): Recorder {
+  const r: Recorder = {
+    epochs: [], tensors: [], runs: [], summary: null,
+    runStart() {},
+    epoch(m) {
+      r.epochs.push(m);
+      r.tensors.push(tf.memory().numTensors);
+      r.onEpoch?.(m);
+    },
+    runEnd(s) {
+      r.runs.push(s);
+    },
+    finish(s) {
+      r.summary = s;
+    },
+    note() {},
+  };
+  if (onEpoch) r.onEpoch = onEpoch;
+  return r;
+}
+
+/** Metrics as a run's numbers, wall times left out (they differ run to run). */
+export function numbersOf(ms: EpochMetrics[]): unknown[] {
+  return ms.map(({ epochMs: _t, gradCheck, ...rest }) =>
+    gradCheck ? { ...rest, gradCheck: { relDiff: gradCheck.relDiff, worst: gradCheck.worst } } : rest,
+  );
+}
+
+export function readJsonl<T>(path: string): T[] {
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
+const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+const SCRIPT = `
+import yargs from 'yargs';
+import { trainCommand } from ${mod('../src/cli/train.js')};
+import { evaluateCommand } from ${mod('../src/cli/evaluate.js')};
+import { predictCommand } from ${mod('../src/cli/predict.js')};
+try {
+  await yargs(process.argv.slice(1)).scriptName('gatv2').command(trainCommand).command(evaluateCommand)
+    .command(predictCommand).demandCommand(1).strict().fail(false).parseAsync();
+} catch (e) {
+  process.stderr.write('gatv2: ' + (e.name === 'InputError' ? e.message : e.stack) + '\\n');
+  process.exitCode = e.name === 'InputError' ? 2 : 1;
+}`;
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** `gatv2 <argv>` in a child process, run to its end. */
+export function runCli(argv: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath, ['--input-type=module', '-e', SCRIPT, ...argv], { cwd: packageDir, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }),
+    );
+  });
+}
+
+/** `gatv2 <argv>` in a child process, for a test that signals it while it runs. */
+export function spawnCli(argv: string[]): ChildProcess {
+  return spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, ...argv], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export const CLI_TINY = ['--backend', 'cpu', '--heads', '2', '--hidden', '4', '--lr', '0.02'];
