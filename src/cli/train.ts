@@ -52,6 +52,8 @@ export interface TrainArgs {
   normalizeFeatures: boolean;
   checkGrads: number;
   saveEvery: number;
+  diagnostics: boolean;
+  diagnosticsEvery: number;
 }
 
 
@@ -88,6 +90,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
     },
     checkGrads: a.checkGrads,
     saveEvery: a.saveEvery,
+    diagnostics: a.diagnostics ? a.diagnosticsEvery : 0,
   };
 }
 
@@ -105,6 +108,11 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .option('seeds', { type: 'number', default: D.seeds, describe: 'repeat with seeds seed..seed+N-1 and report mean +- std' })
     .option('check-grads', { type: 'number', default: D.checkGrads, describe: 'every K epochs compare analytic and autograd gradients (0: off)' })
     .option('save-every', { type: 'number', default: D.saveEvery, describe: 'write the resumable checkpoint every K epochs' })
+    .option('diagnostics', {
+      type: 'boolean', default: false,
+      describe: 'gradient-flow diagnostics (diagnostics.jsonl) and report.html in the run directory, a summary at the end',
+    })
+    .option('diagnostics-every', { type: 'number', default: 10, describe: 'with --diagnostics: at epoch 1 and every K epochs' })
     .group(['epochs', 'patience', 'monitor', 'select', 'optimizer', 'lr', 'weight-decay', 'momentum', 'beta1', 'beta2', 'rms-decay', 'epsilon'], 'Optimisation:')
     .option('epochs', { type: 'number', default: D.epochs, describe: 'maximum epochs' })
     .option('patience', { type: 'number', default: D.patience, describe: 'early stopping: epochs without validation progress (0: off)' })

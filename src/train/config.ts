@@ -38,6 +38,11 @@ export interface TrainConfig {
   checkGrads: number;
   /** Write the resumable checkpoint every K epochs (and always at the end or on a signal). */
   saveEvery: number;
+  /**
+   * Gradient-flow diagnostics (src/diagnostics) at epoch 1 and every K epochs after it, into
+   * diagnostics.jsonl, and report.html at the end (0: off). Optional: older config.json lack it.
+   */
+  diagnostics?: number;
 }
 
 /** The GAT recipe (Velickovic et al. 2018; PyG's examples/gat.py), with GATv2 layers. */
@@ -73,6 +78,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   model: DEFAULT_MODEL,
   checkGrads: 0,
   saveEvery: 10,
+  diagnostics: 0,
 };
 
 function nonNegInt(flag: string, v: number): void {
@@ -92,6 +98,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   nonNegInt('--patience', c.patience);
   nonNegInt('--check-grads', c.checkGrads);
   posInt('--save-every', c.saveEvery);
+  nonNegInt('--diagnostics', c.diagnostics ?? 0);
   for (const [flag, v] of [['--monitor', c.monitor], ['--select', c.select]] as const) {
     if (!CRITERIA.includes(v)) throw new InputError(`${flag} must be one of ${CRITERIA.join(', ')}, got "${v}"`);
   }

@@ -22,6 +22,8 @@ import { writeJsonAtomic } from './atomic.js';
 import type { TrainConfig } from './config.js';
 import type { PreparedData } from './data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
+import { appendDiagnostics, diagnoseNetwork, summarizeDiagnostics, type NetworkDiagnostics } from '../diagnostics/index.js';
+import { writeReport } from '../report/index.js';
 import { compareModes, lossAndGrads, toHost, type Objective } from './gradients.js';
 import { scoreSplit, splitTargets } from './loss.js';
 import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from './metrics.js';
@@ -201,6 +203,13 @@ export async function trainRun(
     );
   };
 
+  const diagnose = config.diagnostics ?? 0;
+  let lastDiagnostics: NetworkDiagnostics | null = null;
+  const finishDiagnostics = () => {
+    if (!diagnose) return;
+    if (lastDiagnostics) reporter.note(summarizeDiagnostics(lastDiagnostics));
+    reporter.note(`report: ${writeReport(spec.dir)}`);
+  };
   try {
     if (resuming) reporter.note(`resuming ${spec.dir} after epoch ${state.epoch}`);
     reporter.runStart({ seed: config.seed, ...position, startEpoch: state.epoch, maxEpochs: config.epochs });
@@ -220,6 +229,13 @@ export async function trainRun(
         const cmp = await compareModes(net, params, inputs, obj, fwd, already);
         checkMs = performance.now() - t;
         gradCheck = { relDiff: cmp.relDiff, worst: cmp.worst, ms: checkMs };
+      }
+      if (diagnose && (epoch === 1 || epoch % diagnose === 0)) {
+        // Same weights and dropout masks as this step, before the update.
+        const t = performance.now();
+        lastDiagnostics = await diagnoseNetwork(net, params, inputs, obj, { mode: config.grad, training: true, seed });
+        appendDiagnostics(spec.dir, epoch, lastDiagnostics);
+        checkMs += performance.now() - t;
       }
       optimizer.apply(params, step.grads);
       const trainLoss = (await step.loss.data())[0];
@@ -258,6 +274,7 @@ export async function trainRun(
       await new Promise((r) => setImmediate(r));
     }
     if (state.epoch !== savedEpoch) await save();
+    finishDiagnostics();
     if (!state.finished) {
       reporter.runEnd(null);
       return { summary: null, stoppedBy: stop.reason() };
