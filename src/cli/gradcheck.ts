@@ -6,6 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { useBackend } from '../backend.js';
 import { EXIT_CHECK_FAILED, EXIT_OK } from '../errors.js';
+import { checkCheckpoint } from '../check/checkpoint-check.js';
 import { checkFixture, checkRandom, type CheckReport } from '../check/gradcheck.js';
 import { listFixtureFiles, loadFixture } from '../check/fixture.js';
 import type { GradMode } from '../ops/graph-tensors.js';
@@ -13,6 +14,9 @@ import { formatTable, sci } from './table.js';
 
 interface GradcheckArgs {
   fixture?: string;
+  checkpoint?: string;
+  dataset?: string;
+  split: 'train' | 'val' | 'test';
   backend: string;
   mode: 'analytic' | 'autograd' | 'both';
   json: boolean;
@@ -58,7 +62,11 @@ export const gradcheckCommand: CommandModule<object, GradcheckArgs> = {
   builder: (y: Argv) =>
     y
       .option('fixture', { type: 'string', describe: 'PyG reference file, or a directory of them (format: test/fixtures/pyg-gatv2/README.md)' })
-      .option('backend', { type: 'string', default: 'cpu', describe: 'TF.js backend to run on' })
+      .option('checkpoint', { type: 'string', describe: 'A trained run (or checkpoint) directory: check on its weights and real data' })
+      .option('dataset', { type: 'string', describe: 'With --checkpoint: dataset to run on (default: the one it was trained on)' })
+      .option('split', { choices: ['train', 'val', 'test'] as const, default: 'train' as const, describe: 'With --checkpoint: nodes the loss is taken over' })
+      .conflicts('fixture', 'checkpoint')
+      .option('backend', { type: 'string', default: 'cpu', describe: 'TF.js backend to run on (auto, webgpu, tensorflow, wasm, cpu)' })
       .option('mode', { choices: ['analytic', 'autograd', 'both'] as const, default: 'both' as const, describe: 'Which backward to check against a fixture' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one machine-readable JSON report' })
       .group(['nodes', 'edges', 'features', 'channels', 'heads', 'seed', 'concat', 'edge-dim', 'residual', 'share-weights', 'bias', 'self-loops', 'negative-slope', 'isolated', 'duplicates', 'hub', 'fd-entries'], 'Random case (without --fixture):')
@@ -80,11 +88,17 @@ export const gradcheckCommand: CommandModule<object, GradcheckArgs> = {
       .option('hub', { type: 'number', default: 0, describe: 'Extra in-edges of node 0' })
       .option('fd-entries', { type: 'number', default: 64, describe: 'Finite-difference entries per tensor' })
       .example('$0 gradcheck --fixture test/fixtures/pyg-gatv2 --backend wasm', 'every PyG fixture, both modes')
-      .example('$0 gradcheck --heads 4 --hub 500 --isolated 3', 'a random graph with a hub of 500 in-edges') as unknown as Argv<GradcheckArgs>,
+      .example('$0 gradcheck --heads 4 --hub 500 --isolated 3', 'a random graph with a hub of 500 in-edges')
+      .example('$0 gradcheck --checkpoint runs/cora-x --dataset cora', 'a trained model on real data') as unknown as Argv<GradcheckArgs>,
   handler: async (args: ArgumentsCamelCase<GradcheckArgs>) => {
     const backend = await useBackend(args.backend);
     const reports: CheckReport[] = [];
-    if (args.fixture) {
+    if (args.checkpoint) {
+      for (const r of await checkCheckpoint({ checkpoint: args.checkpoint, dataset: args.dataset, backend, split: args.split }, args.seed)) {
+        reports.push(r);
+        if (!args.json) printReport(r);
+      }
+    } else if (args.fixture) {
       const files = listFixtureFiles(args.fixture);
       const fixtures = files.map((f) => loadFixture(f)); // all validated before any run
       const modes: GradMode[] = args.mode === 'both' ? ['analytic', 'autograd'] : [args.mode];

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const cli = (args: string[]) => spawnSync(process.execPath, ['bin/gatv2.js', ...args], { encoding: 'utf8' });
+
+test('gradcheck --checkpoint: analytic, autograd and float64 agree on trained weights and real data', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatv2-ckpt-check-'));
+  try {
+    const train = cli(['train', '--dataset', 'cora', '--backend', 'wasm', '--epochs', '5', '--heads', '2', '--hidden', '4', '--out', dir]);
+    assert.equal(train.status, 0, train.stderr);
+    const r = cli(['gradcheck', '--checkpoint', dir, '--dataset', 'cora', '--backend', 'wasm', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { ok: boolean; reports: { name: string; ok: boolean; rows: { tensor: string; comparisons: Record<string, { rel: number }> }[] }[] };
+    assert.equal(report.ok, true);
+    // The network-level comparison, then one float64 check per layer.
+    assert.equal(report.reports.length, 3);
+    const network = report.reports[0];
+    assert.deepEqual(network.rows.map((row) => row.tensor).sort(), [
+      'grad conv1.att', 'grad conv1.bias', 'grad conv1.lin_l.bias', 'grad conv1.lin_l.weight', 'grad conv1.lin_r.bias', 'grad conv1.lin_r.weight',
+      'grad conv2.att', 'grad conv2.bias', 'grad conv2.lin_l.bias', 'grad conv2.lin_l.weight', 'grad conv2.lin_r.bias', 'grad conv2.lin_r.weight',
+    ]);
+    for (const layer of report.reports.slice(1)) {
+      const tensors = layer.rows.map((row) => row.tensor);
+      assert.ok(tensors.includes('output') && tensors.includes('attention') && tensors.includes('grad lin_r.weight'), layer.name);
+      for (const row of layer.rows) {
+        for (const [label, c] of Object.entries(row.comparisons)) assert.ok(c.rel <= 1e-5, `${layer.name} ${row.tensor} ${label} ${c.rel}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('gradcheck --checkpoint on a directory that is not a checkpoint: one line, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatv2-not-ckpt-'));
+  try {
+    const r = cli(['gradcheck', '--checkpoint', dir]);
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Warning:'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], new RegExp(dir.replace(/[/\\^$.*+?()[\]{}|-]/g, '\\$&')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
