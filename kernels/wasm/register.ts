@@ -23,8 +23,35 @@ const sharedIdentity: KernelFunc = ({ inputs, backend }) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+/**
+ * Sum over an empty axis must give zeros; the stock wasm kernel returns whatever the heap held
+ * (as its matMul does for an inner dimension of 0). Gradients of broadcasts over E = 0 edges
+ * reduce exactly such tensors.
+ */
+function zeroForEmptySum(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    if (x.shape.some((d) => d === 0) && x.dtype !== 'string') {
+      const rank = x.shape.length;
+      const raw = (args.attrs as { axis: number | number[]; keepDims: boolean }).axis;
+      const axes = (Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a));
+      const keepDims = (args.attrs as { keepDims: boolean }).keepDims;
+      const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keepDims ? [1] : []) : [d]));
+      const out = (args.backend as unknown as { makeOutput(s: number[], d: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array }).makeOutput(shape, x.dtype);
+      (args.backend as unknown as { typedArrayFromHeap(t: TensorInfo): Float32Array }).typedArrayFromHeap(out).fill(0);
+      return out;
+    }
+    return stock(args);
+  };
+}
+
 export function registerWasmKernels(): void {
   for (const spec of TYPED_ARRAY_KERNELS) registerTypedArrayKernel('wasm', spec);
   if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity });
+  const sum = tf.getKernel('Sum', 'wasm');
+  if (sum && !(sum as { gatv2?: boolean }).gatv2) {
+    tf.unregisterKernel('Sum', 'wasm');
+    tf.registerKernel({ ...sum, kernelFunc: zeroForEmptySum(sum.kernelFunc), gatv2: true } as tf.KernelConfig);
+  }
 }

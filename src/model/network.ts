@@ -15,7 +15,7 @@ import type { GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GradMode, type GraphTensors } from '../ops/graph-tensors.js';
 import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
 import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
-import { initParams, layerForward, paramShapes, type LayerParams } from './gatv2-layer.js';
+import { initParams, layerForward, paramShapes, type LayerParams, type LayerTapPoint } from './gatv2-layer.js';
 
 export type Activation = 'elu' | 'relu' | 'identity';
 export const ACTIVATIONS: Activation[] = ['elu', 'relu', 'identity'];
@@ -222,7 +222,7 @@ function dropSparse(x: SparseMatrix, p: number, seed: number): SparseMatrix {
 }
 
 /** Frees the dropped copy of sparse features kept by a training forward pass, if any. */
-function releaseInputDropout(x: NodeInput): void {
+export function releaseInputDropout(x: NodeInput): void {
   if (!isSparse(x)) return;
   droppedSparse.get(x)?.values.dispose();
   droppedSparse.delete(x);
@@ -234,6 +234,8 @@ export interface ForwardOptions {
   training: boolean;
   /** Seed of this pass's dropout masks (required when training); the same seed, the same masks. */
   seed?: number;
+  /** Layer l's intermediates (xl, xr, alpha) pass through this; see LayerForwardOptions.tap. */
+  tap?: (layer: number, point: LayerTapPoint, t: tf.Tensor2D) => tf.Tensor2D;
 }
 
 export interface NetworkOutput {
@@ -276,6 +278,7 @@ export function networkForward(
       mode: opts.mode,
       training: opts.training,
       dropoutSeed: seedOf(l, 1),
+      ...(opts.tap ? { tap: (point: LayerTapPoint, t: tf.Tensor2D) => opts.tap!(l, point, t) } : {}),
     });
     attention.push(r.alpha);
     h = l < net.layers.length - 1 ? activate(r.output, net.activation) : r.output;
