@@ -8,17 +8,14 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { type GATv2Config, outputWidth, pygParamShapes } from '../model/config.js';
 import { type Dense64, describeValue, formatShape, fromNested, shapeEquals } from './dense.js';
+import type { ReferenceInput } from './reference.js';
 
-export interface Fixture {
+/**
+ * A fixture is a layer input (config, graph as given, x, edge_attr (a 1-D edge_attr of an
+ * edge_dim 1 fixture is read as E x 1), PyG params) plus PyG's results for it.
+ */
+export interface Fixture extends ReferenceInput {
   file: string;
-  config: GATv2Config;
-  numNodes: number;
-  /** [sources, targets], as given to the layer (before self-loop handling). */
-  edgeIndex: [Int32Array, Int32Array];
-  x: Dense64;
-  /** E x edge_dim (a 1-D edge_attr of an edge_dim 1 fixture is read as E x 1). */
-  edgeAttr: Dense64 | null;
-  params: Record<string, Dense64>;
   upstream: Dense64;
   output: Dense64;
   attention: { edgeIndex: [Int32Array, Int32Array]; alpha: Dense64 };

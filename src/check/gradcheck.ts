@@ -9,7 +9,7 @@ import type { Fixture } from './fixture.js';
 import { checkGradsByFiniteDifferences } from './finite-diff.js';
 import { runLayer, type LayerResult } from './layer-run.js';
 import { randomLayerCase, type RandomLayerOptions } from './random-layer.js';
-import { referenceBackward, type ReferenceInput } from './reference.js';
+import { referenceBackward } from './reference.js';
 
 export interface Comparison {
   maxAbs: number;
@@ -67,12 +67,9 @@ function report(name: string, backend: string, rows: CheckRow[]): CheckReport {
 
 /** Runs the layer on a fixture in each mode and compares with PyG's numbers. */
 export async function checkFixture(fx: Fixture, modes: GradMode[], backend: string): Promise<CheckReport> {
-  const input: ReferenceInput = {
-    config: fx.config, numNodes: fx.numNodes, edgeIndex: fx.edgeIndex, x: fx.x, edgeAttr: fx.edgeAttr, params: fx.params,
-  };
   const ref = tensorsOf({ output: fx.output, alpha: fx.attention.alpha, grads: fx.grads });
   const named: Record<string, Record<string, Dense64>> = {};
-  for (const mode of modes) named[`${mode} vs pyg`] = tensorsOf(await runLayer(input, fx.upstream, mode));
+  for (const mode of modes) named[`${mode} vs pyg`] = tensorsOf(await runLayer(fx, fx.upstream, mode));
   return report(fx.file, backend, rowsFrom(named, ref, toleranceForFixture(fx.file)));
 }
 
