@@ -16,6 +16,7 @@ import type { GATv2Config } from './config.js';
 import { outputWidth } from './config.js';
 import type { GraphTensors, GradMode } from '../ops/graph-tensors.js';
 import { stagesFor } from '../ops/index.js';
+import { dropout } from '../ops/dropout.js';
 import { matMulInput, numCols, type NodeInput } from '../ops/linear.js';
 import { edgeAttrInCsrOrder } from './edge-attr.js';
 
@@ -111,8 +112,7 @@ export function layerForward(
   if (opts.training && cfg.dropout > 0) {
     // Inverted dropout on attention, the same tensor op in both modes, so the softmax backward
     // receives mask * A_k / (1 - p) either way (gradients.md, last paragraph of Projections).
-    const keep = tf.cast(tf.greaterEqual(tf.randomUniform(alpha.shape, 0, 1, 'float32', opts.dropoutSeed), cfg.dropout), 'float32');
-    alphaUsed = tf.mul(alpha, tf.mul(keep, 1 / (1 - cfg.dropout)));
+    alphaUsed = dropout(alpha, cfg.dropout, opts.dropoutSeed);
   }
   const out = stages.aggregate(alphaUsed, xl, g, shape);
 

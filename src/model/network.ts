@@ -13,6 +13,7 @@ import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
 import { InputError } from '../errors.js';
 import type { GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GradMode, type GraphTensors } from '../ops/graph-tensors.js';
+import { dropout } from '../ops/dropout.js';
 import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
 import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
 import { initParams, layerForward, paramShapes, type LayerParams, type LayerTapPoint } from './gatv2-layer.js';
@@ -196,11 +197,6 @@ export function createNetworkInputs(features: SparseFeatures | DenseFeatures, la
   };
 }
 
-/** Inverted dropout, the same mask rule as the layer's attention dropout. */
-function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
-  const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), p), 'float32');
-  return tf.mul(x, tf.mul(keep, 1 / (1 - p))) as T;
-}
 
 /**
  * Dropout of sparse input features acts on the stored values (dropping a zero changes nothing).
