@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from './cli-helpers.js';
 
-const cli = (args: string[]) => spawnSync(process.execPath, ['bin/gatv2.js', ...args], { encoding: 'utf8' });
+const cli = runCli;
 
-test('gradcheck --checkpoint: analytic, autograd and float64 agree on trained weights and real data', () => {
+test('gradcheck --checkpoint: analytic, autograd and float64 agree on trained weights and real data', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatv2-ckpt-check-'));
   try {
-    const train = cli(['train', '--dataset', 'cora', '--backend', 'wasm', '--epochs', '5', '--heads', '2', '--hidden', '4', '--out', dir]);
-    assert.equal(train.status, 0, train.stderr);
-    const r = cli(['gradcheck', '--checkpoint', dir, '--dataset', 'cora', '--backend', 'wasm', '--json']);
-    assert.equal(r.status, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { ok: boolean; reports: { name: string; ok: boolean; rows: { tensor: string; comparisons: Record<string, { rel: number }> }[] }[] };
+    const train = await cli(['train', '--dataset', 'cora', '--backend', 'wasm', '--epochs', '5', '--heads', '2', '--hidden', '4', '--out', dir]);
+    assert.equal(train.code, 0, train.err);
+    const r = await cli(['gradcheck', '--checkpoint', dir, '--dataset', 'cora', '--backend', 'wasm', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out) as { ok: boolean; reports: { name: string; ok: boolean; rows: { tensor: string; comparisons: Record<string, { rel: number }> }[] }[] };
     assert.equal(report.ok, true);
     // The network-level comparison, then one float64 check per layer.
     assert.equal(report.reports.length, 3);
@@ -35,13 +35,13 @@ test('gradcheck --checkpoint: analytic, autograd and float64 agree on trained we
   }
 });
 
-test('gradcheck --checkpoint on a directory that is not a checkpoint: one line, exit 2', () => {
+test('gradcheck --checkpoint on a directory that is not a checkpoint: one line, exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatv2-not-ckpt-'));
   try {
-    const r = cli(['gradcheck', '--checkpoint', dir]);
-    assert.equal(r.status, 2, r.stderr);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Warning:'));
-    assert.equal(lines.length, 1, r.stderr);
+    const r = await cli(['gradcheck', '--checkpoint', dir]);
+    assert.equal(r.code, 2, r.err);
+    const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('Warning:'));
+    assert.equal(lines.length, 1, r.err);
     assert.match(lines[0], new RegExp(dir.replace(/[/\\^$.*+?()[\]{}|-]/g, '\\$&')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,37 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-helpers.js';
 
-const commandModule = new URL('../src/cli/datasets.js', import.meta.url).href;
-const packageDir = fileURLToPath(new URL('../..', import.meta.url));
-
-/*
- * Runs `gatv2 <argv>` in a child process with only the datasets command registered (the real
- * main.ts is someone else's), so stdout/stderr are the command's own. Exit code 2 and the one-line
- * message on InputError, as the CLI contract says.
- */
-const SCRIPT = `
-import yargs from 'yargs';
-import { datasetsCommand } from ${JSON.stringify(commandModule)};
-try {
-  await yargs(process.argv.slice(1)).scriptName('gatv2').command(datasetsCommand).strict().fail(false).parseAsync();
-} catch (e) {
-  process.stderr.write((e.name === 'InputError' ? e.message : e.stack) + '\\n');
-  process.exitCode = e.name === 'InputError' ? 2 : 1;
-}`;
-
-function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', SCRIPT, ...argv],
-      { cwd: packageDir },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }),
-    );
-  });
-}
+const run = runCli;
 
 test('gatv2 datasets lists the built-ins with their sizes', async () => {
   const { out } = await run(['datasets']);
@@ -94,5 +66,5 @@ test('gatv2 datasets inspect on bad input: one line naming file and line, exit 2
   const { code, out, err } = await run(['datasets', 'inspect', dir]);
   assert.equal(code, 2);
   assert.equal(out, '');
-  assert.equal(err, `${join(dir, 'nodes.csv')} line 2: split "training" is not one of train, val, test, unlabeled; use one of those\n`);
+  assert.equal(err, `gatv2: ${join(dir, 'nodes.csv')} line 2: split "training" is not one of train, val, test, unlabeled; use one of those\n`);
 });

@@ -1,41 +1,22 @@
 /**
  * `gatv2 diagnose` on a checkpoint of a small network for the shipped Cora, in a child process
- * with only the diagnose command registered (main.ts is wired by someone else): the text summary,
+ * through the real CLI: the text summary,
  * --json, --split, and exit 2 with a one-line message on bad input.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backend.js';
 import { loadDataset } from '../src/data/load.js';
 import { buildNetworkConfig, initNetworkParams } from '../src/model/network.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
+import { runCli } from './cli-helpers.js';
 
-const commandModule = new URL('../src/cli/diagnose.js', import.meta.url).href;
-const packageDir = fileURLToPath(new URL('../..', import.meta.url));
-
-const SCRIPT = `
-import yargs from 'yargs';
-import { diagnoseCommand } from ${JSON.stringify(commandModule)};
-try {
-  await yargs(process.argv.slice(1)).scriptName('gatv2').command(diagnoseCommand).strict().fail(false).parseAsync();
-} catch (e) {
-  process.stderr.write((e.name === 'InputError' ? e.message : e.stack) + '\\n');
-  process.exitCode = e.name === 'InputError' ? 2 : 1;
-}`;
-
-function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', SCRIPT, ...argv], { cwd: packageDir, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }));
-  });
-}
+const run = runCli;
 
 let runDir = '';
 

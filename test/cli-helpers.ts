@@ -1,0 +1,18 @@
+/** Runs the real `gatv2` CLI (bin/gatv2.js) in a child process, for the CLI tests. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export function runCli(argv: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/gatv2.js', ...argv], { cwd: PACKAGE_DIR, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }));
+  });
+}
