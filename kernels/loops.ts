@@ -67,6 +67,13 @@ export function scoreBackward(
   }
 }
 
+/** Largest e[p, h] over the CSR positions start..end-1 (a non-empty row). */
+function rowMax(e: F32, start: number, end: number, h: number, H: number): number {
+  let m = -Infinity;
+  for (let p = start; p < end; p++) m = Math.max(m, e[p * H + h]);
+  return m;
+}
+
 /** gradients.md eq. 2, per destination row and head, with the row max subtracted. */
 export function softmaxForward(rowPtr: I32, e: F32, H: number, alpha: F32): void {
   const N = rowPtr.length - 1;
@@ -74,8 +81,7 @@ export function softmaxForward(rowPtr: I32, e: F32, H: number, alpha: F32): void
     const start = rowPtr[i], end = rowPtr[i + 1];
     if (start === end) continue;
     for (let h = 0; h < H; h++) {
-      let m = -Infinity;
-      for (let p = start; p < end; p++) m = Math.max(m, e[p * H + h]);
+      const m = rowMax(e, start, end, h, H);
       let sum = 0;
       for (let p = start; p < end; p++) {
         const v = Math.exp(e[p * H + h] - m);
@@ -107,11 +113,7 @@ export function segmentMax(rowPtr: I32, e: F32, H: number, m: F32): void {
   for (let i = 0; i < N; i++) {
     const start = rowPtr[i], end = rowPtr[i + 1];
     if (start === end) continue;
-    for (let h = 0; h < H; h++) {
-      let v = -Infinity;
-      for (let p = start; p < end; p++) v = Math.max(v, e[p * H + h]);
-      m[i * H + h] = v;
-    }
+    for (let h = 0; h < H; h++) m[i * H + h] = rowMax(e, start, end, h, H);
   }
 }
 
