@@ -4,7 +4,7 @@
  * scale with E. Numbers are measured here, on this machine; tests never time anything.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { useBackend } from '../backend.js';
+import { selectBackend } from '../backend.js';
 import { InputError } from '../errors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { DEFAULT_MODEL } from '../train/config.js';
@@ -98,8 +98,8 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       if (g !== 'analytic' && g !== 'autograd') throw new InputError(`--grad must be analytic or autograd, got "${g}"`);
       return g as GradMode;
     });
-    const { backend, reason } = await useBackendWithReason(args.backend);
-    if (!args.json) console.error(`backend: ${backend}${reason ? ` (${reason})` : ''}`);
+    const { name: backend, reason } = await selectBackend(args.backend);
+    if (!args.json) console.error(`backend: ${reason}`);
     const settings: BenchSettings = {
       steps: args.steps, warmup: args.warmup, seed: args.seed, weightDecay: 5e-4, profileKernels: args.kernels > 0,
       maxStepMs: args.maxStepMs,
@@ -158,10 +158,4 @@ function printGrowth(results: BenchResult[]): void {
       return [String(r.numEdges), eg.toFixed(2), (r.stepMs.median / p.stepMs.median / eg).toFixed(2), (r.peakTensorBytes / p.peakTensorBytes / eg).toFixed(2)];
     })));
   }
-}
-
-async function useBackendWithReason(name: string): Promise<{ backend: string; reason?: string }> {
-  const r = (await useBackend(name)) as unknown;
-  if (typeof r === 'string') return { backend: r };
-  return r as { backend: string; reason?: string };
 }
