@@ -98,11 +98,9 @@ export function registerTypedArrayKernel(backendName: 'cpu' | 'wasm', spec: Type
   // twice must not lose it.
   const stock = stockKernels.get(`${backendName}/${spec.kernelName}`) ?? (current && !(current as { gatv2?: boolean }).gatv2 ? current : undefined);
   if (stock) stockKernels.set(`${backendName}/${spec.kernelName}`, stock);
-  const existing = stock;
-  const fallback = stock?.kernelFunc;
   if (current) tf.unregisterKernel(spec.kernelName, backendName);
-  const kernelFunc = backendName === 'cpu' ? cpuKernelFunc(spec, fallback) : wasmKernelFunc(spec, fallback);
+  const kernelFunc = backendName === 'cpu' ? cpuKernelFunc(spec, stock?.kernelFunc) : wasmKernelFunc(spec, stock?.kernelFunc);
   // setupFunc too: wasm's stock kernels bind their C functions in it, and the fallback needs it.
-  const config = { kernelName: spec.kernelName, backendName, kernelFunc, setupFunc: existing?.setupFunc, gatv2: true };
+  const config = { kernelName: spec.kernelName, backendName, kernelFunc, setupFunc: stock?.setupFunc, gatv2: true };
   tf.registerKernel(config);
 }
