@@ -90,11 +90,28 @@ function gradcheckLines(g) {
   return { ok: g.ok === true, lines };
 }
 
+/**
+ * The peak memory to compare. PyG: torch.cuda.max_memory_allocated (its peakTensorBytes). Ours: GPU
+ * buffer bytes in use on webgpu (peakGpuBytesInUse), else distinct tensor buffers (peakDataBytes);
+ * peakTensorBytes (tf.profile's peakBytes, a buffer counted once per tensor sharing it) only for
+ * results written before those fields.
+ */
+const isPygResult = (r) => String(r?.backend ?? '').startsWith('pyg');
+const peakOf = (r) => num(isPygResult(r) ? r.peakTensorBytes : (r.peakGpuBytesInUse ?? r.peakDataBytes ?? r.peakTensorBytes));
+/** Held including the allocator's free pool: torch max_memory_reserved, our gpuPoolBytes. */
+const poolOf = (r) => num(isPygResult(r) ? r.peakReservedBytes : r.gpuPoolBytes);
+
 function benchLine(r) {
   const ms = num(r.stepMs?.median);
   return `${r.graph} ${r.mode} on ${r.backend}: ${fmt(ms)} ms/step (min ${fmt(num(r.stepMs?.min))}, max ${fmt(num(r.stepMs?.max))}), ` +
-    `${fmt(num(r.edgesPerSecond) / 1e6, 2)} Medges/s, peak tensors ${fmt(num(r.peakTensorBytes) / MiB)} MiB` +
+    `${fmt(num(r.edgesPerSecond) / 1e6, 2)} Medges/s, ${memoryText(r)}` +
     `${r.stopped ? `; STOPPED: ${r.stopped}` : ''}${r.kernels?.length ? `; top kernels: ${r.kernels.slice(0, 4).map((k) => `${k.name} ${fmt(k.ms, 2)}`).join(', ')}` : ''}`;
+}
+
+function memoryText(r) {
+  if (r.peakDataBytes == null) return `peak tensors ${fmt(num(r.peakTensorBytes) / MiB)} MiB`;
+  const gpu = r.peakGpuBytesInUse != null ? `, GPU in use ${fmt(num(r.peakGpuBytesInUse) / MiB)} MiB, GPU pool ${fmt(num(r.gpuPoolBytes) / MiB)} MiB` : '';
+  return `peak buffers ${fmt(num(r.peakDataBytes) / MiB)} MiB${gpu} (tensors counted separately: ${fmt(num(r.peakTensorBytes) / MiB)} MiB)`;
 }
 
 function summary(kind, file) {
@@ -132,7 +149,7 @@ function summary(kind, file) {
     }
     case 'pyg': {
       const p = readJson(file);
-      if (p?.pyg) console.log(`PyG ${p.pyg.torch_geometric} / torch ${p.pyg.torch} on ${p.pyg.device}: ${fmt(p.pyg.stepMs.median)} ms/step, peak ${fmt(num(p.pyg.peakTensorBytes) / MiB)} MiB`);
+      if (p?.pyg) console.log(`PyG ${p.pyg.torch_geometric} / torch ${p.pyg.torch} on ${p.pyg.device}: ${fmt(p.pyg.stepMs.median)} ms/step, peak ${fmt(num(p.pyg.peakTensorBytes) / MiB)} MiB, reserved ${fmt(num(p.pyg.peakReservedBytes) / MiB)} MiB`);
       else console.log(`PyG did not run: ${p?.pygSkipped ?? 'no output'}`);
       return p?.pyg ? 0 : 1;
     }
@@ -189,24 +206,30 @@ function final(work, outFile) {
     const line = (who, r, isPyg) => {
       const st = stepOf(r, isPyg);
       const ms = num(r.stepMs?.median);
-      const peak = num(r.peakTensorBytes);
+      const peak = peakOf(r);
+      const pool = poolOf(r);
+      const pygPeak = p ? peakOf(p) : NaN;
+      const pygPool = p ? poolOf(p) : NaN;
       return [g.key, model, who, r.mode, String(r.numEdges), fmt(ms), fmt(num(r.edgesPerSecond) / 1e6, 2), fmt(peak / MiB),
-        !isPyg && p ? `${fmt(ms / p.stepMs.median, 2)}x` : '', !isPyg && p?.peakTensorBytes ? `${fmt(peak / p.peakTensorBytes, 2)}x` : '',
+        !isPyg && p ? `${fmt(ms / p.stepMs.median, 2)}x` : '', !isPyg && pygPeak > 0 ? `${fmt(peak / pygPeak, 2)}x` : '',
+        fmt(pool / MiB), !isPyg && pygPool > 0 && pool > 0 ? `${fmt(pool / pygPool, 2)}x` : '',
         r.stopped ? `stopped: ${r.stopped}`.slice(0, 60) : st && st.status !== 'ok' ? `step ${st.status}: ${st.note ?? ''}`.slice(0, 60) : ''];
     };
     for (const mode of ['analytic', 'autograd']) {
       const r = ours.find((x) => x.mode === mode);
-      rows.push(r ? line(`gatv2 ${r.backend}`, r, false) : [g.key, model, 'gatv2 webgpu', mode, '', '-', '-', '-', '', '', 'no result']);
+      rows.push(r ? line(`gatv2 ${r.backend}`, r, false) : [g.key, model, 'gatv2 webgpu', mode, '', '-', '-', '-', '', '', '-', '', 'no result']);
     }
     const pk = pyg.find((q) => q.key === g.key);
     if (p) rows.push(line(p.backend, p, true));
-    else rows.push([g.key, model, 'pyg', 'autograd', '', '-', '-', '-', '', '', pk ? `not run: ${String(pk.pygSkipped ?? 'failed').slice(0, 60)}` : 'not run']);
+    else rows.push([g.key, model, 'pyg', 'autograd', '', '-', '-', '-', '', '', '-', '', pk ? `not run: ${String(pk.pygSkipped ?? 'failed').slice(0, 60)}` : 'not run']);
   }
   out.push('');
   out.push(`step time: median of ${plan.steps} steps after ${plan.warmup} warm-up (forward + backward + Adam, loss read back / CUDA synchronised)`);
-  out.push('peak: ours = tf.profile peakBytes of one step on webgpu; PyG = torch.cuda.max_memory_allocated over the timed steps');
-  out.push('time/PyG, mem/PyG: ours divided by PyG\'s (below 1: ours is faster / smaller); model: layers x heads x channels');
-  out.push(table(['graph', 'model', 'who', 'grad', 'edges', 'step ms', 'Medges/s', 'peak MiB', 'time/PyG', 'mem/PyG', 'note'], rows));
+  out.push('peak: ours = most GPU buffer bytes in use during one step on webgpu (TF.js buffer manager; older results: tf.profile peakBytes, ' +
+    'which counts shared buffers more than once); PyG = torch.cuda.max_memory_allocated over the timed steps');
+  out.push('pool: memory held, free pool included: ours = TF.js buffer manager\'s allocated bytes for the mode; PyG = torch.cuda.max_memory_reserved');
+  out.push('time/PyG, mem/PyG, pool/PyG: ours divided by PyG\'s (below 1: ours is faster / smaller); model: layers x heads x channels');
+  out.push(table(['graph', 'model', 'who', 'grad', 'edges', 'step ms', 'Medges/s', 'peak MiB', 'time/PyG', 'mem/PyG', 'pool MiB', 'pool/PyG', 'note'], rows));
   out.push('='.repeat(100));
   console.log(out.join('\n'));
   return ok ? 0 : 1;

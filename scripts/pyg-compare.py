@@ -108,6 +108,24 @@ def read_ours(files):
     return rows
 
 
+def peak_bytes(r):
+    """The peak memory to compare: PyG's torch.cuda.max_memory_allocated (its peakTensorBytes); ours,
+    the GPU buffer bytes in use on webgpu (peakGpuBytesInUse), else the bytes of distinct tensor
+    buffers (peakDataBytes); peakTensorBytes (tf.profile's peakBytes, which counts a buffer once per
+    tensor sharing it) only for results written before those fields existed."""
+    if r.get("backend", "").startswith("pyg"):
+        return r.get("peakTensorBytes")
+    for k in ("peakGpuBytesInUse", "peakDataBytes", "peakTensorBytes"):
+        if r.get(k):
+            return r[k]
+    return None
+
+
+def pool_bytes(r):
+    """Memory held including the allocator's free pool: torch max_memory_reserved / our gpuPoolBytes."""
+    return r.get("peakReservedBytes") if r.get("backend", "").startswith("pyg") else r.get("gpuPoolBytes")
+
+
 def run_ours(args):
     if args.skip_ours:
         return []
@@ -281,23 +299,32 @@ def main():
         print(why, file=sys.stderr)
     model = f"{args.layers} layers, {args.heads} heads x {args.hidden}"
     print(f"{label}, {model}; median of {args.steps} steps after {args.warmup} warm-up")
+    pools = any(pool_bytes(r) for r in rows)
     print(f"{'who':<22}{'grad':<10}{'edges':>10}{'step ms':>10}{'Medges/s':>10}{'peak MB':>10}"
-          f"{'time/PyG':>10}{'mem/PyG':>9}")
+          f"{'time/PyG':>10}{'mem/PyG':>9}" + (f"{'pool MB':>10}{'pool/PyG':>10}" if pools else ""))
     nan = float("nan")
     for r in rows:
         who = r["backend"] if r["backend"].startswith("pyg") else f"gatv2 {r['backend']}"
-        peak = r.get("peakTensorBytes")
+        peak = peak_bytes(r)
+        pool = pool_bytes(r)
         ms = r["stepMs"]["median"] if r["stepMs"]["median"] is not None else nan  # NaN is null in JSON
         eps = r["edgesPerSecond"] if r.get("edgesPerSecond") is not None else nan
-        ratio = mem = ""
+        ratio = mem = pool_ratio = ""
         if pyg and r is not pyg:
             ratio = f"{ms / pyg['stepMs']['median']:.2f}x"
-            mem = f"{peak / pyg['peakTensorBytes']:.2f}x" if peak and pyg.get("peakTensorBytes") else ""
+            mem = f"{peak / peak_bytes(pyg):.2f}x" if peak and peak_bytes(pyg) else ""
+            pool_ratio = f"{pool / pool_bytes(pyg):.2f}x" if pool and pool_bytes(pyg) else ""
         note = f"  ({r['stopped']})" if r.get("stopped") else ""
         print(f"{who:<22}{r['mode']:<10}{r['numEdges']:>10}{ms:>10.1f}"
-              f"{eps / 1e6:>10.2f}{(peak / 2**20 if peak else nan):>10.1f}{ratio:>10}{mem:>9}{note}")
+              f"{eps / 1e6:>10.2f}{(peak / 2**20 if peak else nan):>10.1f}{ratio:>10}{mem:>9}"
+              + (f"{(f'{pool / 2**20:.1f}' if pool else '-'):>10}{pool_ratio:>10}" if pools else "") + note)
+    print("peak MB: PyG, torch.cuda.max_memory_allocated over the timed steps; ours, GPU buffers in use (webgpu) "
+          "or distinct tensor buffers (other backends), most over one step (results from before: tf.profile peakBytes)")
+    if pools:
+        print("pool MB: memory held, the allocator's free pool included (torch max_memory_reserved; ours on webgpu, "
+              "TF.js's buffer manager)")
     if pyg:
-        print("time/PyG and mem/PyG: ours divided by PyG's (below 1: ours is faster / smaller)")
+        print("time/PyG, mem/PyG and pool/PyG: ours divided by PyG's (below 1: ours is faster / smaller)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"graph": label, "args": vars(args), "results": rows, "pyg": pyg, "pygSkipped": why}, f, indent=1)

@@ -6,16 +6,16 @@
  * (and edgeProj). Its four outputs come from four programs (a program has one output):
  *   dxr[i]  = sum over i's incoming edges of delta_k    segment reduce over rowPtr
  *   dxl[j]  = sum over j's outgoing edges of delta_k    segment reduce over srcPtr / srcOrder
- *   dAtt[c] = sum over all edges of dE_k u_k[c]         one segment of all E edges
+ *   dAtt[c] = sum over all edges of dE_k u_k[c]         two passes over chunks of edges (sumAll)
  *   dEdgeProj[k] = delta_k                              one invocation per element
  * Sums into source rows walk the edges grouped by source (srcOrder), so no atomics are needed.
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { GAT_SCORE, GAT_SCORE_GRAD } from '../names.js';
-import { headShape, headUniforms, need, relabel, zeros, type KernelArgs } from './kernel-util.js';
+import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-util.js';
 import { segmentIndex } from './plans.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
-import { reduceAll, segmentReduce } from './segment-reduce.js';
+import { segmentReduce, sumAll } from './segment-reduce.js';
 import { LEAKY, LIGHT_WG } from './wgsl.js';
 
 /**
@@ -148,15 +148,16 @@ fn term(seg : i32, t : i32, col : i32) -> f32 {
   return deltaAt(t, seg, csrSrc[t], col);
 }`,
   });
-  // dL/da[c] = sum_k dE_k u_k[c] over every edge: one segment of E entries per column.
-  const dAttInputs: Array<[string, TensorInfo]> = [['csrSrc', csrSrc], ['csrDst', csrDst], ['xl', xl], ['xr', xr], ['dE', dE], edge.input];
-  const dAtt = reduceAll(backend, {
+  // dL/da[c] = sum_k dE_k u_k[c] over every edge (gradients.md "Score stage"). One sum per
+  // column over all E edges: sumAll splits it into chunks of consecutive edges so the whole GPU
+  // takes part (a single segment would get only H*C workgroups).
+  const dAtt = sumAll(backend, {
     name: 'scoregrad_datt',
-    cols: HC, op: 'sum',
-    inputs: dAttInputs,
+    cols: HC,
+    inputs: [['csrSrc', csrSrc], ['csrDst', csrDst], ['xl', xl], ['xr', xr], ['dE', dE], edge.input],
     uniforms,
     term: `${Z_AT}
-fn term(seg : i32, t : i32, col : i32) -> f32 {
+fn term(t : i32, col : i32) -> f32 {
   let de = dE[t * uniforms.heads + col / uniforms.channels];
   if (de == 0.0) {
     return 0.0;
@@ -164,7 +165,7 @@ fn term(seg : i32, t : i32, col : i32) -> f32 {
   return de * leaky(zAt(t, csrDst[t], csrSrc[t], col));
 }`,
   }, E);
-  const outs = [dxl, dxr, relabel(dAtt, [HC])];
+  const outs = [dxl, dxr, dAtt];
   if (ep) {
     // dL/dedgeProj_k = delta_k, one invocation per element.
     outs.push(runProgram(backend, {

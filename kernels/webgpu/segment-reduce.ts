@@ -2,7 +2,8 @@
  * The reduction most kernels are made of: out[s, col] = sum (or max) of term(s, t, col) over the
  * entries t of segment s, t in [segPtr[s], segPtr[s+1]), in that order; 0 for an empty segment.
  * A segment is a destination's incoming edges (CSR rows), a source's outgoing edges (srcPtr with
- * srcOrder), a segment id's rows, a sparse column, or all E edges (reduceAll).
+ * srcOrder), a segment id's rows or a sparse column. A sum over all E edges is sumAll's (two
+ * passes over fixed-size chunks: a single segment would leave most of a GPU idle).
  *
  * Light segments (at most plan.threshold entries) get one invocation per (segment, col) that walks
  * the segment in order, exactly as kernels/loops.ts does. Heavy segments get one workgroup per
@@ -12,6 +13,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { GatWebGPUBackend } from './backend.js';
+import { relabel } from './kernel-util.js';
 import { segmentPlan } from './plans.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
 import { HEAVY_WG, LIGHT_WG, reductionKey, workgroupReductions, WORKGROUP_TASK } from './wgsl.js';
@@ -150,14 +152,99 @@ export function runSegmented(backend: GatWebGPUBackend, spec: SegmentedSpec): Te
   return out;
 }
 
-/** Sums (or maxes) over one segment holding all `total` entries: out [1, cols]. */
-export function reduceAll(backend: GatWebGPUBackend, spec: Omit<SegmentReduceSpec, 'segPtr' | 'numSegments'>, total: number): TensorInfo {
-  // A one-segment pointer array, made for this call (and its plan freed with it).
-  const segPtr = backend.indexTensor(Int32Array.from([0, total]));
+/** A sum over all `total` entries (see sumAll). */
+export interface SumAllSpec {
+  /** Shader key of this term; must identify the term's WGSL and its input names. */
+  name: string;
+  cols: number;
+  /** Inputs the term reads (names must not be partials). */
+  inputs: Array<[string, TensorInfo]>;
+  /** WGSL defining `fn term(t : i32, col : i32) -> f32`. */
+  term: string;
+  uniforms: Uniform[];
+}
+
+/**
+ * Entries per chunk of sumAll's first pass. 128 keeps (chunks x cols) invocations in the millions
+ * on an ogbn-arxiv-sized graph (E ~ 1.3M) and the second pass short (E / 128 partials a column).
+ */
+export const SUM_CHUNK = 128;
+
+/**
+ * out[col] = sum over t in [0, total) of term(t, col), in two passes. One segment of all `total`
+ * entries through segmentReduce would give the heavy program only `cols` workgroups (a few
+ * hundred: a sliver of a large GPU), each striding through every entry, with neighbouring
+ * invocations reading different rows (uncoalesced). Instead:
+ *   pass 1: partials[col, chunk] = sum of term(t, col) over the SUM_CHUNK consecutive entries of
+ *           chunk, in order: one invocation per (chunk, col), col varying fastest, so neighbours
+ *           read neighbouring columns of the same row;
+ *   pass 2: out[col] = sum of partials[col, *]: one workgroup per column, reading a contiguous
+ *           row of partials (hence the transposed layout), reduced as the heavy programs do.
+ * Both orders are fixed by `total` alone: deterministic, no atomics. With a single chunk pass 1's
+ * output is the answer (the order of kernels/loops.ts) and pass 2 is skipped. total > 0.
+ */
+export function sumAll(backend: GatWebGPUBackend, spec: SumAllSpec, total: number): TensorInfo {
+  const numChunks = Math.ceil(total / SUM_CHUNK);
+  const sizes = [i32('total', total), i32('chunk', SUM_CHUNK), i32('numChunks', numChunks), i32('cols', spec.cols)];
+  const partials = runProgram(backend, {
+    key: `sumall_${spec.name}_chunks`,
+    inputs: spec.inputs,
+    outputShape: [spec.cols, numChunks],
+    workgroupSize: LIGHT_WG,
+    workgroups: groupsFor(numChunks * spec.cols, LIGHT_WG),
+    uniforms: [...sizes, ...spec.uniforms],
+    code: `
+${spec.term}
+fn main(index : i32) {
+  if (index >= uniforms.numChunks * uniforms.cols) {
+    return;
+  }
+  let chunk = index / uniforms.cols;
+  let col = index - chunk * uniforms.cols;
+  let start = chunk * uniforms.chunk;
+  let end = min(start + uniforms.chunk, uniforms.total);
+  var acc = 0.0;
+  for (var t = start; t < end; t = t + 1) {
+    acc = acc + term(t, col);
+  }
+  result[col * uniforms.numChunks + chunk] = acc;
+}
+`,
+  });
+  if (numChunks === 1) return relabel(partials, [spec.cols]);
+  const subgroups = backend.useSubgroups;
   try {
-    return segmentReduce(backend, { ...spec, segPtr, numSegments: 1 });
+    // Shared by every sumAll: it reads only the partials.
+    return runProgram(backend, {
+      key: `sumall_partials_${reductionKey(subgroups)}`,
+      inputs: [['partials', partials]],
+      outputShape: [spec.cols],
+      workgroupSize: HEAVY_WG,
+      workgroups: spec.cols,
+      uniforms: sizes,
+      code: `
+${workgroupReductions(subgroups)}
+${WORKGROUP_TASK}
+fn main(index : i32) {
+  let col = workgroupTask(index);
+  if (col >= uniforms.cols) {
+    return;
+  }
+  let row = col * uniforms.numChunks;
+  var acc = 0.0;
+  for (var c = i32(localIndex); c < uniforms.numChunks; c = c + ${HEAVY_WG}) {
+    acc = acc + partials[row + c];
+  }
+  let total = reduceSum(acc);
+  if (localIndex == 0u) {
+    result[col] = total;
+  }
+}
+`,
+    });
   } finally {
-    backend.disposeData(segPtr.dataId);
+    // Released once the queued programs have run (TF.js defers it while they are pending).
+    backend.disposeData(partials.dataId);
   }
 }
 

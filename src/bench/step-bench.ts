@@ -2,8 +2,10 @@
  * Times full training steps: forward, backward (analytic or autograd), optimizer update, and the
  * loss read back with `await data()` so the work has really been done (GPU backends run
  * asynchronously). Reports the median and spread of the step time after warm-up, edges per
- * second, peak tensor memory (tf.profile's peakBytes over one step) and the process's peak RSS.
- * One extra profiled step gives the time per kernel, to show where the time goes.
+ * second, peak memory over one more (untimed) step measured by src/bench/memory.ts: the bytes of
+ * distinct live data buffers, and on webgpu the GPU buffers in use and held (free pool included),
+ * and the process's peak RSS. One extra profiled step gives the time per kernel, to show where the
+ * time goes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
@@ -15,6 +17,7 @@ import type { GradMode } from '../ops/graph-tensors.js';
 import { lossAndGrads } from '../train/gradients.js';
 import { splitTargets } from '../train/loss.js';
 import { createOptimizer, DEFAULT_OPTIMIZER } from '../train/optimizers.js';
+import { MemoryMeter, releaseGpuPool, type StepMemory } from './memory.js';
 
 export interface BenchGraph {
   label: string;
@@ -59,12 +62,38 @@ export interface BenchResult {
   stepMs: Spread;
   /** numEdges * layers / median step time. */
   edgesPerSecond: number;
+  /**
+   * High-water of the engine's numBytes over one step (what tf.profile calls peakBytes): it counts
+   * a buffer once per tensor object sharing it (the tape's clones, reshapes), so it overstates
+   * memory (1.1x to 1.5x in these runs, more where the tape saves much). Kept so that older
+   * readers and older results compare; see peakDataBytes.
+   */
   peakTensorBytes: number;
+  /** High-water over one step of the bytes of distinct live data buffers (each counted once). */
+  peakDataBytes: number;
+  /** Bytes of distinct live data buffers before that step: parameters, optimizer state, graph. */
+  startDataBytes: number;
+  /** webgpu: high-water over the step of GPU buffer bytes in use (cf. torch max_memory_allocated). */
+  peakGpuBytesInUse?: number;
+  /** webgpu: high-water of GPU buffer bytes TF.js holds, its free pool included, this mode's own
+   * (cf. torch max_memory_reserved). */
+  gpuPoolBytes?: number;
+  /** Set when tensors shared buffers before the measured step: startDataBytes and peakDataBytes
+   * are then upper bounds. */
+  memoryNote?: string;
   peakRssBytes: number;
   /** Total ms per kernel name over one profiled step, largest first (empty without profiling). */
   kernels: { name: string; ms: number; calls: number }[];
   /** Why the mode stopped early, if it did. */
   stopped?: string;
+}
+
+/**
+ * The peak memory to report and compare (with PyG's torch.cuda.max_memory_allocated): GPU bytes in
+ * use on webgpu, else distinct data buffers; peakTensorBytes for results written before those.
+ */
+export function peakMemoryBytes(r: Pick<BenchResult, 'peakTensorBytes'> & Partial<BenchResult>): number {
+  return r.peakGpuBytesInUse ?? r.peakDataBytes ?? r.peakTensorBytes;
 }
 
 function spread(xs: number[]): Spread {
@@ -74,6 +103,8 @@ function spread(xs: number[]): Spread {
 }
 
 export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings): Promise<BenchResult> {
+  // webgpu: free the buffer pool earlier modes left behind, so that gpuPoolBytes is this mode's.
+  await releaseGpuPool();
   const net = buildNetworkConfig({ ...s.model, inFeatures: g.features.numFeatures, numClasses: g.numClasses });
   const inputs = createNetworkInputs(g.features, g.layout);
   const init = initNetworkParams(net, s.seed);
@@ -103,7 +134,7 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
   const times: number[] = [];
   let peakRss = process.memoryUsage().rss;
   let stopped: string | undefined;
-  let peakTensorBytes = 0;
+  let mem: StepMemory | undefined;
   let kernels: BenchResult['kernels'] = [];
   try {
     for (let i = 0; i < s.warmup; i++) {
@@ -120,12 +151,20 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       if (s.maxStepMs > 0 && ms > s.maxStepMs && i >= 2) stopped = `stopped after ${i + 1} steps: a step took ${ms.toFixed(0)} ms`;
     }
-    // Peak tensor memory of one step, and its kernels' times.
-    const info = await tf.profile(async () => {
+    // Peak memory of one step, unprofiled (profiling submits GPU work after every kernel, which
+    // changes when buffers are released).
+    const meter = MemoryMeter.start();
+    try {
       await step();
-    });
-    peakTensorBytes = info.peakBytes;
+    } finally {
+      mem = meter.stop();
+    }
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    // Its kernels' times, from one more step.
     if (s.profileKernels) {
+      const info = await tf.profile(async () => {
+        await step();
+      });
       const byName = new Map<string, { ms: number; calls: number }>();
       for (const k of info.kernels) {
         const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
@@ -155,7 +194,11 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
     steps: times.length,
     stepMs,
     edgesPerSecond: (g.layout.numEdges * net.layers.length) / (stepMs.median / 1000),
-    peakTensorBytes,
+    peakTensorBytes: mem?.peakTensorBytes ?? 0,
+    peakDataBytes: mem?.peakDataBytes ?? 0,
+    startDataBytes: mem?.startDataBytes ?? 0,
+    ...(mem?.peakGpuBytesInUse !== undefined ? { peakGpuBytesInUse: mem.peakGpuBytesInUse, gpuPoolBytes: mem.gpuPoolBytes } : {}),
+    ...(mem && !mem.baselineExact ? { memoryNote: 'tensors shared buffers before the step: peakDataBytes is an upper bound' } : {}),
     peakRssBytes: peakRss,
     kernels,
     stopped,

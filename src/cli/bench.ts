@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { DEFAULT_MODEL } from '../train/config.js';
 import { datasetBenchGraph, syntheticBenchGraph } from '../bench/graphs.js';
-import { benchMode, type BenchGraph, type BenchResult, type BenchSettings } from '../bench/step-bench.js';
+import { benchMode, peakMemoryBytes, type BenchGraph, type BenchResult, type BenchSettings } from '../bench/step-bench.js';
 import type { DegreeDistribution } from '../graph/synthetic.js';
 import { formatTable } from './table.js';
 
@@ -37,14 +37,28 @@ interface BenchArgs {
 
 const MB = 1024 * 1024;
 
-function row(r: BenchResult): string[] {
+const mb = (bytes: number | undefined) => (bytes === undefined ? '-' : (bytes / MB).toFixed(1));
+
+/** Memory columns: distinct data buffers everywhere; GPU buffers in use and held where on webgpu. */
+function row(r: BenchResult, gpu: boolean): string[] {
   return [
     r.graph, r.mode, String(r.numEdges), r.stepMs.median.toFixed(1), `${r.stepMs.min.toFixed(1)}-${r.stepMs.max.toFixed(1)}`,
-    (r.edgesPerSecond / 1e6).toFixed(2), (r.peakTensorBytes / MB).toFixed(1), (r.peakRssBytes / MB).toFixed(0), r.stopped ?? '',
+    (r.edgesPerSecond / 1e6).toFixed(2), mb(r.peakDataBytes), ...(gpu ? [mb(r.peakGpuBytesInUse), mb(r.gpuPoolBytes)] : []),
+    (r.peakRssBytes / MB).toFixed(0), [r.stopped, r.memoryNote].filter(Boolean).join('; '),
   ];
 }
 
-const HEADER = ['graph', 'grad', 'edges', 'step ms (median)', 'min-max', 'Medges/s', 'peak tensors MB', 'peak RSS MB', 'note'];
+function header(gpu: boolean): string[] {
+  return ['graph', 'grad', 'edges', 'step ms (median)', 'min-max', 'Medges/s', 'peak buffers MB',
+    ...(gpu ? ['GPU in use MB', 'GPU pool MB'] : []), 'peak RSS MB', 'note'];
+}
+
+function printTable(results: BenchResult[]): void {
+  const gpu = results.some((r) => r.peakGpuBytesInUse !== undefined);
+  console.log(formatTable(header(gpu), results.map((r) => row(r, gpu))));
+  console.log('peak buffers: most bytes of distinct tensor buffers live during one step (a buffer shared by several tensors counted once)' +
+    (gpu ? '; GPU in use / pool: most bytes of GPU buffers in use / held by TF.js, free pool included (cf. torch max_memory_allocated / reserved)' : ''));
+}
 
 function printRatios(results: BenchResult[]): void {
   const byGraph = new Map<string, Partial<Record<GradMode, BenchResult>>>();
@@ -52,7 +66,8 @@ function printRatios(results: BenchResult[]): void {
   for (const [graph, m] of byGraph) {
     if (m.analytic && m.autograd && !m.analytic.stopped && !m.autograd.stopped) {
       console.log(`${graph}: analytic is ${(m.autograd.stepMs.median / m.analytic.stepMs.median).toFixed(2)}x faster than autograd, ` +
-        `with ${(m.analytic.peakTensorBytes / m.autograd.peakTensorBytes).toFixed(2)}x its peak tensor memory`);
+        `with ${(peakMemoryBytes(m.analytic) / peakMemoryBytes(m.autograd)).toFixed(2)}x its peak ` +
+        `${m.analytic.peakGpuBytesInUse !== undefined ? 'GPU memory in use' : 'buffer memory'}`);
     }
   }
 }
@@ -139,7 +154,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       console.log(JSON.stringify({ type: 'summary', backend, reason, results: results.map(({ kernels: _k, ...r }) => r) }));
       return;
     }
-    console.log(formatTable(HEADER, results.map(row)));
+    printTable(results);
     printRatios(results);
     if (args.sweep) printGrowth(results);
     for (const r of results.slice(0, args.sweep ? 0 : results.length)) printKernels(r, args.kernels);
@@ -155,7 +170,7 @@ function printGrowth(results: BenchResult[]): void {
     console.log(formatTable(['edges', 'x edges', 'time growth / edge growth', 'memory growth / edge growth'], rs.slice(1).map((r, k) => {
       const p = rs[k];
       const eg = r.numEdges / p.numEdges;
-      return [String(r.numEdges), eg.toFixed(2), (r.stepMs.median / p.stepMs.median / eg).toFixed(2), (r.peakTensorBytes / p.peakTensorBytes / eg).toFixed(2)];
+      return [String(r.numEdges), eg.toFixed(2), (r.stepMs.median / p.stepMs.median / eg).toFixed(2), (peakMemoryBytes(r) / peakMemoryBytes(p) / eg).toFixed(2)];
     })));
   }
 }

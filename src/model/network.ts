@@ -17,6 +17,7 @@ import { dropout } from '../ops/dropout.js';
 import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
 import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
 import { initParams, layerForward, paramShapes, type LayerParams, type LayerTapPoint } from './gatv2-layer.js';
+import { blockSupports, layerBlock } from './layer-block.js';
 
 export type Activation = 'elu' | 'relu' | 'identity';
 export const ACTIVATIONS: Activation[] = ['elu', 'relu', 'identity'];
@@ -232,12 +233,14 @@ export interface ForwardOptions {
   seed?: number;
   /** Layer l's intermediates (xl, xr, alpha) pass through this; see LayerForwardOptions.tap. */
   tap?: (layer: number, point: LayerTapPoint, t: tf.Tensor2D) => tf.Tensor2D;
+  /** Return each layer's attention (NetworkOutput.attention); otherwise it may be left empty. */
+  keepAttention?: boolean;
 }
 
 export interface NetworkOutput {
   /** [N, classes], before softmax. */
   logits: tf.Tensor2D;
-  /** Per layer: attention [E, H] in CSR order (before attention dropout). */
+  /** Per layer: attention [E, H] in CSR order (before attention dropout); empty unless kept. */
   attention: tf.Tensor2D[];
 }
 
@@ -259,6 +262,11 @@ function layerParams(params: Record<string, tf.Tensor>, l: number): LayerParams 
  * The forward pass. Not wrapped in tidy, so it can run inside tf.grads; call it inside tf.tidy.
  * In training, layer l's input dropout uses deriveSeed(seed, dropout, l, 0) and its attention
  * dropout deriveSeed(seed, dropout, l, 1).
+ *
+ * The analytic mode runs each block (dropout, layer, activation) as one op with its own backward
+ * (src/model/layer-block.ts), which keeps far less memory alive through tf.grads; the layer-wise
+ * path (stage ops and stock ops, gatv2-layer.ts) serves the autograd twin, taps (diagnostics),
+ * kept attention and edge features.
  */
 export function networkForward(
   net: NetworkConfig, params: Record<string, tf.Tensor>, inputs: NetworkInputs, opts: ForwardOptions,
@@ -266,9 +274,23 @@ export function networkForward(
   if (opts.training && opts.seed === undefined) throw new Error('networkForward: training needs a dropout seed');
   const drop = opts.training && net.inputDropout > 0;
   const seedOf = (l: number, which: number) => deriveSeed(opts.seed ?? 0, SEED_STREAM.dropout, l, which);
+  const blocks = opts.mode === 'analytic' && !opts.tap && !opts.keepAttention && net.layers.every(blockSupports);
   const attention: tf.Tensor2D[] = [];
   let h: NodeInput = inputs.x;
   net.layers.forEach((cfg, l) => {
+    const last = l === net.layers.length - 1;
+    if (blocks) {
+      h = layerBlock({
+        cfg,
+        inputDropout: net.inputDropout,
+        inputSeed: seedOf(l, 0),
+        attentionSeed: seedOf(l, 1),
+        training: opts.training,
+        activation: last ? null : net.activation,
+        inputGrad: l > 0,
+      }, layerParams(params, l), h, inputs.graph);
+      return;
+    }
     if (drop) h = isSparse(h) ? dropSparse(h, net.inputDropout, seedOf(l, 0)) : dropout(h, net.inputDropout, seedOf(l, 0));
     const r = layerForward(cfg, layerParams(params, l), h, inputs.graph, {
       mode: opts.mode,
@@ -277,7 +299,7 @@ export function networkForward(
       ...(opts.tap ? { tap: (point: LayerTapPoint, t: tf.Tensor2D) => opts.tap!(l, point, t) } : {}),
     });
     attention.push(r.alpha);
-    h = l < net.layers.length - 1 ? activate(r.output, net.activation) : r.output;
+    h = last ? r.output : activate(r.output, net.activation);
   });
   return { logits: h as tf.Tensor2D, attention };
 }

@@ -34,14 +34,37 @@ export function numCols(x: NodeInput): number {
   return isSparse(x) ? x.numCols : x.shape[1];
 }
 
+/** x W as plain kernels, no gradient of its own (for use inside an op's forward or backward). */
+export function project(x: NodeInput, w: tf.Tensor2D): tf.Tensor2D {
+  if (!isSparse(x)) return tf.matMul(x, w);
+  return tf.engine().runKernel(
+    SPARSE_MATMUL, { values: x.values, colIdx: x.colIdx, rowPtr: x.rowPtr, w }, { numFeatures: x.numCols },
+  ) as tf.Tensor2D;
+}
+
+/** dL/dW = x^T dy of y = x W. */
+export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (isSparse(x)) {
+    return tf.engine().runKernel(
+      SPARSE_MATMUL_GRAD, { values: x.values, colIdx: x.colIdx, rowPtr: x.rowPtr, dy }, { numFeatures: x.numCols },
+    ) as tf.Tensor2D;
+  }
+  // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
+  return x.shape[0] === 0 ? tf.zerosLike(w) : tf.matMul(tf.transpose(x), dy);
+}
+
+/** dL/dx = dy W^T of y = x W (dense x only: sparse x is always an input). */
+export function projectInputGrad(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(dy, tf.transpose(w));
+}
+
 const denseMatMul = customOp(([x, w], save) => {
   save([x, w]);
   return {
-    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    value: project(x as tf.Tensor2D, w as tf.Tensor2D),
     gradFunc: (dy, [xs, ws]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(ws as tf.Tensor2D)),
-      // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
-      xs.shape[0] === 0 ? tf.zerosLike(ws) : tf.matMul(tf.transpose(xs as tf.Tensor2D), dy as tf.Tensor2D),
+      projectInputGrad(dy as tf.Tensor2D, ws as tf.Tensor2D),
+      projectWeightGrad(xs as tf.Tensor2D, dy as tf.Tensor2D, ws as tf.Tensor2D),
     ],
   };
 });
@@ -49,11 +72,9 @@ const denseMatMul = customOp(([x, w], save) => {
 /** x W, with W in TF layout [F, K]. */
 export function matMulInput(x: NodeInput, w: tf.Tensor2D): tf.Tensor2D {
   if (!isSparse(x)) return denseMatMul(x, w) as tf.Tensor2D;
-  const attrs = { numFeatures: x.numCols };
   const op = customOp(([wT]) => ({
-    value: tf.engine().runKernel(SPARSE_MATMUL, { values: x.values, colIdx: x.colIdx, rowPtr: x.rowPtr, w: wT }, attrs) as tf.Tensor,
-    gradFunc: (dy) =>
-      tf.engine().runKernel(SPARSE_MATMUL_GRAD, { values: x.values, colIdx: x.colIdx, rowPtr: x.rowPtr, dy }, attrs) as tf.Tensor,
+    value: project(x, wT as tf.Tensor2D),
+    gradFunc: (dy) => projectWeightGrad(x, dy as tf.Tensor2D, wT as tf.Tensor2D),
   }));
   return op(w) as tf.Tensor2D;
 }

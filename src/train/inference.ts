@@ -112,7 +112,7 @@ export interface Inference {
 export async function infer(m: LoadedModel, withAttention = false): Promise<Inference> {
   const net = m.checkpoint.manifest.modelConfig.network;
   const out = tf.tidy(() => {
-    const r = networkForward(net, m.checkpoint.params, m.inputs, { mode: EVAL_MODE, training: false });
+    const r = networkForward(net, m.checkpoint.params, m.inputs, { mode: EVAL_MODE, training: false, keepAttention: withAttention });
     return withAttention ? [r.logits, ...r.attention] : [r.logits];
   });
   const [logits, ...att] = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));

@@ -1,0 +1,194 @@
+/**
+ * One block of the network, input dropout -> GATv2 layer -> activation, as a single tf.customGrad
+ * op: the analytic mode's training path.
+ *
+ * Why one op: tf.grads keeps every tensor its forward made until the whole backward is done, and
+ * a layer written as the three stage ops plus stock ops (bias adds, dropout masks, the activation)
+ * leaves about a dozen [N, H*C] tensors alive per layer, most of them needed by nothing. Inside a
+ * customGrad forward the tape is off and TF.js disposes what the forward made except the value and
+ * what it saves. This op saves xl, xr, alpha and its output, regenerates both dropout masks from
+ * their seeds when it needs them (dropout(x, p, seed) is x times a mask fixed by shape and seed,
+ * so its backward is dropout(dy, p, seed)), and frees its backward's intermediates as it goes.
+ *
+ * The backward is the chain of gradients.md, read bottom up, with the same stage kernels the
+ * stage ops (src/ops) run:
+ *   activation   dy = dh * act'(h)              ELU: h + 1 where h <= 0; ReLU: [h > 0]
+ *   output       dbias = sum_i dy_i;  dout = dy (concat) or dy / H on every head (mean)
+ *                dW_res = x~^T dy  (residual, x~ the dropped-out input)
+ *   aggregation  GatV2AggregateGrad: dAlpha~_k = <dout_i, xl[j]>, dxl[j] += sum_k alpha~_k dout_i
+ *   dropout      dAlpha = dropout(dAlpha~)       ("Projections", last paragraph)
+ *   softmax      GatV2SegmentSoftmaxGrad: dE = alpha (dAlpha - sum_row alpha dAlpha)
+ *   score        GatV2ScoreGrad: dxl[j] += sum delta_k, dxr[i] = sum delta_k, da = sum dE_k u_k
+ *   projections  dW_L = x~^T dxl, db_L = sum_i dxl_i (and R); dx = dropout(dxl W_L^T + dxr W_R^T (+ dy W_res^T))
+ *
+ * Layers with edge features (edgeDim) are not built this way; the network has none (src/model/
+ * network.ts), and gatv2-layer.ts handles them for the layer-level tools.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  GAT_AGGREGATE, GAT_AGGREGATE_GRAD, GAT_SCORE, GAT_SCORE_GRAD, SEGMENT_SOFTMAX, SEGMENT_SOFTMAX_GRAD,
+} from '../../kernels/names.js';
+import { dropout } from '../ops/dropout.js';
+import type { GraphTensors } from '../ops/graph-tensors.js';
+import { isSparse, project, projectInputGrad, projectWeightGrad, type NodeInput } from '../ops/linear.js';
+import { paramShapes, type LayerParams } from './gatv2-layer.js';
+import type { GATv2Config } from './config.js';
+import type { Activation } from './network.js';
+
+export interface BlockOptions {
+  cfg: GATv2Config;
+  /** Dropout on the block's input (0: none) and its seed. */
+  inputDropout: number;
+  inputSeed: number;
+  /** Seed of the attention dropout (cfg.dropout), when training. */
+  attentionSeed: number;
+  training: boolean;
+  /** After the layer; null for the last layer. */
+  activation: Activation | null;
+  /** Whether the input gets a gradient (a dense hidden representation, not the features). */
+  inputGrad: boolean;
+}
+
+/** Whether a block can run layer `cfg` (edge features need gatv2-layer.ts). */
+export function blockSupports(cfg: GATv2Config): boolean {
+  return cfg.edgeDim === null;
+}
+
+function dropInput(x: NodeInput, p: number, seed: number): NodeInput {
+  if (p === 0) return x;
+  // Sparse: dropping a stored zero changes nothing, so dropout acts on the stored values. The
+  // tidy frees the mask's temporaries at once.
+  return isSparse(x) ? { ...x, values: tf.tidy(() => dropout(x.values, p, seed)) } : tf.tidy(() => dropout(x, p, seed));
+}
+
+function activate(y: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
+  if (a === 'elu') return tf.elu(y);
+  if (a === 'relu') return tf.relu(y);
+  return y;
+}
+
+/** dL/dy from dL/dh and the output h = act(y). */
+function activationGrad(dh: tf.Tensor2D, h: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
+  // ELU: h' = 1 where y > 0 (there h > 0) and exp(y) = h + 1 elsewhere, so min(h, 0) + 1.
+  // Temporaries are freed as they are replaced (this runs where memory is tightest).
+  const times = (factor: tf.Tensor) => {
+    const r = tf.mul(dh, factor) as tf.Tensor2D;
+    factor.dispose();
+    return r;
+  };
+  if (a === 'elu') {
+    const m = tf.minimum(h, 0);
+    const f = tf.add(m, 1);
+    m.dispose();
+    return times(f);
+  }
+  if (a === 'relu') return times(tf.step(h));
+  return dh;
+}
+
+/** h = act(GATv2(dropout(x))), with the analytic backward above. */
+export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput, g: GraphTensors): tf.Tensor2D {
+  const { cfg } = opts;
+  if (!blockSupports(cfg)) throw new Error('layerBlock: layers with edge features go through layerForward');
+  if (opts.inputGrad && isSparse(x)) throw new Error('layerBlock: a sparse input cannot get a gradient');
+  const H = cfg.heads, C = cfg.outChannels, N = g.layout.numNodes;
+  const attrs = { heads: H, channels: C, negativeSlope: cfg.negativeSlope };
+  const attnDrop = opts.training && cfg.dropout > 0;
+  const inDrop = opts.training ? opts.inputDropout : 0;
+  const graph = { rowPtr: g.rowPtr, csrSrc: g.csrSrc, csrDst: g.csrDst };
+  const bySource = { srcPtr: g.srcPtr, srcOrder: g.srcOrder };
+  const names = Object.keys(paramShapes(cfg));
+  for (const n of names) if (!params[n]) throw new Error(`layerBlock: parameter ${n} is missing`);
+
+  const op = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const P: Record<string, tf.Tensor> = {};
+    names.forEach((n, k) => (P[n] = args[k] as tf.Tensor));
+    const input: NodeInput = opts.inputGrad ? (args[names.length] as tf.Tensor2D) : x;
+    const bias = (t: tf.Tensor2D, b: tf.Tensor | undefined) => (b ? tf.add(t, b) : t) as tf.Tensor2D;
+
+    // Nested tidies and disposals free each intermediate as soon as it is used: a backend's buffer
+    // pool (WebGPU's) then reuses it within the same pass, which keeps the peak low.
+    const xd = dropInput(input, inDrop, opts.inputSeed);
+    const xl = tf.tidy(() => bias(project(xd, P['lin_l.weight'] as tf.Tensor2D), P['lin_l.bias']));
+    const xr = cfg.shareWeights ? xl : tf.tidy(() => bias(project(xd, P['lin_r.weight'] as tf.Tensor2D), P['lin_r.bias']));
+    const alpha = tf.tidy(() => {
+      const e = tf.engine().runKernel(GAT_SCORE, { xl, xr, att: P['att']!, ...graph }, attrs) as tf.Tensor2D;
+      return tf.engine().runKernel(SEGMENT_SOFTMAX, { e, rowPtr: g.rowPtr }) as tf.Tensor2D;
+    });
+    const h = tf.tidy(() => {
+      const alphaUsed = attnDrop ? tf.tidy(() => dropout(alpha, cfg.dropout, opts.attentionSeed)) : alpha;
+      const out = tf.engine().runKernel(GAT_AGGREGATE, { alpha: alphaUsed, xl, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, attrs) as tf.Tensor2D;
+      if (alphaUsed !== alpha) alphaUsed.dispose();
+      let y = cfg.concat ? out : (tf.mean(tf.reshape(out, [N, H, C]), 1) as tf.Tensor2D);
+      y = bias(y, P['bias']);
+      if (cfg.residual) y = tf.add(y, project(xd, P['res.weight'] as tf.Tensor2D));
+      return activate(y, opts.activation);
+    });
+    if (xd !== input) tf.dispose(isSparse(xd) ? xd.values : xd);
+    save([xl, xr, alpha, h, ...(opts.inputGrad ? [input as tf.Tensor2D] : [])]);
+
+    const gradFunc = (dhT: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
+      const [sxl, sxr, salpha, sh, sx] = saved as tf.Tensor2D[];
+      const dh = dhT as tf.Tensor2D;
+      const grads: Record<string, tf.Tensor> = {};
+      // The saved tensors are this op's own clones (tf.grads frees them only once the whole
+      // backward is done): each is freed after its last use here, so the layers below run their
+      // backward without this one's.
+      const dy = tf.tidy(() => activationGrad(dh, sh!, opts.activation));
+      sh!.dispose();
+      if (cfg.bias) grads['bias'] = tf.sum(dy, 0);
+      const [dAlphaUsed, dxlAgg] = tf.tidy(() => {
+        const dout = cfg.concat ? dy : (tf.tile(tf.div(dy, H), [1, H]) as tf.Tensor2D);
+        const alphaUsed = attnDrop ? tf.tidy(() => dropout(salpha!, cfg.dropout, opts.attentionSeed)) : salpha!;
+        return tf.engine().runKernel(GAT_AGGREGATE_GRAD, {
+          alpha: alphaUsed, xl: sxl!, dOut: dout, ...graph, ...bySource,
+        }, attrs) as tf.Tensor2D[];
+      });
+      const dE = tf.tidy(() => {
+        const dAlpha = attnDrop ? dropout(dAlphaUsed!, cfg.dropout, opts.attentionSeed) : dAlphaUsed!;
+        return tf.engine().runKernel(SEGMENT_SOFTMAX_GRAD, { alpha: salpha!, dAlpha, rowPtr: g.rowPtr }) as tf.Tensor2D;
+      });
+      tf.dispose([dAlphaUsed!, salpha!]);
+      // Only the residual's gradients read dy again.
+      if (!cfg.residual) dy.dispose();
+      const [dxlScore, dxr, dAtt] = tf.engine().runKernel(GAT_SCORE_GRAD, {
+        xl: sxl!, xr: sxr!, att: P['att']!, dE, ...graph, ...bySource,
+      }, attrs) as tf.Tensor2D[];
+      tf.dispose([dE, sxl!, sxr!]);
+      grads['att'] = dAtt!;
+      const dxl = tf.tidy(() => {
+        const sum = tf.add(dxlAgg!, dxlScore!) as tf.Tensor2D;
+        return cfg.shareWeights ? (tf.add(sum, dxr!) as tf.Tensor2D) : sum;
+      });
+      tf.dispose([dxlAgg!, dxlScore!]);
+      const xdB = dropInput(opts.inputGrad ? (sx as NodeInput) : x, inDrop, opts.inputSeed);
+      const wl = P['lin_l.weight'] as tf.Tensor2D;
+      grads['lin_l.weight'] = tf.tidy(() => projectWeightGrad(xdB, dxl, wl));
+      if (cfg.bias) grads['lin_l.bias'] = tf.sum(dxl, 0);
+      if (!cfg.shareWeights) {
+        grads['lin_r.weight'] = tf.tidy(() => projectWeightGrad(xdB, dxr!, P['lin_r.weight'] as tf.Tensor2D));
+        if (cfg.bias) grads['lin_r.bias'] = tf.sum(dxr!, 0);
+      }
+      if (cfg.residual) grads['res.weight'] = tf.tidy(() => projectWeightGrad(xdB, dy, P['res.weight'] as tf.Tensor2D));
+      if (xdB !== (opts.inputGrad ? sx : x)) tf.dispose(isSparse(xdB) ? xdB.values : xdB);
+      const out = names.map((n) => grads[n]!);
+      if (opts.inputGrad) {
+        const dxd = tf.tidy(() => {
+          let d = projectInputGrad(dxl, wl);
+          if (!cfg.shareWeights) d = tf.add(d, projectInputGrad(dxr!, P['lin_r.weight'] as tf.Tensor2D));
+          if (cfg.residual) d = tf.add(d, projectInputGrad(dy, P['res.weight'] as tf.Tensor2D));
+          return d;
+        });
+        tf.dispose([dxl, dxr!, dy, sx!]);
+        out.push(inDrop > 0 ? tf.tidy(() => dropout(dxd, inDrop, opts.inputSeed)) : dxd);
+      }
+      return out;
+    });
+    return { value: h, gradFunc };
+  }) as Parameters<typeof tf.customGrad>[0]);
+
+  const inputs = names.map((n) => params[n]!);
+  if (opts.inputGrad) inputs.push(x as tf.Tensor2D);
+  return op(...inputs) as tf.Tensor2D;
+}
