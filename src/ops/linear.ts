@@ -1,9 +1,10 @@
 /**
  * The node projections x W (gradients.md "Projections"), for dense or sparse x.
  *
- * Dense: the gradient is written with explicit transposes because TF.js's stock MatMul gradient
- * sets transposeA/transposeB, which sends the wasm backend off XNNPACK to a path about 12x slower
- * (platform-notes.md). Sparse: x is the CSR feature matrix (Cora's is 1.3% dense), multiplied
+ * Dense: on wasm the gradient is written with explicit transposes because TF.js's stock MatMul
+ * gradient sets transposeA/transposeB, which sends the wasm backend off XNNPACK to a path about 12x
+ * slower (platform-notes.md). Elsewhere the matmul reads its operand transposed itself, which
+ * saves a full copy (and its memory) of an [N, H*C] or [N, F] matrix per product. Sparse: x is the CSR feature matrix (Cora's is 1.3% dense), multiplied
  * without densifying; it is an input, so only W gets a gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -50,12 +51,18 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
     ) as tf.Tensor2D;
   }
   // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
-  return x.shape[0] === 0 ? tf.zerosLike(w) : tf.matMul(tf.transpose(x), dy);
+  if (x.shape[0] === 0) return tf.zerosLike(w);
+  return explicitTransposes() ? tf.matMul(tf.transpose(x), dy) : tf.matMul(x, dy, true, false);
 }
 
 /** dL/dx = dy W^T of y = x W (dense x only: sparse x is always an input). */
 export function projectInputGrad(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(dy, tf.transpose(w));
+  return explicitTransposes() ? tf.matMul(dy, tf.transpose(w)) : tf.matMul(dy, w, false, true);
+}
+
+/** Whether transposed operands must be materialised first (wasm: see the header). */
+function explicitTransposes(): boolean {
+  return tf.getBackend() === 'wasm';
 }
 
 const denseMatMul = customOp(([x, w], save) => {
