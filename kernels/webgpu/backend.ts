@@ -11,6 +11,13 @@
  *   and freed with it.
  * - The kernel options: whether reductions use subgroups, and the in-degree above which a segment
  *   gets a whole workgroup.
+ * - Earlier release of freed buffers. TF.js records up to 15 programs before it submits them, and a
+ *   tensor disposed meanwhile keeps its buffer until that submission if a recorded program uses
+ *   it. On a large graph every such tensor is an [N, H*C] matrix, so a training step held several
+ *   of them for nothing (measured: 426 MB in use at the peak of a 20,000-node step against 260 MB
+ *   when each program is submitted at once). Once PENDING_FLUSH_BYTES wait, the next program
+ *   submits the queue first, so their buffers return to the pool and are reused; small graphs
+ *   never reach it and keep TF.js's batching.
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
@@ -19,6 +26,17 @@ type DataId = object;
 
 /** A segment longer than this gets a workgroup instead of one thread (see plans.ts). */
 export const DEFAULT_HEAVY_THRESHOLD = 256;
+
+/** Bytes of disposed tensors waiting on unsubmitted programs that make the next program submit. */
+export const PENDING_FLUSH_BYTES = 16 * 1024 * 1024;
+
+/** The fields of TF.js's WebGPUBackend (4.22) the early release reads. */
+interface QueueInternals {
+  commandEncoder: GPUCommandEncoder | null;
+  tensorDataPendingDisposal: DataId[];
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
 
 export interface GatKernelOptions {
   /** Use subgroup operations in workgroup reductions (only when the device has them). */
@@ -32,6 +50,8 @@ export class GatWebGPUBackend extends WebGPUBackend {
   readonly gat: GatKernelOptions;
   private readonly hostInts = new WeakMap<DataId, Int32Array>();
   private readonly derived = new WeakMap<DataId, Map<string, Derived>>();
+  /** Bytes of tensors disposed since the last submission whose buffers wait for it. */
+  private pendingBytes = 0;
 
   constructor(device: GPUDevice, info: GPUAdapterInfo, subgroups: boolean) {
     super(device, info);
@@ -39,6 +59,20 @@ export class GatWebGPUBackend extends WebGPUBackend {
     this.gat = { subgroups, heavyThreshold: DEFAULT_HEAVY_THRESHOLD };
     const self = this as unknown as { pipelineCache: Record<string, unknown> };
     self.pipelineCache = canonicalKeys(self.pipelineCache);
+  }
+
+  override runWebGPUProgram(...args: Parameters<WebGPUBackend['runWebGPUProgram']>): TensorInfo {
+    const queue = this as unknown as QueueInternals;
+    if (this.pendingBytes >= PENDING_FLUSH_BYTES && queue.commandEncoder) {
+      queue.endComputePassEncoder();
+      queue.submitQueue();
+    }
+    return super.runWebGPUProgram(...args);
+  }
+
+  override submitQueue(): void {
+    super.submitQueue();
+    this.pendingBytes = 0;
   }
 
   /** Whether reductions use subgroups now (tests switch them off to check the other path). */
@@ -83,7 +117,11 @@ export class GatWebGPUBackend extends WebGPUBackend {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
+    const queue = this as unknown as QueueInternals;
+    const waiting = queue.tensorDataPendingDisposal.length;
+    const resource = this.tensorMap.get(dataId)?.resource as { size?: number } | undefined;
     const released = super.disposeData(dataId, force);
+    if (queue.tensorDataPendingDisposal.length > waiting) this.pendingBytes += resource?.size ?? 0;
     if (released) {
       const byKey = this.derived.get(dataId);
       if (byKey) {
