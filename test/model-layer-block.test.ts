@@ -127,16 +127,18 @@ async function checkCases(backend: string, cases: Case[]): Promise<void> {
   }
 }
 
+// Probed before any test is declared: node:test starts a test as soon as it is declared, and a
+// backend switch still in flight would run its kernels against another backend.
+const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
+if (unavailable !== null && process.env['CI'] === 'true') {
+  throw new Error(`CI needs a WebGPU adapter (run .ci/install-vulkan.sh): ${unavailable}`);
+}
+
 for (const backend of ['cpu', 'wasm'] as const) {
   test(`blocks agree with the layer-wise analytic path and with autograd (${backend})`, async () => {
     await useBackend(backend);
     await checkCases(backend, CASES);
   });
-}
-
-const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
-if (unavailable !== null && process.env['CI'] === 'true') {
-  throw new Error(`CI needs a WebGPU adapter (run .ci/install-vulkan.sh): ${unavailable}`);
 }
 
 test('blocks agree with the layer-wise analytic path and with autograd (webgpu)',
