@@ -35,6 +35,33 @@ export const SPARSE_MATMUL = 'GatV2SparseMatMul';
 /** dW = X^T dY for the same sparse X. Inputs: values, colIdx, rowPtr, dY [N,K]. Attrs: numFeatures.
  * Output: [F, K]. */
 export const SPARSE_MATMUL_GRAD = 'GatV2SparseMatMulGrad';
+/** One Adam step on one parameter, torch.optim.Adam's rule (src/train/optimizers.ts):
+ * m' = beta1 m + (1 - beta1) g; v' = beta2 v + (1 - beta2) g^2;
+ * p' = p - stepSize * m' / (sqrt(v') / sqrtBc2 + epsilon), m' and v' computed from the inputs.
+ * Inputs: param, m, v, grad (one shape, float32). Attrs: beta1, beta2, epsilon, stepSize
+ * (lr / (1 - beta1^t)) and sqrtBc2 (sqrt(1 - beta2^t)), both computed in float64 on the host.
+ * Every scalar, 1 - beta1 and 1 - beta2 included (computed in float64), is rounded to float32
+ * once, as the op path's scalar tensors are. webgpu computes in float32 like the op path; cpu and
+ * wasm (loops.ts adamUpdate) in float64, rounding each output once: both agree with the op path
+ * to ~1e-7 relative. Outputs: [newParam, newM, newV]. Not registered on tensorflow (the optimizer
+ * then runs the same maths as TF.js ops). */
+export const ADAM_UPDATE = 'GatV2AdamUpdate';
+
+/** y = x * scale where the counter-based hash of (seed, flat index) keeps the element, else 0
+ * (kernels/dropout-hash.ts; the same bits on every backend). Inputs: x (float32, any shape).
+ * Attrs: p (drop probability, [0, 1)), seed (uint32). Output: y, x's shape. Its gradient is the
+ * same kernel on dy (registered in src/ops/dropout.ts). Not registered on tensorflow (dropout then
+ * uses TF.js's seeded uniforms). */
+export const DROPOUT = 'GatV2Dropout';
+
+export interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  stepSize: number;
+  sqrtBc2: number;
+  [key: string]: number;
+}
 
 export interface GatAttrs {
   heads: number;
@@ -47,5 +74,5 @@ export interface GatAttrs {
  * and wasm as well. */
 export const PROJECT_KERNELS = [
   GAT_SCORE, GAT_SCORE_GRAD, SEGMENT_SOFTMAX, SEGMENT_SOFTMAX_GRAD, GAT_AGGREGATE, GAT_AGGREGATE_GRAD,
-  SEGMENT_MAX, SPARSE_MATMUL, SPARSE_MATMUL_GRAD,
+  SEGMENT_MAX, SPARSE_MATMUL, SPARSE_MATMUL_GRAD, ADAM_UPDATE, DROPOUT,
 ] as const;

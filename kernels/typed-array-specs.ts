@@ -6,6 +6,7 @@
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import * as K from './names.js';
 import * as loops from './loops.js';
+import { dropoutConstants, dropoutLoop } from './dropout-hash.js';
 // The hot loops run as WebAssembly SIMD when it loads (kernels/simd), else as these same JS loops.
 import * as simd from './simd/index.js';
 import type { TypedArray, TypedKernelSpec } from './typed-array-kernel.js';
@@ -90,6 +91,30 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
     outputs: (i, a) => [f32([a['numFeatures'] as number, i['dy'].shape[1]])],
     run: (i, [dw], s) =>
       simd.sparseMatMulGrad(i['rowPtr'] as I32, i['colIdx'] as I32, i['values'] as F32, i['dy'] as F32, s['dy'][1], dw as F32),
+  },
+  {
+    kernelName: K.ADAM_UPDATE,
+    outputs: (i) => {
+      const shape = i['param'].shape, n = shape.reduce((x, y) => x * y, 1);
+      for (const k of ['param', 'm', 'v', 'grad']) {
+        const t = i[k];
+        if (!t || t.dtype !== 'float32' || t.shape.reduce((x, y) => x * y, 1) !== n) {
+          throw new Error(`${K.ADAM_UPDATE}: ${k} must be float32 of ${n} elements like param`);
+        }
+      }
+      return [f32(shape), f32(shape), f32(shape)];
+    },
+    run: (i, [p, m, v], _s, a) =>
+      loops.adamUpdate(
+        i['param'] as F32, i['m'] as F32, i['v'] as F32, i['grad'] as F32,
+        a['beta1'] as number, a['beta2'] as number, a['epsilon'] as number, a['stepSize'] as number, a['sqrtBc2'] as number,
+        p as F32, m as F32, v as F32,
+      ),
+  },
+  {
+    kernelName: K.DROPOUT,
+    outputs: (i) => (i['x'].dtype === 'float32' ? [f32(i['x'].shape)] : null),
+    run: (i, [y], _s, a) => dropoutLoop(i['x'] as F32, dropoutConstants(a['p'] as number, a['seed'] as number), y as F32),
   },
   {
     kernelName: 'UnsortedSegmentSum',

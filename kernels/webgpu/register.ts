@@ -1,10 +1,13 @@
 /**
- * Registers this project's kernels on the webgpu backend, and the deterministic segment sum and
- * gather in place of TF.js's (whose stock versions stay as fallbacks, see segment-sum.ts).
+ * Registers this project's kernels on the webgpu backend (the fused Adam update and dropout
+ * included), and the deterministic segment sum and gather in place of TF.js's (whose stock
+ * versions stay as fallbacks, see segment-sum.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { adamKernels } from './adam.js';
 import { aggregateKernels } from './aggregate.js';
+import { dropoutKernels } from './dropout.js';
 import { scoreKernels } from './score.js';
 import { segmentSumKernels } from './segment-sum.js';
 import { softmaxKernels } from './softmax.js';
@@ -21,6 +24,7 @@ function stock(name: string): KernelFunc {
 export function webgpuKernelConfigs(): KernelConfig[] {
   return [
     ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(), ...segmentSumKernels(stock),
+    ...adamKernels(), ...dropoutKernels(),
   ];
 }
 

@@ -1,0 +1,47 @@
+/**
+ * GatV2Dropout on WebGPU: y = x * scale where the counter-based hash keeps element i, else 0
+ * (kernels/dropout-hash.ts, the same bits as the cpu and wasm loop). One invocation per element;
+ * the mask is never stored, so the analytic backward regenerates it for free.
+ */
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { dropoutConstants, DROPOUT_WGSL } from '../dropout-hash.js';
+import { DROPOUT } from '../names.js';
+import { need, zeros, type KernelArgs } from './kernel-util.js';
+import { f32, groupsFor, i32, runProgram } from './program.js';
+import { LIGHT_WG } from './wgsl.js';
+
+function dropout(args: KernelArgs): TensorInfo {
+  const x = need(args, 'x');
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  if (size === 0) return zeros(args.backend, x.shape);
+  const c = dropoutConstants(args.attrs['p'] as number, args.attrs['seed'] as number);
+  return runProgram(args.backend, {
+    key: 'dropout',
+    // Any shape as a flat vector: the mask depends on the flat index only.
+    inputs: [['x', { dataId: x.dataId, shape: [size], dtype: x.dtype }]],
+    outputShape: [size],
+    workgroupSize: LIGHT_WG,
+    workgroups: groupsFor(size, LIGHT_WG),
+    uniforms: [i32('size', size), i32('seed', c.seed | 0), i32('key', c.key | 0), i32('threshold', c.threshold), f32('scale', c.scale)],
+    code: `${DROPOUT_WGSL}
+fn main(index : i32) {
+  if (index >= uniforms.size) {
+    return;
+  }
+  result[index] = select(0.0, x[index] * uniforms.scale, dropoutKeep(index));
+}
+`,
+  });
+}
+
+export function dropoutKernels(): KernelConfig[] {
+  return [{
+    kernelName: DROPOUT,
+    backendName: 'webgpu',
+    kernelFunc: (a) => {
+      const out = dropout(a as unknown as KernelArgs);
+      const x = (a.inputs as Record<string, TensorInfo>)['x']!;
+      return { dataId: out.dataId, shape: x.shape, dtype: out.dtype };
+    },
+  }];
+}
