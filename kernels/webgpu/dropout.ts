@@ -1,5 +1,5 @@
 /**
- * GatV2Dropout on WebGPU: y = x * scale where the counter-based hash keeps element i, else 0
+ * GatV2Dropout on WebGPU: y = x * scale where the counter-based hash keeps element i, else x * 0
  * (kernels/dropout-hash.ts, the same bits as the cpu and wasm loop). One invocation per element;
  * the mask is never stored, so the analytic backward regenerates it for free.
  */
@@ -28,7 +28,7 @@ fn main(index : i32) {
   if (index >= uniforms.size) {
     return;
   }
-  result[index] = select(0.0, x[index] * uniforms.scale, dropoutKeep(index));
+  result[index] = x[index] * select(0.0, uniforms.scale, dropoutKeep(index));
 }
 `,
   });
