@@ -1,12 +1,13 @@
 /**
  * Registers this project's kernels on the webgpu backend (the fused Adam update and dropout
- * included), and the deterministic segment sum and gather in place of TF.js's (whose stock
- * versions stay as fallbacks, see segment-sum.ts).
+ * included), and the deterministic segment sum and gather and a column sum in place of TF.js's
+ * (whose stock versions stay as fallbacks, see segment-sum.ts and column-sum.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { adamKernels } from './adam.js';
 import { aggregateKernels } from './aggregate.js';
+import { columnSumKernels } from './column-sum.js';
 import { dropoutKernels } from './dropout.js';
 import { scoreKernels } from './score.js';
 import { segmentSumKernels } from './segment-sum.js';
@@ -24,7 +25,7 @@ function stock(name: string): KernelFunc {
 export function webgpuKernelConfigs(): KernelConfig[] {
   return [
     ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(), ...segmentSumKernels(stock),
-    ...adamKernels(), ...dropoutKernels(),
+    ...adamKernels(), ...dropoutKernels(), ...columnSumKernels(stock),
   ];
 }
 

@@ -116,7 +116,8 @@ export function layerForward(
   }
   const out = stages.aggregate(alphaUsed, xl, g, shape);
 
-  let y: tf.Tensor2D = cfg.concat ? out : tf.mean(tf.reshape(out, [N, H, C]), 1) as tf.Tensor2D;
+  // One head: its mean is itself (a reduction over a size-1 axis is a whole pass on a GPU).
+  let y: tf.Tensor2D = cfg.concat || H === 1 ? out : tf.mean(tf.reshape(out, [N, H, C]), 1) as tf.Tensor2D;
   y = addBias(y, params["bias"]);
   if (cfg.residual) y = tf.add(y, matMulInput(x, params['res.weight'] as tf.Tensor2D));
   return { output: y, alpha };

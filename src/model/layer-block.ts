@@ -120,7 +120,8 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       const alphaUsed = attnDrop ? tf.tidy(() => dropout(alpha, cfg.dropout, opts.attentionSeed)) : alpha;
       const out = tf.engine().runKernel(GAT_AGGREGATE, { alpha: alphaUsed, xl, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, attrs) as tf.Tensor2D;
       if (alphaUsed !== alpha) alphaUsed.dispose();
-      let y = cfg.concat ? out : (tf.mean(tf.reshape(out, [N, H, C]), 1) as tf.Tensor2D);
+      // One head: its mean is itself (a reduction over a size-1 axis is a whole pass on a GPU).
+      let y = cfg.concat || H === 1 ? out : (tf.mean(tf.reshape(out, [N, H, C]), 1) as tf.Tensor2D);
       y = bias(y, P['bias']);
       if (cfg.residual) y = tf.add(y, project(xd, P['res.weight'] as tf.Tensor2D));
       return activate(y, opts.activation);
@@ -139,7 +140,7 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       sh!.dispose();
       if (cfg.bias) grads['bias'] = tf.sum(dy, 0);
       const [dAlphaUsed, dxlAgg] = tf.tidy(() => {
-        const dout = cfg.concat ? dy : (tf.tile(tf.div(dy, H), [1, H]) as tf.Tensor2D);
+        const dout = cfg.concat || H === 1 ? dy : (tf.tile(tf.div(dy, H), [1, H]) as tf.Tensor2D);
         const alphaUsed = attnDrop ? tf.tidy(() => dropout(salpha!, cfg.dropout, opts.attentionSeed)) : salpha!;
         return tf.engine().runKernel(GAT_AGGREGATE_GRAD, {
           alpha: alphaUsed, xl: sxl!, dOut: dout, ...graph, ...bySource,
