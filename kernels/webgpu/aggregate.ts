@@ -36,10 +36,13 @@ function aggregateBackward(args: KernelArgs): TensorInfo[] {
   const s = headShape(args.attrs);
   const N = xl.shape[0]!, HC = s.H * s.C, E = csrSrc.shape[0]!;
   if (E === 0) return [zeros(backend, [0, s.H]), zeros(backend, [N, HC])];
-  // A_k = <G_i, xl[j]> per head: C products summed in channel order.
+  // A_k = <G_i, xl[j]> per head: C products summed in channel order (rows read as vec4 where C
+  // is a multiple of 4: a quarter of the loads, as in score.ts).
+  const v4 = s.C % 4 === 0;
   const dAlpha = runProgram(backend, {
-    key: 'aggregategrad_dalpha',
+    key: v4 ? 'aggregategrad_dalpha_v4' : 'aggregategrad_dalpha',
     inputs: [['csrSrc', csrSrc], ['csrDst', csrDst], ['xl', xl], ['dOut', dOut]],
+    components: v4 ? [1, 1, 4, 4] : undefined,
     outputShape: [E, s.H],
     workgroupSize: LIGHT_WG,
     workgroups: groupsFor(E * s.H, LIGHT_WG),
@@ -51,13 +54,17 @@ fn main(index : i32) {
   }
   let p = index / uniforms.heads;
   let h = index - p * uniforms.heads;
-  let C = uniforms.channels;
+  let C = uniforms.channels${v4 ? ' / 4' : ''};
   let HC = uniforms.heads * C;
   let io = csrDst[p] * HC + h * C;
   let jo = csrSrc[p] * HC + h * C;
   var dot = 0.0;
   for (var c = 0; c < C; c = c + 1) {
-    dot = dot + dOut[io + c] * xl[jo + c];
+${v4 ? `    let w = dOut[io + c] * xl[jo + c];
+    dot = dot + w.x;
+    dot = dot + w.y;
+    dot = dot + w.z;
+    dot = dot + w.w;` : `    dot = dot + dOut[io + c] * xl[jo + c];`}
   }
   result[index] = dot;
 }`,

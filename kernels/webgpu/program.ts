@@ -32,6 +32,11 @@ export interface ProgramSpec {
   code: string;
   /** Write into this tensor instead of a new one (a second program filling the rest of it). */
   output?: TensorInfo;
+  /**
+   * Components per element of each input's WGSL array (1: f32/i32; 4: vec4, read four channels
+   * per load), in the order of `inputs`; all 1 when omitted.
+   */
+  components?: number[];
 }
 
 class GatProgram implements WebGPUProgram {
@@ -42,6 +47,7 @@ class GatProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms: string;
+  variableComponents?: number[];
   private readonly code: string;
 
   constructor(spec: ProgramSpec, flat: boolean) {
@@ -50,12 +56,17 @@ class GatProgram implements WebGPUProgram {
     // Everything the generated WGSL depends on, up to '#' (see canonicalKeys in backend.ts).
     const ranks = [...spec.inputs.map(([, t]) => t.shape.length), spec.outputShape.length].join(',');
     const dtypes = [...spec.inputs.map(([, t]) => t.dtype), spec.outputDtype ?? 'float32'].join(',');
-    this.shaderKey = `${GAT_KEY_PREFIX}${spec.key}_${spec.workgroupSize}_${this.variableNames.join(',')}_${ranks}_${dtypes}_${flat ? 'flat' : '3d'}#`;
+    const components = spec.components ? `_c${spec.components.join(',')}` : '';
+    this.shaderKey = `${GAT_KEY_PREFIX}${spec.key}_${spec.workgroupSize}_${this.variableNames.join(',')}_${ranks}_${dtypes}_${flat ? 'flat' : '3d'}${components}#`;
     this.dispatchLayout = { x: spec.outputShape.map((_, i) => i) };
     this.dispatch = [Math.max(1, spec.workgroups), 1, 1];
     this.workgroupSize = [spec.workgroupSize, 1, 1];
     this.uniforms = spec.uniforms.map((u) => `${u.name} : ${u.type},`).join(' ');
     this.code = spec.code;
+    if (spec.components) {
+      if (spec.components.length !== spec.inputs.length) throw new Error(`gatv2 webgpu: program ${spec.key}: one component count per input`);
+      this.variableComponents = spec.components;
+    }
   }
 
   getUserCode(): string {
