@@ -11,7 +11,7 @@ import { GAT_AGGREGATE, GAT_AGGREGATE_GRAD } from '../names.js';
 import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-util.js';
 import { groupsFor, i32, runProgram } from './program.js';
 import { segmentReduce } from './segment-reduce.js';
-import { LIGHT_WG } from './wgsl.js';
+import { edgeHeadPrologue, LIGHT_WG } from './wgsl.js';
 
 function aggregateForward(args: KernelArgs): TensorInfo {
   const alpha = need(args, 'alpha'), xl = need(args, 'xl'), rowPtr = need(args, 'rowPtr'), csrSrc = need(args, 'csrSrc');
@@ -48,16 +48,7 @@ function aggregateBackward(args: KernelArgs): TensorInfo[] {
     workgroups: groupsFor(E * s.H, LIGHT_WG),
     uniforms: [i32('numEdges', E), ...headUniforms(s)],
     code: `
-fn main(index : i32) {
-  if (index >= uniforms.numEdges * uniforms.heads) {
-    return;
-  }
-  let p = index / uniforms.heads;
-  let h = index - p * uniforms.heads;
-  let C = uniforms.channels${v4 ? ' / 4' : ''};
-  let HC = uniforms.heads * C;
-  let io = csrDst[p] * HC + h * C;
-  let jo = csrSrc[p] * HC + h * C;
+fn main(index : i32) {${edgeHeadPrologue(v4)}
   var dot = 0.0;
   for (var c = 0; c < C; c = c + 1) {
 ${v4 ? `    let w = dOut[io + c] * xl[jo + c];

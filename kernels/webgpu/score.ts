@@ -16,7 +16,7 @@ import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-
 import { segmentIndex } from './plans.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
 import { segmentReduce, sumAll } from './segment-reduce.js';
-import { LEAKY, LIGHT_WG } from './wgsl.js';
+import { edgeHeadPrologue, LEAKY, LIGHT_WG } from './wgsl.js';
 
 /**
  * z_k[col] = xr[i] + xl[j] (+ edgeProj[k]), and delta_k[col] = dE_k a[col] s_k[col]. Without edge
@@ -75,16 +75,7 @@ function scoreForward(args: KernelArgs): TensorInfo {
 
 /** gradients.md eq. 1: one invocation per (edge, head) sums its C channels in order. */
 const SCORE = `${LEAKY}
-fn main(index : i32) {
-  if (index >= uniforms.numEdges * uniforms.heads) {
-    return;
-  }
-  let p = index / uniforms.heads;
-  let h = index - p * uniforms.heads;
-  let C = uniforms.channels;
-  let HC = uniforms.heads * C;
-  let io = csrDst[p] * HC + h * C;
-  let jo = csrSrc[p] * HC + h * C;
+fn main(index : i32) {${edgeHeadPrologue(false)}
   var s = 0.0;
   for (var c = 0; c < C; c = c + 1) {
     var z = xr[io + c] + xl[jo + c];
@@ -107,23 +98,14 @@ const SCORE_V4 = `
 fn leaky4(z : vec4<f32>) -> vec4<f32> {
   return select(uniforms.slope * z, z, z > vec4<f32>(0.0));
 }
-fn main(index : i32) {
-  if (index >= uniforms.numEdges * uniforms.heads) {
-    return;
-  }
-  let p = index / uniforms.heads;
-  let h = index - p * uniforms.heads;
-  let C4 = uniforms.channels / 4;
-  let HC4 = uniforms.heads * C4;
-  let io = csrDst[p] * HC4 + h * C4;
-  let jo = csrSrc[p] * HC4 + h * C4;
+fn main(index : i32) {${edgeHeadPrologue(true)}
   var s = 0.0;
-  for (var c = 0; c < C4; c = c + 1) {
+  for (var c = 0; c < C; c = c + 1) {
     var z = xr[io + c] + xl[jo + c];
     if (uniforms.hasEdge != 0) {
-      z = z + edgeProj[p * HC4 + h * C4 + c];
+      z = z + edgeProj[p * HC + h * C + c];
     }
-    let w = att[h * C4 + c] * leaky4(z);
+    let w = att[h * C + c] * leaky4(z);
     s = s + w.x;
     s = s + w.y;
     s = s + w.z;

@@ -100,3 +100,21 @@ fn leakyGrad(z : f32) -> f32 {
 export function reductionKey(subgroups: boolean): string {
   return subgroups ? 'sg' : 'shared';
 }
+
+/**
+ * The start of a program with one invocation per (edge p, head h): io and jo are where head h's
+ * channels start in the rows of p's destination and source, and C and HC count array elements
+ * (channels, or vec4s of four channels when `vec4`).
+ */
+export function edgeHeadPrologue(vec4: boolean): string {
+  return `
+  if (index >= uniforms.numEdges * uniforms.heads) {
+    return;
+  }
+  let p = index / uniforms.heads;
+  let h = index - p * uniforms.heads;
+  let C = uniforms.channels${vec4 ? ' / 4' : ''};
+  let HC = uniforms.heads * C;
+  let io = csrDst[p] * HC + h * C;
+  let jo = csrSrc[p] * HC + h * C;`;
+}
