@@ -52,7 +52,43 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
   }
   // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
   if (x.shape[0] === 0) return tf.zerosLike(w);
+  if (tf.getBackend() === 'webgpu' && SPLIT_ROWS > 0 && x.shape[0] >= 2 * SPLIT_ROWS) return splitRowsWeightGrad(x, dy);
   return explicitTransposes() ? tf.matMul(tf.transpose(x), dy) : tf.matMul(x, dy, true, false);
+}
+
+/**
+ * Rows per slice of a weight gradient split over the rows on webgpu (splitRowsWeightGrad);
+ * GATV2_SPLIT_ROWS sets it, 0 turns the split off (to measure TF.js's own matmul against it).
+ */
+export const SPLIT_ROWS = splitRowsFromEnv(process.env['GATV2_SPLIT_ROWS']);
+
+function splitRowsFromEnv(v: string | undefined): number {
+  if (v === undefined || v === '') return 4096;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 0)) throw new Error(`GATV2_SPLIT_ROWS must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+/**
+ * x^T dy summed over slices of SPLIT_ROWS rows: one batched product of the slices, then a column
+ * sum of the partial products. TF.js's WebGPU matmul tiles the [F, K] output by 32 x 32 and walks
+ * the whole inner dimension in each tile: for a weight gradient that is N (10^5 nodes) deep with
+ * only F/32 x K/32 workgroups (32 for 128 x 256), a sliver of a large GPU. Its own answer, the
+ * split-K program, adds with float atomics (a run-to-run order) and only for outputs of 8 tiles or
+ * fewer. Slicing gives N / SPLIT_ROWS times the workgroups and a fixed summation order; the rows
+ * are padded with zeros to whole slices (a copy of x and dy, small next to the product).
+ */
+function splitRowsWeightGrad(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  const [N, F] = x.shape;
+  const K = dy.shape[1];
+  const S = Math.ceil(N / SPLIT_ROWS);
+  const pad = S * SPLIT_ROWS - N;
+  return tf.tidy(() => {
+    const slices = (t: tf.Tensor2D, cols: number) =>
+      tf.reshape(pad > 0 ? tf.pad(t, [[0, pad], [0, 0]]) : t, [S, SPLIT_ROWS, cols]);
+    const partial = tf.matMul(slices(x, F), slices(dy, K), true, false);
+    return tf.sum(partial, 0) as tf.Tensor2D;
+  });
 }
 
 /** dL/dx = dy W^T of y = x W (dense x only: sparse x is always an input). */
