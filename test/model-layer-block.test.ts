@@ -19,6 +19,7 @@ import {
   buildNetworkConfig, createNetworkInputs, initNetworkParams, type NetworkShape,
 } from '../src/model/network.js';
 import type { ForwardOptions } from '../src/model/network.js';
+import { layerBlock } from '../src/model/layer-block.js';
 import { lossAndGrads, toHost, type HostGrads } from '../src/train/gradients.js';
 import { splitTargets } from '../src/train/loss.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
@@ -126,6 +127,33 @@ async function checkCases(backend: string, cases: Case[]): Promise<void> {
     }
   }
 }
+
+test('a block never frees the gradient it is given (without an activation dy is the caller\'s)', async () => {
+  await useBackend('cpu');
+  const N = 12, F = 5, K = 3;
+  const g = syntheticGraph({ numNodes: N, avgDegree: 2, distribution: 'uniform', seed: 3 });
+  const inputs = createNetworkInputs(features(N, F, false, 4), buildLayout(N, g.source, g.target, { addSelfLoops: true }));
+  const net = buildNetworkConfig({ ...DEFAULT_MODEL, layers: 1, inFeatures: F, numClasses: K });
+  const all = initNetworkParams(net, 5);
+  const names = Object.keys(all);
+  const before = tf.memory().numTensors;
+  for (const activation of [null, 'identity', 'elu'] as const) {
+    const dy = tf.ones([N, K]);
+    const grads = tf.grads((...ps: tf.Tensor[]) => {
+      const p: Record<string, tf.Tensor> = {};
+      names.forEach((n, k) => (p[n.slice('conv1.'.length)] = ps[k]!));
+      return layerBlock({
+        cfg: net.layers[0]!, inputDropout: 0.5, inputSeed: 1, attentionSeed: 2, training: true, activation, inputGrad: false,
+      }, p, inputs.x, inputs.graph);
+    })(names.map((n) => all[n]!), dy);
+    assert.equal(dy.isDisposed, false, `activation ${activation}: the caller's dy was freed`);
+    for (const t of grads) for (const v of await t.data()) assert.ok(Number.isFinite(v));
+    tf.dispose([dy, ...grads]);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose(Object.values(all));
+  inputs.dispose();
+});
 
 // Probed before any test is declared: node:test starts a test as soon as it is declared, and a
 // backend switch still in flight would run its kernels against another backend.

@@ -1,6 +1,7 @@
 /**
  * Sum over axis 0 (a column sum) on WebGPU, in place of TF.js's Sum for that case: the bias
- * gradients (sum over nodes of [N, H*C]) and the weight-decay and loss sums reduce this way.
+ * gradients (sums over nodes of [N, H*C]) and broadcast gradients reduce this way (whole-tensor
+ * sums, such as the loss's, keep TF.js's kernel).
  *
  * TF.js reduces the last axis, so it first transposes [N, K] into [K, N] (a full copy), then gives
  * each of the K outputs one workgroup that strides through N: a few hundred workgroups on a graph

@@ -30,7 +30,7 @@ import {
 } from '../../kernels/names.js';
 import { dropout } from '../ops/dropout.js';
 import type { GraphTensors } from '../ops/graph-tensors.js';
-import { isSparse, project, projectInputGrad, projectWeightGrad, type NodeInput } from '../ops/linear.js';
+import { isSparse, numCols, project, projectInputGrad, projectWeightGrad, type NodeInput } from '../ops/linear.js';
 import { paramShapes, type LayerParams } from './gatv2-layer.js';
 import type { GATv2Config } from './config.js';
 import type { Activation } from './network.js';
@@ -68,7 +68,7 @@ function activate(y: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
 }
 
 /** dL/dy from dL/dh and the output h = act(y). */
-function activationGrad(dh: tf.Tensor2D, h: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
+function activationGrad(dh: tf.Tensor2D, h: tf.Tensor2D | undefined, a: Activation | null): tf.Tensor2D {
   // ELU: h' = 1 where y > 0 (there h > 0) and exp(y) = h + 1 elsewhere, so min(h, 0) + 1.
   // Temporaries are freed as they are replaced (this runs where memory is tightest).
   const times = (factor: tf.Tensor) => {
@@ -77,12 +77,12 @@ function activationGrad(dh: tf.Tensor2D, h: tf.Tensor2D, a: Activation | null): 
     return r;
   };
   if (a === 'elu') {
-    const m = tf.minimum(h, 0);
+    const m = tf.minimum(h!, 0);
     const f = tf.add(m, 1);
     m.dispose();
     return times(f);
   }
-  if (a === 'relu') return times(tf.step(h));
+  if (a === 'relu') return times(tf.step(h!));
   return dh;
 }
 
@@ -91,6 +91,11 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
   const { cfg } = opts;
   if (!blockSupports(cfg)) throw new Error('layerBlock: layers with edge features go through layerForward');
   if (opts.inputGrad && isSparse(x)) throw new Error('layerBlock: a sparse input cannot get a gradient');
+  if (numCols(x) !== cfg.inChannels) {
+    throw new Error(`GATv2 layer expects ${cfg.inChannels} input features, got ${numCols(x)}`);
+  }
+  // ELU and ReLU need their output in the backward; identity and no activation do not.
+  const keepsOutput = opts.activation === 'elu' || opts.activation === 'relu';
   const H = cfg.heads, C = cfg.outChannels, N = g.layout.numNodes;
   const attrs = { heads: H, channels: C, negativeSlope: cfg.negativeSlope };
   const attnDrop = opts.training && cfg.dropout > 0;
@@ -127,17 +132,23 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       return activate(y, opts.activation);
     });
     if (xd !== input) tf.dispose(isSparse(xd) ? xd.values : xd);
-    save([xl, xr, alpha, h, ...(opts.inputGrad ? [input as tf.Tensor2D] : [])]);
+    save([xl, xr, alpha, ...(opts.inputGrad ? [input as tf.Tensor2D] : []), ...(keepsOutput ? [h] : [])]);
 
     const gradFunc = (dhT: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => {
-      const [sxl, sxr, salpha, sh, sx] = saved as tf.Tensor2D[];
+      const [sxl, sxr, salpha] = saved as tf.Tensor2D[];
+      const sx = opts.inputGrad ? (saved[3] as tf.Tensor2D) : undefined;
+      const sh = keepsOutput ? (saved[saved.length - 1] as tf.Tensor2D) : undefined;
       const dh = dhT as tf.Tensor2D;
       const grads: Record<string, tf.Tensor> = {};
       // The saved tensors are this op's own clones (tf.grads frees them only once the whole
       // backward is done): each is freed after its last use here, so the layers below run their
       // backward without this one's.
-      const dy = tf.tidy(() => activationGrad(dh, sh!, opts.activation));
-      sh!.dispose();
+      const dy = tf.tidy(() => activationGrad(dh, sh, opts.activation));
+      sh?.dispose();
+      // Without an activation dy is dh itself, the caller's tensor: never ours to free.
+      const freeDy = () => {
+        if (dy !== dh) dy.dispose();
+      };
       if (cfg.bias) grads['bias'] = tf.sum(dy, 0);
       const [dAlphaUsed, dxlAgg] = tf.tidy(() => {
         const dout = cfg.concat || H === 1 ? dy : (tf.tile(tf.div(dy, H), [1, H]) as tf.Tensor2D);
@@ -152,7 +163,7 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       });
       tf.dispose([dAlphaUsed!, salpha!]);
       // Only the residual's gradients read dy again.
-      if (!cfg.residual) dy.dispose();
+      if (!cfg.residual) freeDy();
       const [dxlScore, dxr, dAtt] = tf.engine().runKernel(GAT_SCORE_GRAD, {
         xl: sxl!, xr: sxr!, att: P['att']!, dE, ...graph, ...bySource,
       }, attrs) as tf.Tensor2D[];
@@ -181,7 +192,8 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
           if (cfg.residual) d = tf.add(d, projectInputGrad(dy, P['res.weight'] as tf.Tensor2D));
           return d;
         });
-        tf.dispose([dxl, dxr!, dy, sx!]);
+        tf.dispose([dxl, dxr!, sx!]);
+        freeDy();
         out.push(inDrop > 0 ? tf.tidy(() => dropout(dxd, inDrop, opts.inputSeed)) : dxd);
       }
       return out;

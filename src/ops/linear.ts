@@ -52,40 +52,43 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
   }
   // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
   if (x.shape[0] === 0) return tf.zerosLike(w);
-  if (tf.getBackend() === 'webgpu' && SPLIT_ROWS > 0 && x.shape[0] >= 2 * SPLIT_ROWS) return splitRowsWeightGrad(x, dy);
+  const split = tf.getBackend() === 'webgpu' ? splitRows() : 0;
+  if (split > 0 && x.shape[0] >= 2 * split) return splitRowsWeightGrad(x, dy, split);
   return explicitTransposes() ? tf.matMul(tf.transpose(x), dy) : tf.matMul(x, dy, true, false);
 }
 
-/**
- * Rows per slice of a weight gradient split over the rows on webgpu (splitRowsWeightGrad);
- * GATV2_SPLIT_ROWS sets it, 0 turns the split off (to measure TF.js's own matmul against it).
- */
-export const SPLIT_ROWS = splitRowsFromEnv(process.env['GATV2_SPLIT_ROWS']);
+/** Rows per slice of a weight gradient split over the rows on webgpu (splitRowsWeightGrad). */
+export const SPLIT_ROWS = 4096;
 
-function splitRowsFromEnv(v: string | undefined): number {
-  if (v === undefined || v === '') return 4096;
+/**
+ * SPLIT_ROWS, or GATV2_SPLIT_ROWS where set (0 turns the split off, to measure TF.js's own matmul
+ * against it). Read when used, so a bad value fails the webgpu run that uses it, not every command.
+ */
+function splitRows(): number {
+  const v = process.env['GATV2_SPLIT_ROWS'];
+  if (v === undefined || v === '') return SPLIT_ROWS;
   const n = Number(v);
   if (!(Number.isInteger(n) && n >= 0)) throw new Error(`GATV2_SPLIT_ROWS must be a non-negative integer, got "${v}"`);
   return n;
 }
 
 /**
- * x^T dy summed over slices of SPLIT_ROWS rows: one batched product of the slices, then a column
+ * x^T dy summed over slices of `rows` rows: one batched product of the slices, then a column
  * sum of the partial products. TF.js's WebGPU matmul tiles the [F, K] output by 32 x 32 and walks
  * the whole inner dimension in each tile: for a weight gradient that is N (10^5 nodes) deep with
  * only F/32 x K/32 workgroups (32 for 128 x 256), a sliver of a large GPU. Its own answer, the
  * split-K program, adds with float atomics (a run-to-run order) and only for outputs of 8 tiles or
- * fewer. Slicing gives N / SPLIT_ROWS times the workgroups and a fixed summation order; the rows
+ * fewer. Slicing gives N / rows times the workgroups and a fixed summation order; the rows
  * are padded with zeros to whole slices (a copy of x and dy, small next to the product).
  */
-function splitRowsWeightGrad(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+function splitRowsWeightGrad(x: tf.Tensor2D, dy: tf.Tensor2D, rows: number): tf.Tensor2D {
   const [N, F] = x.shape;
   const K = dy.shape[1];
-  const S = Math.ceil(N / SPLIT_ROWS);
-  const pad = S * SPLIT_ROWS - N;
+  const S = Math.ceil(N / rows);
+  const pad = S * rows - N;
   return tf.tidy(() => {
     const slices = (t: tf.Tensor2D, cols: number) =>
-      tf.reshape(pad > 0 ? tf.pad(t, [[0, pad], [0, 0]]) : t, [S, SPLIT_ROWS, cols]);
+      tf.reshape(pad > 0 ? tf.pad(t, [[0, pad], [0, 0]]) : t, [S, rows, cols]);
     const partial = tf.matMul(slices(x, F), slices(dy, K), true, false);
     return tf.sum(partial, 0) as tf.Tensor2D;
   });
