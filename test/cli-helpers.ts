@@ -1,5 +1,5 @@
 /** Runs the real `gatv2` CLI (bin/gatv2.js) in a child process, for the CLI tests. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,4 +15,9 @@ export function runCli(argv: string[]): Promise<CliResult> {
     execFile(process.execPath, ['bin/gatv2.js', ...argv], { cwd: PACKAGE_DIR, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }));
   });
+}
+
+/** The same, for a test that signals it while it runs. */
+export function spawnCli(argv: string[]): ChildProcess {
+  return spawn(process.execPath, ['bin/gatv2.js', ...argv], { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -12,7 +12,8 @@ import { splitIndices } from '../src/data/dataset.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import type { RunSummary } from '../src/train/trainer.js';
-import { recorder, runCli, tinyConfig, tmpDir } from './train-helpers.js';
+import { runCli } from './cli-helpers.js';
+import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
 
 let dir = '';
 let summary: RunSummary;

@@ -1,21 +1,17 @@
 /**
  * Shared by the train-*.test.ts files: a small, fast configuration of the GAT recipe, a reporter
- * that records instead of printing, the CLI in a child process (train, evaluate and predict
- * registered the way src/cli/main.ts does), and metrics without their wall times.
+ * that records instead of printing, the CLI flags of that configuration, and metrics without their
+ * wall times. The CLI itself runs through cli-helpers.ts (the real bin/gatv2.js).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
 import type { EpochMetrics } from '../src/train/metrics.js';
 import type { ProgressReporter } from '../src/train/progress.js';
 import type { RunSummary } from '../src/train/trainer.js';
 import type { SessionSummary } from '../src/train/session.js';
-
-export const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The recipe, shrunk (2 heads x 4 channels, few epochs) so a Cora epoch takes milliseconds. */
 export function tinyConfig(over: Partial<TrainConfig> = {}): TrainConfig {
@@ -74,41 +70,6 @@ export function numbersOf(ms: EpochMetrics[]): unknown[] {
 
 export function readJsonl<T>(path: string): T[] {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
-}
-
-const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
-const SCRIPT = `
-import yargs from 'yargs';
-import { trainCommand } from ${mod('../src/cli/train.js')};
-import { evaluateCommand } from ${mod('../src/cli/evaluate.js')};
-import { predictCommand } from ${mod('../src/cli/predict.js')};
-try {
-  await yargs(process.argv.slice(1)).scriptName('gatv2').command(trainCommand).command(evaluateCommand)
-    .command(predictCommand).demandCommand(1).strict().fail(false).parseAsync();
-} catch (e) {
-  process.stderr.write('gatv2: ' + (e.name === 'InputError' ? e.message : e.stack) + '\\n');
-  process.exitCode = e.name === 'InputError' ? 2 : 1;
-}`;
-
-export interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** `gatv2 <argv>` in a child process, run to its end. */
-export function runCli(argv: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath, ['--input-type=module', '-e', SCRIPT, ...argv], { cwd: packageDir, maxBuffer: 64 << 20 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }),
-    );
-  });
-}
-
-/** `gatv2 <argv>` in a child process, for a test that signals it while it runs. */
-export function spawnCli(argv: string[]): ChildProcess {
-  return spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, ...argv], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export const CLI_TINY = ['--backend', 'cpu', '--heads', '2', '--hidden', '4', '--lr', '0.02'];

@@ -12,7 +12,8 @@ import type { EpochMetrics } from '../src/train/metrics.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import type { RunSummary } from '../src/train/trainer.js';
-import { CLI_TINY, numbersOf, readJsonl, recorder, runCli, spawnCli, tinyConfig, tmpDir } from './train-helpers.js';
+import { runCli, spawnCli } from './cli-helpers.js';
+import { CLI_TINY, numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
 
 const EPOCHS = 12;
 const config = tinyConfig({ epochs: EPOCHS, saveEvery: 5 });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { csvField } from '../src/cli/predict.js';
-import { CLI_TINY, runCli, tmpDir } from './train-helpers.js';
+import { runCli } from './cli-helpers.js';
+import { CLI_TINY, tmpDir } from './train-helpers.js';
 
 const CLASSES = ['alpha', 'beta', 'gamma'];
 const PER_CLASS = 15;
