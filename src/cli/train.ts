@@ -6,56 +6,32 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { BACKENDS } from '../backend.js';
 import { BUILTIN_DATASETS } from '../data/load.js';
-import { ACTIVATIONS, type Activation } from '../model/network.js';
-import type { GradMode } from '../ops/graph-tensors.js';
-import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type TrainConfig } from '../train/config.js';
-import { CRITERIA, type Criterion } from '../train/early-stopping.js';
-import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerName } from '../train/optimizers.js';
+import { ACTIVATIONS } from '../model/network.js';
+import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type TrainConfig } from '../train/config.js';
+import { CRITERIA } from '../train/early-stopping.js';
+import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../train/optimizers.js';
 import { createReporter } from '../train/progress.js';
 import { trainSession } from '../train/session.js';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
 
-export interface TrainArgs {
-  dataset: string;
+/**
+ * The flags: TrainConfig flattened (optimizer and model fields at the top level, as yargs gives
+ * them), with the flag names that differ (--optimizer is the name, --dropout the input dropout,
+ * --self-loops, --diagnostics as a switch with its period apart) and the run-only flags.
+ */
+export interface TrainArgs
+  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics'>,
+    Omit<OptimizerConfig, 'name'>,
+    Omit<ModelOptions, 'inputDropout' | 'addSelfLoops'> {
   out?: string;
   resume?: string;
   json: boolean;
-  backend: string;
-  grad: GradMode;
-  seed: number;
-  seeds: number;
-  epochs: number;
-  patience: number;
-  monitor: Criterion;
-  select: Criterion;
   optimizer: OptimizerName;
-  lr: number;
-  weightDecay: number;
-  momentum: number;
-  beta1: number;
-  beta2: number;
-  rmsDecay: number;
-  epsilon: number;
-  layers: number;
-  hidden: number;
-  heads: number;
-  outputHeads: number;
-  outputConcat: boolean;
-  activation: Activation;
   dropout: number;
-  attentionDropout: number;
-  negativeSlope: number;
   selfLoops: boolean;
-  bias: boolean;
-  shareWeights: boolean;
-  residual: boolean;
-  normalizeFeatures: boolean;
-  checkGrads: number;
-  saveEvery: number;
   diagnostics: boolean;
   diagnosticsEvery: number;
 }
-
 
 export function configFromArgs(a: TrainArgs): TrainConfig {
   return {
