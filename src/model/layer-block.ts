@@ -61,7 +61,8 @@ function dropInput(x: NodeInput, p: number, seed: number): NodeInput {
   return isSparse(x) ? { ...x, values: tf.tidy(() => dropout(x.values, p, seed)) } : tf.tidy(() => dropout(x, p, seed));
 }
 
-function activate(y: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
+/** The nonlinearity between layers (both paths of networkForward); null or identity: y itself. */
+export function activate(y: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
   if (a === 'elu') return tf.elu(y);
   if (a === 'relu') return tf.relu(y);
   return y;

@@ -17,7 +17,7 @@ import { dropout } from '../ops/dropout.js';
 import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
 import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
 import { initParams, layerForward, paramShapes, type LayerParams, type LayerTapPoint } from './gatv2-layer.js';
-import { blockSupports, layerBlock } from './layer-block.js';
+import { activate, blockSupports, layerBlock } from './layer-block.js';
 
 export type Activation = 'elu' | 'relu' | 'identity';
 export const ACTIVATIONS: Activation[] = ['elu', 'relu', 'identity'];
@@ -242,12 +242,6 @@ export interface NetworkOutput {
   logits: tf.Tensor2D;
   /** Per layer: attention [E, H] in CSR order (before attention dropout); empty unless kept. */
   attention: tf.Tensor2D[];
-}
-
-function activate(x: tf.Tensor2D, a: Activation): tf.Tensor2D {
-  if (a === 'elu') return tf.elu(x);
-  if (a === 'relu') return tf.relu(x);
-  return x;
 }
 
 /** Splits the flat parameter map into layer l's own names. */
