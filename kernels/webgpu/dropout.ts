@@ -6,7 +6,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { dropoutConstants, DROPOUT_WGSL } from '../dropout-hash.js';
 import { DROPOUT } from '../names.js';
-import { need, zeros, type KernelArgs } from './kernel-util.js';
+import { need, relabel, zeros, type KernelArgs } from './kernel-util.js';
 import { f32, groupsFor, i32, runProgram } from './program.js';
 import { LIGHT_WG } from './wgsl.js';
 
@@ -18,7 +18,7 @@ function dropout(args: KernelArgs): TensorInfo {
   return runProgram(args.backend, {
     key: 'dropout',
     // Any shape as a flat vector: the mask depends on the flat index only.
-    inputs: [['x', { dataId: x.dataId, shape: [size], dtype: x.dtype }]],
+    inputs: [['x', relabel(x, [size])]],
     outputShape: [size],
     workgroupSize: LIGHT_WG,
     workgroups: groupsFor(size, LIGHT_WG),
@@ -39,9 +39,8 @@ export function dropoutKernels(): KernelConfig[] {
     kernelName: DROPOUT,
     backendName: 'webgpu',
     kernelFunc: (a) => {
-      const out = dropout(a as unknown as KernelArgs);
-      const x = (a.inputs as Record<string, TensorInfo>)['x']!;
-      return { dataId: out.dataId, shape: x.shape, dtype: out.dtype };
+      const args = a as unknown as KernelArgs;
+      return relabel(dropout(args), need(args, 'x').shape);
     },
   }];
 }
