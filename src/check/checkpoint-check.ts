@@ -12,7 +12,7 @@ import type { Activation } from '../model/network.js';
 import { pygParamShapes } from '../model/config.js';
 import { compareModesOnCheckpoint, type CheckpointGradOptions } from '../train/checkpoint-gradcheck.js';
 import { type Dense64, dense } from './dense.js';
-import { compare, DEFAULT_TOLERANCE, type CheckReport, type CheckRow } from './gradcheck.js';
+import { compare, DEFAULT_TOLERANCE, type CheckReport, type CheckRow, type Comparison } from './gradcheck.js';
 import { runLayer } from './layer-run.js';
 import { Prng } from './prng.js';
 import { referenceBackward, type ReferenceInput } from './reference.js';
@@ -34,22 +34,39 @@ function activate(x: Float64Array, a: Activation): Float64Array {
 /** A floored gradient's error relative to its own peak may not exceed this. */
 const FLOORED_OWN_CAP = 1e-3;
 
+/** The largest magnitude of a tensor's values. */
+function peakOf(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
+  return m;
+}
+
+/**
+ * On real data some gradients nearly vanish (early in training attention is almost uniform and a
+ * and Theta_R get little: the paper's point; their sums over every edge cancel), and float32
+ * rounding is then large relative to them. Such a gradient is measured against `floor` (1% of the
+ * largest parameter gradient beside it) instead of its own peak, and must still be within
+ * FLOORED_OWN_CAP of its own peak, so a wrong tiny gradient (zeros, say) fails.
+ */
+function floored(c: Comparison, peak: number, floor: number, tolerance: number): Comparison {
+  const rel = c.maxAbs / Math.max(peak, floor, 1e-300);
+  const own = c.maxAbs / Math.max(peak, 1e-300);
+  return { ...c, rel, ok: Number.isFinite(rel) && rel <= tolerance && own <= FLOORED_OWN_CAP };
+}
+
 export async function checkCheckpoint(o: CheckpointGradOptions, upstreamSeed = 0): Promise<CheckReport[]> {
   const cmp = await compareModesOnCheckpoint(o);
   const reports: CheckReport[] = [];
   const tolerance = DEFAULT_TOLERANCE;
 
-  // On real data some gradients nearly vanish (early in training attention is almost uniform and
-  // a and Theta_R get little: the paper's point), and float32 rounding is then large relative to
-  // them. Such a tensor is measured against 1% of the largest gradient in the network instead.
+  // Every parameter gradient against the network's largest (floored, above).
   const names = Object.keys(cmp.params);
-  const peak = (n: string) => cmp.grads.autograd[n].values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const peak = (n: string) => peakOf(cmp.grads.autograd[n].values);
   const floor = 0.01 * Math.max(...names.map(peak));
   const networkRows: CheckRow[] = names.map((name) => {
     const a = cmp.grads.analytic[name], b = cmp.grads.autograd[name];
     const c = compare(dense(a.shape, a.values), dense(b.shape, b.values), tolerance);
-    const rel = c.maxAbs / Math.max(peak(name), floor, 1e-300);
-    return { tensor: `grad ${name}`, comparisons: { 'analytic vs autograd': { ...c, rel, ok: Number.isFinite(rel) && rel <= tolerance } } };
+    return { tensor: `grad ${name}`, comparisons: { 'analytic vs autograd': floored(c, peak(name), floor, tolerance) } };
   });
   reports.push({
     name: `${cmp.checkpoint} (epoch ${cmp.epoch}) on ${cmp.dataset}: loss over the ${cmp.split} split`,
@@ -89,20 +106,12 @@ export async function checkCheckpoint(o: CheckpointGradOptions, upstreamSeed = 0
       ours[mode] = { output: r.output, attention: r.alpha };
       for (const [k, v] of Object.entries(r.grads)) ours[mode][`grad ${k}`] = v;
     }
-    // The same floor as the network rows: a parameter gradient that nearly vanishes (a and
-    // Theta_R of a barely trained layer: sums over every edge that cancel to ~1e-3 of the others)
-    // is measured against 1% of the layer's largest parameter gradient, and must still be within
-    // 1e-3 of its own peak (so a wrong tiny gradient, zeros say, still fails). grad x, the
-    // gradient passed to the layer below, is not a parameter's and keeps the plain rule.
+    // Parameter gradients against the layer's largest (floored, above); grad x, what the layer
+    // below receives, is not a parameter's and keeps the plain rule.
     const isParamGrad = (t: string) => t.startsWith('grad ') && t !== 'grad x';
-    const refPeak = (t: string) => refTensors[t]!.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const refPeak = (t: string) => peakOf(refTensors[t]!.data);
     const gradFloor = 0.01 * Math.max(0, ...Object.keys(refTensors).filter(isParamGrad).map(refPeak));
-    const within = (c: ReturnType<typeof compare>, t: string) => {
-      if (!isParamGrad(t)) return c;
-      const rel = c.maxAbs / Math.max(refPeak(t), gradFloor, 1e-300);
-      const ownRel = c.maxAbs / Math.max(refPeak(t), 1e-300);
-      return { ...c, rel, ok: Number.isFinite(rel) && rel <= tolerance && ownRel <= FLOORED_OWN_CAP };
-    };
+    const within = (c: Comparison, t: string) => (isParamGrad(t) ? floored(c, refPeak(t), gradFloor, tolerance) : c);
     const rows: CheckRow[] = Object.keys(refTensors).map((tensor) => ({
       tensor,
       comparisons: {
