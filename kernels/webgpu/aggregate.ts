@@ -11,7 +11,7 @@ import { GAT_AGGREGATE, GAT_AGGREGATE_GRAD } from '../names.js';
 import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-util.js';
 import { groupsFor, i32, runProgram } from './program.js';
 import { segmentReduce } from './segment-reduce.js';
-import { edgeHeadPrologue, LIGHT_WG } from './wgsl.js';
+import { addInOrder, edgeHeadPrologue, LIGHT_WG } from './wgsl.js';
 
 function aggregateForward(args: KernelArgs): TensorInfo {
   const alpha = need(args, 'alpha'), xl = need(args, 'xl'), rowPtr = need(args, 'rowPtr'), csrSrc = need(args, 'csrSrc');
@@ -51,11 +51,8 @@ function aggregateBackward(args: KernelArgs): TensorInfo[] {
 fn main(index : i32) {${edgeHeadPrologue(v4)}
   var dot = 0.0;
   for (var c = 0; c < C; c = c + 1) {
-${v4 ? `    let w = dOut[io + c] * xl[jo + c];
-    dot = dot + w.x;
-    dot = dot + w.y;
-    dot = dot + w.z;
-    dot = dot + w.w;` : `    dot = dot + dOut[io + c] * xl[jo + c];`}
+    let w = dOut[io + c] * xl[jo + c];
+${addInOrder('dot', 'w', v4)}
   }
   result[index] = dot;
 }`,

@@ -16,7 +16,7 @@ import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-
 import { segmentIndex } from './plans.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
 import { segmentReduce, sumAll } from './segment-reduce.js';
-import { edgeHeadPrologue, LEAKY, LIGHT_WG } from './wgsl.js';
+import { addInOrder, edgeHeadPrologue, LEAKY, LIGHT_WG } from './wgsl.js';
 
 /**
  * z_k[col] = xr[i] + xl[j] (+ edgeProj[k]), and delta_k[col] = dE_k a[col] s_k[col]. Without edge
@@ -69,51 +69,36 @@ function scoreForward(args: KernelArgs): TensorInfo {
     workgroupSize: LIGHT_WG,
     workgroups: groupsFor(E * s.H, LIGHT_WG),
     uniforms: [i32('numEdges', E), ...headUniforms(s), edge.uniform],
-    code: v4 ? SCORE_V4 : SCORE,
+    code: scoreCode(v4),
   });
 }
 
-/** gradients.md eq. 1: one invocation per (edge, head) sums its C channels in order. */
-const SCORE = `${LEAKY}
-fn main(index : i32) {${edgeHeadPrologue(false)}
-  var s = 0.0;
-  for (var c = 0; c < C; c = c + 1) {
-    var z = xr[io + c] + xl[jo + c];
-    if (uniforms.hasEdge != 0) {
-      z = z + edgeProj[p * HC + h * C + c];
-    }
-    s = s + att[h * C + c] * leaky(z);
-  }
-  result[index] = s;
-}
-`;
-
 /**
- * The same with the rows read as vec4 (C a multiple of 4): a quarter of the loads, each of 16
- * bytes (an invocation's C channels are contiguous, but neighbouring invocations read other rows,
- * so loads do not coalesce; wider loads are what helps). The four products are added one by one,
- * in channel order, as above.
+ * gradients.md eq. 1: one invocation per (edge, head) sums its C channels in order. With `vec4`
+ * (C a multiple of 4) the rows are read four channels at a time: a quarter of the loads, each of
+ * 16 bytes (an invocation's channels are contiguous, but neighbouring invocations read other rows,
+ * so loads do not coalesce; wider loads are what helps); the products are still added one by one.
  */
-const SCORE_V4 = `
-fn leaky4(z : vec4<f32>) -> vec4<f32> {
-  return select(uniforms.slope * z, z, z > vec4<f32>(0.0));
+function scoreCode(vec4: boolean): string {
+  const t = vec4 ? 'vec4<f32>' : 'f32';
+  return `
+fn leakyN(z : ${t}) -> ${t} {
+  return select(uniforms.slope * z, z, z > ${t}(0.0));
 }
-fn main(index : i32) {${edgeHeadPrologue(true)}
+fn main(index : i32) {${edgeHeadPrologue(vec4)}
   var s = 0.0;
   for (var c = 0; c < C; c = c + 1) {
     var z = xr[io + c] + xl[jo + c];
     if (uniforms.hasEdge != 0) {
       z = z + edgeProj[p * HC + h * C + c];
     }
-    let w = att[h * C + c] * leaky4(z);
-    s = s + w.x;
-    s = s + w.y;
-    s = s + w.z;
-    s = s + w.w;
+    let w = att[h * C + c] * leakyN(z);
+${addInOrder('s', 'w', vec4)}
   }
   result[index] = s;
 }
 `;
+}
 
 /**
  * The edges grouped by source (srcPtr, srcOrder of the layout). names.ts does not pass them to

@@ -118,3 +118,9 @@ export function edgeHeadPrologue(vec4: boolean): string {
   let io = csrDst[p] * HC + h * C;
   let jo = csrSrc[p] * HC + h * C;`;
 }
+
+/** `acc = acc + w`, for a vec4 w one component after the other (channel order, as the f32 loop). */
+export function addInOrder(acc: string, w: string, vec4: boolean): string {
+  const parts = vec4 ? ['x', 'y', 'z', 'w'].map((k) => `${w}.${k}`) : [w];
+  return parts.map((v) => `    ${acc} = ${acc} + ${v};`).join('\n');
+}
