@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkpointOptions } from './checkpoint-options.js';
 import { SPLIT_CODES } from '../data/dataset.js';
 import { diagnoseNetwork } from '../diagnostics/diagnose.js';
 import { summarizeDiagnostics } from '../diagnostics/summary.js';
@@ -45,10 +46,7 @@ export const diagnoseCommand: CommandModule<object, DiagnoseArgs> = {
   command: 'diagnose',
   describe: 'gradient-flow diagnostics of a checkpoint: where Theta_R gets no gradient, attention entropy',
   builder: (y: Argv) =>
-    y
-      .option('checkpoint', { type: 'string', demandOption: true, describe: 'a run directory (its best/ checkpoint) or a checkpoint directory' })
-      .option('dataset', { type: 'string', describe: "dataset to run on (default: the checkpoint's)" })
-      .option('backend', { type: 'string', describe: 'TF.js backend (default: the one it was trained on)' })
+    checkpointOptions(y, 'run on')
       .option('mode', { choices: ['analytic', 'autograd'] as const, default: 'analytic' as const, describe: 'backward the pass runs through' })
       .option('split', { choices: ['train', 'val', 'test'] as const, default: 'train' as const, describe: 'nodes whose cross-entropy is differentiated' })
       .option('training', { type: 'boolean', default: false, describe: 'training forward (dropout on, masks from --seed) instead of evaluation' })

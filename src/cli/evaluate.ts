@@ -4,6 +4,7 @@
  * a run's test accuracy can be reproduced from its files alone.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkpointOptions } from './checkpoint-options.js';
 import { SPLITS, type Split } from '../data/dataset.js';
 import { infer, loadModel } from '../train/inference.js';
 import { scoreSplit, type SplitScore } from '../train/loss.js';
@@ -45,10 +46,7 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
   command: 'evaluate',
   describe: 'accuracy of a trained checkpoint on each split',
   builder: (y: Argv) =>
-    y
-      .option('checkpoint', { type: 'string', demandOption: true, describe: 'run directory (uses its best/ checkpoint) or checkpoint directory' })
-      .option('dataset', { type: 'string', describe: 'dataset to evaluate on (default: the one trained on)' })
-      .option('backend', { type: 'string', describe: 'TF.js backend (default: the one trained on)' })
+    checkpointOptions(y, 'evaluate on')
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }) as unknown as Argv<EvaluateArgs>,
   handler: async (args: ArgumentsCamelCase<EvaluateArgs>) => {
     const r = await evaluateCheckpoint(args.checkpoint, {

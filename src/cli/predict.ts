@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { checkpointOptions } from './checkpoint-options.js';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { infer, loadModel } from '../train/inference.js';
@@ -64,12 +65,9 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   command: 'predict',
   describe: 'predict the class of every node with a trained checkpoint',
   builder: (y: Argv) =>
-    y
-      .option('checkpoint', { type: 'string', demandOption: true, describe: 'run directory (uses its best/ checkpoint) or checkpoint directory' })
+    checkpointOptions(y, 'predict on')
       .option('out', { type: 'string', demandOption: true, describe: 'CSV to write: id, predicted, one probability column per class' })
-      .option('attention', { type: 'string', describe: 'also write attention weights: layer, source, target, head, alpha' })
-      .option('dataset', { type: 'string', describe: 'graph to predict on (default: the one trained on)' })
-      .option('backend', { type: 'string', describe: 'TF.js backend (default: the one trained on)' }) as unknown as Argv<PredictArgs>,
+      .option('attention', { type: 'string', describe: 'also write attention weights: layer, source, target, head, alpha' }) as unknown as Argv<PredictArgs>,
   handler: async (args: ArgumentsCamelCase<PredictArgs>) => {
     for (const file of [args.out, args.attention]) {
       if (file !== undefined && !existsSync(dirname(file))) throw new InputError(`${file}: directory ${dirname(file)} does not exist`);
