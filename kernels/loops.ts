@@ -203,7 +203,7 @@ export function sparseMatMulGrad(rowPtr: I32, colIdx: I32, values: F32, dy: F32,
 }
 
 /**
- * One Adam step (names.ts ADAM_UPDATE, torch.optim.Adam): m' = b1 m + (1 - b1) g,
+ * One Adam step (names.ts ADAM_UPDATE, torch.optim.Adam): g = grad + wd p, m' = b1 m + (1 - b1) g,
  * v' = b2 v + (1 - b2) g^2, p' = p - stepSize m' / (sqrt(v') / sqrtBc2 + eps).
  *
  * Rounding: the scalars are rounded to float32 once (as the op path's scalar tensors are), each
@@ -215,15 +215,15 @@ export function sparseMatMulGrad(rowPtr: I32, colIdx: I32, values: F32, dy: F32,
  */
 export function adamUpdate(
   p: F32, m: F32, v: F32, g: F32,
-  beta1: number, beta2: number, epsilon: number, stepSize: number, sqrtBc2: number,
+  beta1: number, beta2: number, epsilon: number, weightDecay: number, stepSize: number, sqrtBc2: number,
   pOut: F32, mOut: F32, vOut: F32,
 ): void {
   const f = Math.fround;
   const b1 = f(beta1), c1 = f(1 - beta1), b2 = f(beta2), c2 = f(1 - beta2);
-  const eps = f(epsilon), step = f(stepSize), sb2 = f(sqrtBc2);
+  const eps = f(epsilon), wd = f(weightDecay), step = f(stepSize), sb2 = f(sqrtBc2);
   const n = p.length;
   for (let k = 0; k < n; k++) {
-    const gk = g[k];
+    const gk = g[k] + wd * p[k];
     const mk = m[k] * b1 + gk * c1;
     const vk = v[k] * b2 + gk * gk * c2;
     mOut[k] = mk;

@@ -2,7 +2,8 @@
  * The fused Adam update (kernels/names.ts ADAM_UPDATE) against the optimizer's path of separate
  * TF.js ops, on cpu, wasm and webgpu: several steps on parameters of different shapes (one of a
  * single element, sizes that are not multiples of the WebGPU workgroup of 64, a rank-3 one),
- * gradients that include exact zeros, tiny and large values. The two paths must agree to 1e-6
+ * gradients that include exact zeros, tiny and large values, with and without weight decay (which
+ * the kernel folds into the gradient). The two paths must agree to 1e-6
  * relative, the fused path must really run the kernel (and the op path must not), both must
  * follow a float64 torch.optim.Adam, and neither may leak a tensor. Correctness only, no timing.
  *
@@ -65,7 +66,7 @@ function relError(a: Float32Array | Float64Array, b: Float32Array | Float64Array
   return diff / Math.max(scale, 1e-30);
 }
 
-/** torch.optim.Adam in float64, one parameter. */
+/** torch.optim.Adam(weight_decay=wd) in float64, one parameter. */
 class Adam64 {
   m: Float64Array;
   v: Float64Array;
@@ -78,12 +79,13 @@ class Adam64 {
     this.v = new Float64Array(p.length);
   }
 
-  step(g: Float32Array, c: OptimizerConfig): void {
+  step(grad: Float32Array, c: OptimizerConfig, wd: number): void {
     this.t++;
     const bc1 = 1 - c.beta1 ** this.t, bc2 = 1 - c.beta2 ** this.t;
-    for (let k = 0; k < g.length; k++) {
-      this.m[k] = c.beta1 * this.m[k]! + (1 - c.beta1) * g[k]!;
-      this.v[k] = c.beta2 * this.v[k]! + (1 - c.beta2) * g[k]! * g[k]!;
+    for (let k = 0; k < grad.length; k++) {
+      const g = grad[k]! + wd * this.p[k]!;
+      this.m[k] = c.beta1 * this.m[k]! + (1 - c.beta1) * g;
+      this.v[k] = c.beta2 * this.v[k]! + (1 - c.beta2) * g * g;
       this.p[k] = this.p[k]! - (c.lr / bc1) * this.m[k]! / (Math.sqrt(this.v[k]!) / Math.sqrt(bc2) + c.epsilon);
     }
   }
@@ -95,7 +97,7 @@ async function kernelsRun(f: () => void): Promise<string[]> {
   return info.kernels.map((k) => k.name);
 }
 
-async function fusedMatchesOpPath(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<void> {
+async function fusedMatchesOpPath(backend: 'cpu' | 'wasm' | 'webgpu', weightDecay: number): Promise<void> {
   if (backend === 'webgpu') await selectBackend('webgpu');
   else await useBackend(backend);
   assert.equal(tf.getBackend(), backend);
@@ -109,8 +111,8 @@ async function fusedMatchesOpPath(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<v
     // tidy frees the tensors the variables are made from (variables are not tracked).
     Object.fromEntries(Object.entries(SHAPES).map(([name, shape]) => [name, tf.tidy(() => tf.variable(tf.tensor(init[name]!, shape)))]));
   const fusedParams = variables(), opParams = variables();
-  const fused: Optimizer = createOptimizer(CONFIG, SHAPES);
-  const ops: Optimizer = createOptimizer(CONFIG, SHAPES, { fused: false });
+  const fused: Optimizer = createOptimizer(CONFIG, SHAPES, { weightDecay });
+  const ops: Optimizer = createOptimizer(CONFIG, SHAPES, { fused: false, weightDecay });
   const ref: Record<string, Adam64> = Object.fromEntries(Object.entries(init).map(([name, p]) => [name, new Adam64(p)]));
   const afterSetup = tf.memory().numTensors;
 
@@ -127,7 +129,7 @@ async function fusedMatchesOpPath(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<v
       assert.ok(!fusedKernels.includes('Sqrt'), `the fused path runs no TF.js ops: ${fusedKernels.join(', ')}`);
       assert.ok(!opKernels.includes(ADAM_UPDATE), 'the op path does not run the kernel');
       for (const g of Object.values(grads)) g.dispose();
-      for (const [name, g] of Object.entries(gradValues)) ref[name]!.step(g, CONFIG);
+      for (const [name, g] of Object.entries(gradValues)) ref[name]!.step(g, CONFIG, weightDecay);
       assert.equal(tf.memory().numTensors, afterSetup, `step ${s}: no tensor leaked`);
 
       const fs = fused.state(), os = ops.state();
@@ -159,15 +161,18 @@ async function fusedMatchesOpPath(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<v
   if (backend === 'webgpu') assert.deepEqual(takeWebGPUErrors(), []);
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`[${backend}] fused Adam update matches the op path over several steps, without leaks`, async () => {
-    await fusedMatchesOpPath(backend);
+// 0.3: large enough that the decay term is a sizeable part of the gradient (|p| <= 1, |g| ~ 1).
+for (const weightDecay of [0, 0.3]) {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    test(`[${backend}] fused Adam update (weight decay ${weightDecay}) matches the op path over several steps, without leaks`, async () => {
+      await fusedMatchesOpPath(backend, weightDecay);
+    });
+  }
+
+  test(`[webgpu] fused Adam update (weight decay ${weightDecay}) matches the op path over several steps, without leaks`, { skip: webgpuSkip }, async () => {
+    await fusedMatchesOpPath('webgpu', weightDecay);
   });
 }
-
-test('[webgpu] fused Adam update matches the op path over several steps, without leaks', { skip: webgpuSkip }, async () => {
-  await fusedMatchesOpPath('webgpu');
-});
 
 test('the cpu/wasm loop rounds each output once from its float64 value', () => {
   // kernels/loops.ts adamUpdate's documented rounding: float32 scalars, float64 arithmetic, one
@@ -178,13 +183,14 @@ test('the cpu/wasm loop rounds each output once from its float64 value', () => {
   const p = randomValues(rng, n, false), m = randomValues(rng, n, true), g = randomValues(rng, n, true);
   const v = randomValues(rng, n, true).map((x) => x * x);
   const pOut = new Float32Array(n), mOut = new Float32Array(n), vOut = new Float32Array(n);
-  const c = { ...CONFIG, step: 3 };
+  const c = { ...CONFIG, step: 3 }, wd = 0.3;
   const stepSize = c.lr / (1 - c.beta1 ** c.step), sqrtBc2 = Math.sqrt(1 - c.beta2 ** c.step);
-  loops.adamUpdate(p, m, v, g, c.beta1, c.beta2, c.epsilon, stepSize, sqrtBc2, pOut, mOut, vOut);
+  loops.adamUpdate(p, m, v, g, c.beta1, c.beta2, c.epsilon, wd, stepSize, sqrtBc2, pOut, mOut, vOut);
   const f = Math.fround;
   for (let k = 0; k < n; k++) {
-    const mk = m[k]! * f(c.beta1) + g[k]! * f(1 - c.beta1);
-    const vk = v[k]! * f(c.beta2) + g[k]! * g[k]! * f(1 - c.beta2);
+    const gk = g[k]! + f(wd) * p[k]!;
+    const mk = m[k]! * f(c.beta1) + gk * f(1 - c.beta1);
+    const vk = v[k]! * f(c.beta2) + gk * gk * f(1 - c.beta2);
     const pk = p[k]! - (mk / (Math.sqrt(vk) / f(sqrtBc2) + f(c.epsilon))) * f(stepSize);
     for (const [what, got, want] of [['m', mOut[k]!, mk], ['v', vOut[k]!, vk], ['p', pOut[k]!, pk]] as const) {
       assert.ok(Math.abs(got - want) <= 2 ** -24 * Math.abs(want) * (1 + 1e-9), `${what}[${k}]: ${got} is not ${want} rounded once`);

@@ -1,7 +1,8 @@
 /**
  * GatV2AdamUpdate on WebGPU (names.ts ADAM_UPDATE; kernels/loops.ts adamUpdate), one invocation
- * per element. A TF.js program has one output, so this is three programs: m', v', and p', which
- * recomputes m' and v' from the OLD m, v and g itself, so that the three read only the inputs and
+ * per element, weight decay folded into the gradient (g = grad + wd p). A TF.js program has one
+ * output, so this is three programs: m', v', and p', which recomputes m' and v' from the OLD m, v
+ * and g itself, so that the three read only the inputs and
  * do not depend on each other's order. Tensors go in and out as flat [n] (relabelled, no copy)
  * and the size and every scalar are uniforms: one pipeline per program serves every parameter.
  *
@@ -19,25 +20,24 @@ import { LIGHT_WG } from './wgsl.js';
 const GUARD = `
   if (index >= uniforms.numel) {
     return;
-  }`;
+  }
+  let gk = grad[index] + uniforms.weightDecay * param[index];`;
 
-/** m' = beta1 m + (1 - beta1) g. */
+/** m' = beta1 m + (1 - beta1) g, g = grad + wd p (GUARD). */
 const MOMENT1 = `
 fn main(index : i32) {${GUARD}
-  result[index] = m[index] * uniforms.beta1 + grad[index] * uniforms.oneMinusBeta1;
+  result[index] = m[index] * uniforms.beta1 + gk * uniforms.oneMinusBeta1;
 }`;
 
 /** v' = beta2 v + (1 - beta2) g^2. */
 const MOMENT2 = `
 fn main(index : i32) {${GUARD}
-  let gk = grad[index];
   result[index] = v[index] * uniforms.beta2 + (gk * gk) * uniforms.oneMinusBeta2;
 }`;
 
 /** p' = p - stepSize m' / (sqrt(v') / sqrtBc2 + eps), m' and v' from the old moments. */
 const PARAM = `
 fn main(index : i32) {${GUARD}
-  let gk = grad[index];
   let mk = m[index] * uniforms.beta1 + gk * uniforms.oneMinusBeta1;
   let vk = v[index] * uniforms.beta2 + (gk * gk) * uniforms.oneMinusBeta2;
   let denom = sqrt(vk) / uniforms.sqrtBc2 + uniforms.epsilon;
@@ -64,6 +64,7 @@ function adamUpdate(args: KernelArgs): TensorInfo[] {
     f32('beta1', beta1), f32('oneMinusBeta1', 1 - beta1),
     f32('beta2', beta2), f32('oneMinusBeta2', 1 - beta2),
     f32('epsilon', attrs['epsilon'] as number),
+    f32('weightDecay', attrs['weightDecay'] as number),
     f32('stepSize', attrs['stepSize'] as number),
     f32('sqrtBc2', attrs['sqrtBc2'] as number),
   ];
@@ -78,8 +79,8 @@ function adamUpdate(args: KernelArgs): TensorInfo[] {
   }), shape);
   return [
     run('adam_param', ['param', 'm', 'v', 'grad'], PARAM),
-    run('adam_m', ['m', 'grad'], MOMENT1),
-    run('adam_v', ['v', 'grad'], MOMENT2),
+    run('adam_m', ['param', 'm', 'grad'], MOMENT1),
+    run('adam_v', ['param', 'v', 'grad'], MOMENT2),
   ];
 }
 

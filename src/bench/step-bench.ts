@@ -113,14 +113,16 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
     params[k] = tf.variable(t, true, `bench/${k}`);
     t.dispose();
   }
-  const optimizer = createOptimizer(DEFAULT_OPTIMIZER, networkParamShapes(net));
+  // Weight decay in the optimizer, as training does (src/train/trainer.ts) and PyG's
+  // Adam(weight_decay=...) in scripts/pyg-compare.py.
+  const optimizer = createOptimizer(DEFAULT_OPTIMIZER, networkParamShapes(net), { weightDecay: s.weightDecay });
   const targets = splitTargets(g.labels, g.lossNodes, g.numClasses);
   let stepIndex = 0;
 
   const step = async (): Promise<number> => {
     const t0 = performance.now();
     const loss = tf.tidy(() => {
-      const r = lossAndGrads(net, params, inputs, { targets, weightDecay: s.weightDecay }, {
+      const r = lossAndGrads(net, params, inputs, { targets, weightDecay: 0 }, {
         mode, training: true, seed: s.seed * 1_000_003 + stepIndex++,
       });
       optimizer.apply(params, r.grads);

@@ -96,7 +96,7 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .option('select', { choices: CRITERIA, default: D.select, describe: 'best epoch (kept in best/, reported): lowest val loss, highest val acc, or both at their record (GAT)' })
     .option('optimizer', { choices: OPTIMIZERS, default: O.name })
     .option('lr', { type: 'number', default: O.lr, describe: 'learning rate' })
-    .option('weight-decay', { type: 'number', default: D.weightDecay, describe: 'L2 on all parameters, added to the loss as wd/2 * sum w^2' })
+    .option('weight-decay', { type: 'number', default: D.weightDecay, describe: 'L2 on all parameters: the optimizer adds wd * w to each gradient (torch.optim weight_decay; the gradient of wd/2 * sum w^2)' })
     .option('momentum', { type: 'number', default: O.momentum, describe: 'momentum optimizer: velocity decay' })
     .option('beta1', { type: 'number', default: O.beta1, describe: 'adam: first moment decay' })
     .option('beta2', { type: 'number', default: O.beta2, describe: 'adam: second moment decay' })

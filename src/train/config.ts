@@ -29,7 +29,8 @@ export interface TrainConfig {
   monitor: Criterion;
   /** Validation rule of the best epoch (the checkpoint in best/, the run's result). */
   select: Criterion;
-  /** L2 coefficient: (weightDecay / 2) * sum of squares of all parameters is added to the loss. */
+  /** L2 coefficient on all parameters: the optimizer adds weightDecay * theta to each gradient
+   * (torch.optim's weight_decay), the gradient of (weightDecay / 2) * sum theta^2 in the loss. */
   weightDecay: number;
   normalizeFeatures: boolean;
   optimizer: OptimizerConfig;
