@@ -43,6 +43,19 @@ export function project(x: NodeInput, w: tf.Tensor2D): tf.Tensor2D {
   ) as tf.Tensor2D;
 }
 
+/**
+ * x W + b as plain kernels (for an op's forward). Dense x: one fused matmul whose epilogue adds the
+ * bias, instead of a second pass over the [N, K] output (a dispatch on a GPU). Sparse x: SpMM, add.
+ */
+export function projectWithBias(x: NodeInput, w: tf.Tensor2D, b: tf.Tensor | undefined): tf.Tensor2D {
+  if (!isSparse(x)) return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+  const y = project(x, w);
+  if (!b) return y;
+  const out = tf.add(y, b) as tf.Tensor2D;
+  y.dispose();
+  return out;
+}
+
 /** dL/dW = x^T dy of y = x W. */
 export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   if (isSparse(x)) {
@@ -97,6 +110,27 @@ function splitRowsWeightGrad(x: tf.Tensor2D, dy: tf.Tensor2D, rows: number): tf.
 /** dL/dx = dy W^T of y = x W (dense x only: sparse x is always an input). */
 export function projectInputGrad(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return explicitTransposes() ? tf.matMul(dy, tf.transpose(w)) : tf.matMul(dy, w, false, true);
+}
+
+/**
+ * dL/dx = sum_k dy_k W_k^T over products x W_k of one x (a layer's lin_l, lin_r and residual).
+ * On webgpu each product after the first adds the sum so far in its epilogue (a fused matmul's
+ * bias may be a whole matrix there; wasm's must be a vector), so k products are k dispatches
+ * rather than 2k - 1 with an elementwise add between each, and no pass re-reads the sum.
+ */
+export function projectInputGradSum(terms: Array<[dy: tf.Tensor2D, w: tf.Tensor2D]>): tf.Tensor2D {
+  if (terms.length === 0) throw new Error('projectInputGradSum: no terms');
+  const fuse = tf.getBackend() === 'webgpu';
+  let sum: tf.Tensor2D | null = null;
+  for (const [dy, w] of terms) {
+    let next: tf.Tensor2D;
+    if (sum === null) next = projectInputGrad(dy, w);
+    else if (fuse) next = tf.fused.matMul({ a: dy, b: w, transposeB: true, bias: sum }) as tf.Tensor2D;
+    else next = tf.tidy(() => tf.add(sum!, projectInputGrad(dy, w)) as tf.Tensor2D);
+    sum?.dispose();
+    sum = next;
+  }
+  return sum!;
 }
 
 /** Whether transposed operands must be materialised first (wasm: see the header). */
