@@ -55,6 +55,12 @@ export const ADAM_UPDATE = 'GatV2AdamUpdate';
  * uses TF.js's seeded uniforms). */
 export const DROPOUT = 'GatV2Dropout';
 
+/** dW = x^T dy, the weight gradient of y = x W, for dense x [N, F] and dy [N, K], over slices of
+ * rowsPerSlice rows whose partial products are then summed in slice order (a fixed order).
+ * Attrs: rowsPerSlice. Output: [F, K]. WebGPU only (kernels/webgpu/weight-grad.ts): other
+ * backends' matmuls do well on a tall inner dimension, and src/ops/linear.ts uses them there. */
+export const WEIGHT_GRAD = 'GatV2WeightGrad';
+
 export interface AdamAttrs {
   beta1: number;
   beta2: number;

@@ -22,7 +22,8 @@
 #                  PyG's GATv2Conv on CUDA (scripts/pyg-compare.py, CUDA synchronised, same warm-up
 #                  and steps); skipped with a message otherwise
 #   (3b. bench-arxiv-nosplit, optional, with the time left: the arxiv analytic bench with
-#        GATV2_SPLIT_ROWS=0, TF.js's own matmul for the weight gradients, for comparison)
+#        GATV2_SPLIT_ROWS=0, TF.js's own matmul for the weight gradients instead of
+#        kernels/webgpu/weight-grad.ts, for comparison)
 #   5. report      results.json into $OUT (or ./gpu-results/) and a short table, printed last
 # Exit 0 when every required step passed (probe on a hardware adapter where nvidia-smi sees a GPU,
 # backends, gradcheck, the four bench runs); PyG is optional.
@@ -337,7 +338,7 @@ EOF
   run_step bench-arxiv-autograd bench 150 1 $CLI bench "${arxiv[@]}" --grad autograd "${common[@]}"
   cp "$WORK/bench-arxiv-autograd.out" "$WORK/bench-arxiv-autograd.jsonl" 2>/dev/null
   # Optional, with what time is left: the analytic step again with TF.js's own matmul for the
-  # weight gradients (no split over row slices, src/ops/linear.ts), to measure what the split buys.
+  # weight gradients (not kernels/webgpu/weight-grad.ts's row slices), to measure what that buys.
   SUMMARY_FILE=bench-arxiv-nosplit.out
   run_step bench-arxiv-nosplit bench 120 0 env GATV2_SPLIT_ROWS=0 $CLI bench "${arxiv[@]}" --grad analytic "${common[@]}"
 

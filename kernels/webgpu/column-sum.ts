@@ -10,8 +10,22 @@
  * GPU busy, a fixed order. Every other Sum goes to the stock kernel.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { GatWebGPUBackend } from './backend.js';
 import { need, relabel, zeros, type KernelArgs } from './kernel-util.js';
 import { sumAll } from './segment-reduce.js';
+
+/** [cols] sums over the rows of x (any shape holding rows * cols elements, row-major), rows > 0. */
+export function sumRows(backend: GatWebGPUBackend, x: TensorInfo, rows: number, cols: number): TensorInfo {
+  return sumAll(backend, {
+    name: 'colsum',
+    cols,
+    inputs: [['x', relabel(x, [rows * cols])]],
+    uniforms: [],
+    term: `fn term(t : i32, col : i32) -> f32 {
+  return x[t * uniforms.cols + col];
+}`,
+  }, rows);
+}
 
 function columnSum(args: KernelArgs, stock: KernelFunc): TensorInfo {
   const x = need(args, 'x');
@@ -24,16 +38,7 @@ function columnSum(args: KernelArgs, stock: KernelFunc): TensorInfo {
   const rows = x.shape[0]!, cols = rest.reduce((a, b) => a * b, 1);
   if (cols === 0) return zeros(args.backend, outShape);
   if (rows === 0) return zeros(args.backend, outShape);
-  const out = sumAll(args.backend, {
-    name: 'colsum',
-    cols,
-    inputs: [['x', relabel(x, [rows * cols])]],
-    uniforms: [],
-    term: `fn term(t : i32, col : i32) -> f32 {
-  return x[t * uniforms.cols + col];
-}`,
-  }, rows);
-  return relabel(out, outShape);
+  return relabel(sumRows(args.backend, x, rows, cols), outShape);
 }
 
 export function columnSumKernels(stock: (name: string) => KernelFunc): KernelConfig[] {

@@ -1,6 +1,6 @@
 /**
- * Registers this project's kernels on the webgpu backend (the fused Adam update and dropout
- * included), and the deterministic segment sum and gather and a column sum in place of TF.js's
+ * Registers this project's kernels on the webgpu backend (the fused Adam update, dropout and the
+ * weight gradient included), and the deterministic segment sum and gather and a column sum in place of TF.js's
  * (whose stock versions stay as fallbacks, see segment-sum.ts and column-sum.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +13,7 @@ import { scoreKernels } from './score.js';
 import { segmentSumKernels } from './segment-sum.js';
 import { softmaxKernels } from './softmax.js';
 import { sparseMatMulKernels } from './sparse-matmul.js';
+import { weightGradKernels } from './weight-grad.js';
 
 const stockKernels = new Map<string, KernelFunc>();
 
@@ -25,7 +26,7 @@ function stock(name: string): KernelFunc {
 export function webgpuKernelConfigs(): KernelConfig[] {
   return [
     ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(), ...segmentSumKernels(stock),
-    ...adamKernels(), ...dropoutKernels(), ...columnSumKernels(stock),
+    ...adamKernels(), ...dropoutKernels(), ...columnSumKernels(stock), ...weightGradKernels(),
   ];
 }
 

@@ -8,7 +8,7 @@
  * without densifying; it is an input, so only W gets a gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SPARSE_MATMUL, SPARSE_MATMUL_GRAD } from '../../kernels/names.js';
+import { SPARSE_MATMUL, SPARSE_MATMUL_GRAD, WEIGHT_GRAD } from '../../kernels/names.js';
 import { customOp } from './custom-op.js';
 
 /** A sparse N x F matrix in CSR form, on the current backend. */
@@ -66,11 +66,16 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
   // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
   if (x.shape[0] === 0) return tf.zerosLike(w);
   const split = tf.getBackend() === 'webgpu' ? splitRows() : 0;
-  if (split > 0 && x.shape[0] >= 2 * split) return splitRowsWeightGrad(x, dy, split);
+  if (split > 0 && x.shape[0] >= 2 * split) {
+    return tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice: split }) as tf.Tensor2D;
+  }
   return explicitTransposes() ? tf.matMul(tf.transpose(x), dy) : tf.matMul(x, dy, true, false);
 }
 
-/** Rows per slice of a weight gradient split over the rows on webgpu (splitRowsWeightGrad). */
+/**
+ * Rows per slice of a weight gradient split over the rows on webgpu (kernels/webgpu/weight-grad.ts:
+ * TF.js's matmul walks all N rows in each of a few output tiles), for N of two slices or more.
+ */
 export const SPLIT_ROWS = 4096;
 
 /**
@@ -83,28 +88,6 @@ function splitRows(): number {
   const n = Number(v);
   if (!(Number.isInteger(n) && n >= 0)) throw new Error(`GATV2_SPLIT_ROWS must be a non-negative integer, got "${v}"`);
   return n;
-}
-
-/**
- * x^T dy summed over slices of `rows` rows: one batched product of the slices, then a column
- * sum of the partial products. TF.js's WebGPU matmul tiles the [F, K] output by 32 x 32 and walks
- * the whole inner dimension in each tile: for a weight gradient that is N (10^5 nodes) deep with
- * only F/32 x K/32 workgroups (32 for 128 x 256), a sliver of a large GPU. Its own answer, the
- * split-K program, adds with float atomics (a run-to-run order) and only for outputs of 8 tiles or
- * fewer. Slicing gives N / rows times the workgroups and a fixed summation order; the rows
- * are padded with zeros to whole slices (a copy of x and dy, small next to the product).
- */
-function splitRowsWeightGrad(x: tf.Tensor2D, dy: tf.Tensor2D, rows: number): tf.Tensor2D {
-  const [N, F] = x.shape;
-  const K = dy.shape[1];
-  const S = Math.ceil(N / rows);
-  const pad = S * rows - N;
-  return tf.tidy(() => {
-    const slices = (t: tf.Tensor2D, cols: number) =>
-      tf.reshape(pad > 0 ? tf.pad(t, [[0, pad], [0, 0]]) : t, [S, rows, cols]);
-    const partial = tf.matMul(slices(x, F), slices(dy, K), true, false);
-    return tf.sum(partial, 0) as tf.Tensor2D;
-  });
 }
 
 /** dL/dx = dy W^T of y = x W (dense x only: sparse x is always an input). */

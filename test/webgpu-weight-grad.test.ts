@@ -1,0 +1,97 @@
+/**
+ * The weight gradient x^T dy on webgpu (kernels/webgpu/weight-grad.ts, names.ts WEIGHT_GRAD), as
+ * src/ops/linear.ts runs it for inputs of two row slices or more, against a float64 product:
+ * a whole number of slices, slices plus a partial one, shapes that are not multiples of the
+ * 64 x 64 tile or of 4 (several tiles each way, partial edge tiles), a single slice, and the
+ * empty cases; the kernel really runs (no padding copies) and nothing leaks.
+ *
+ * Needs a WebGPU adapter (lavapipe will do, see .ci/install-vulkan.sh). Without one the tests
+ * skip, except under CI=true, where that is a failure.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../src/backend.js';
+import { Prng } from '../src/check/prng.js';
+import { WEIGHT_GRAD } from '../kernels/names.js';
+import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
+import { projectWeightGrad, SPLIT_ROWS } from '../src/ops/linear.js';
+
+const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
+if (unavailable !== null && process.env['CI'] === 'true') {
+  throw new Error(`CI needs a WebGPU adapter (run .ci/install-vulkan.sh): ${unavailable}`);
+}
+const skip = unavailable === null ? false : `no WebGPU adapter: ${unavailable}`;
+
+/** max |got - x^T dy| / max |x^T dy|, the product in float64. */
+function relError(xv: Float32Array, dv: Float32Array, N: number, F: number, K: number, got: Float32Array): number {
+  const want = new Float64Array(F * K);
+  for (let r = 0; r < N; r++) {
+    for (let f = 0; f < F; f++) {
+      const a = xv[r * F + f]!;
+      for (let k = 0; k < K; k++) want[f * K + k]! += a * dv[r * K + k]!;
+    }
+  }
+  let diff = 0, scale = 0;
+  for (let i = 0; i < F * K; i++) {
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+test('weight gradients on webgpu (row slices, tiles) equal a float64 x^T dy', { skip }, async () => {
+  await selectBackend('webgpu');
+  const rng = new Prng(9);
+  const before = tf.memory().numTensors;
+  const cases: Array<{ N: number; F: number; K: number }> = [
+    { N: 2 * SPLIT_ROWS, F: 128, K: 64 }, // whole slices, whole tiles
+    { N: 2 * SPLIT_ROWS + 1809, F: 70, K: 131 }, // a partial slice; 2 x 3 tiles, partial ones, not multiples of 4
+    { N: 3 * SPLIT_ROWS - 1, F: 6, K: 10 }, // smaller than one tile
+  ];
+  for (const { N, F, K } of cases) {
+    const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
+    const dv = Float32Array.from({ length: N * K }, () => rng.normal(0, 1));
+    const x = tf.tensor2d(xv, [N, F]), dy = tf.tensor2d(dv, [N, K]), w = tf.zeros([F, K]) as tf.Tensor2D;
+    let g: tf.Tensor | undefined;
+    const profile = await tf.profile(() => {
+      g = projectWeightGrad(x, dy, w);
+    });
+    const kernels = profile.kernels.map((k) => k.name);
+    assert.ok(kernels.includes(WEIGHT_GRAD), `N ${N}: runs ${WEIGHT_GRAD}: ${kernels.join(', ')}`);
+    assert.ok(!kernels.includes('PadV2') && !kernels.includes('BatchMatMul'), `N ${N}: no padding, no stock matmul: ${kernels.join(', ')}`);
+    assert.deepEqual(g!.shape, [F, K]);
+    const err = relError(xv, dv, N, F, K, (await g!.data()) as Float32Array);
+    // float32 sums of ~10^4 products, in slices: a few 1e-7 of the largest entry.
+    assert.ok(err < 1e-5, `N ${N}, F ${F}, K ${K}: relative error ${err}`);
+    tf.dispose([x, dy, w, g!]);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(takeWebGPUErrors(), []);
+});
+
+test('the weight-gradient kernel with a single slice, and with nothing to sum', { skip }, async () => {
+  await selectBackend('webgpu');
+  const rng = new Prng(10);
+  const before = tf.memory().numTensors;
+  const N = 300, F = 65, K = 3;
+  const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
+  const dv = Float32Array.from({ length: N * K }, () => rng.normal(0, 1));
+  const x = tf.tensor2d(xv, [N, F]), dy = tf.tensor2d(dv, [N, K]);
+  for (const rowsPerSlice of [N, 1000, 7]) {
+    const g = tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice }) as tf.Tensor;
+    assert.deepEqual(g.shape, [F, K]);
+    const err = relError(xv, dv, N, F, K, (await g.data()) as Float32Array);
+    assert.ok(err < 1e-5, `rowsPerSlice ${rowsPerSlice}: relative error ${err}`);
+    g.dispose();
+  }
+  // No rows: a zero gradient; no columns: an empty one.
+  const x0 = tf.zeros([0, 4]), d0 = tf.zeros([0, 5]);
+  const g0 = tf.engine().runKernel(WEIGHT_GRAD, { x: x0, dy: d0 }, { rowsPerSlice: 16 }) as tf.Tensor;
+  assert.deepEqual(g0.shape, [4, 5]);
+  assert.deepEqual(Array.from(await g0.data()), new Array(20).fill(0));
+  assert.throws(() => tf.engine().runKernel(WEIGHT_GRAD, { x, dy: x0 }, { rowsPerSlice: 16 }), /same N/);
+  tf.dispose([x, dy, x0, d0, g0]);
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(takeWebGPUErrors(), []);
+});
