@@ -39,8 +39,8 @@ export const SPARSE_MATMUL_GRAD = 'GatV2SparseMatMulGrad';
  * decay folded in: g = grad + weightDecay * param (the gradient of (weightDecay / 2) ||param||^2);
  * m' = beta1 m + (1 - beta1) g; v' = beta2 v + (1 - beta2) g^2;
  * p' = p - stepSize * m' / (sqrt(v') / sqrtBc2 + epsilon), m' and v' computed from the inputs.
- * Inputs: param, m, v, grad (one shape, float32). Attrs: beta1, beta2, epsilon, weightDecay,
- * stepSize (lr / (1 - beta1^t)) and sqrtBc2 (sqrt(1 - beta2^t)), both computed in float64 on the host.
+ * Inputs: param, m, v, grad (one shape, float32). Attrs: beta1, beta2, epsilon, weightDecay (0 when
+ * absent), stepSize (lr / (1 - beta1^t)) and sqrtBc2 (sqrt(1 - beta2^t)), both computed in float64 on the host.
  * Every scalar, 1 - beta1 and 1 - beta2 included (computed in float64), is rounded to float32
  * once, as the op path's scalar tensors are. webgpu computes in float32 like the op path; cpu and
  * wasm (loops.ts adamUpdate) in float64, rounding each output once: both agree with the op path

@@ -107,7 +107,7 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
     run: (i, [p, m, v], _s, a) =>
       loops.adamUpdate(
         i['param'] as F32, i['m'] as F32, i['v'] as F32, i['grad'] as F32,
-        a['beta1'] as number, a['beta2'] as number, a['epsilon'] as number, a['weightDecay'] as number, a['stepSize'] as number, a['sqrtBc2'] as number,
+        a['beta1'] as number, a['beta2'] as number, a['epsilon'] as number, (a['weightDecay'] as number | undefined) ?? 0, a['stepSize'] as number, a['sqrtBc2'] as number,
         p as F32, m as F32, v as F32,
       ),
   },

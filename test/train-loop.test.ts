@@ -49,6 +49,18 @@ test('the same seed twice gives identical metrics; another seed does not', async
   assert.notDeepEqual(await run(4), a);
 });
 
+test('--weight-decay reaches the update (the optimizer applies it; see optimizer-weight-decay.test.ts)', async () => {
+  const run = async (weightDecay: number) => {
+    const rec = recorder();
+    await trainSession({ config: tinyConfig({ epochs: 4, seed: 3, weightDecay }), out: tmpDir('wd'), reporter: rec, stop: stopControl({ signals: false }) });
+    return numbersOf(rec.epochs);
+  };
+  const none = await run(0);
+  assert.deepEqual(await run(0), none);
+  // The reported training loss is the cross-entropy alone, so any difference comes from the updates.
+  assert.notDeepEqual(await run(0.05), none);
+});
+
 test('--seeds runs one directory per seed and reports mean and std of test accuracy', async () => {
   const rec = recorder();
   const dir = tmpDir('seeds');

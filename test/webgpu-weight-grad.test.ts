@@ -78,7 +78,8 @@ test('the weight-gradient kernel with a single slice, and with nothing to sum', 
   const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
   const dv = Float32Array.from({ length: N * K }, () => rng.normal(0, 1));
   const x = tf.tensor2d(xv, [N, F]), dy = tf.tensor2d(dv, [N, K]);
-  for (const rowsPerSlice of [N, 1000, 7]) {
+  // One slice of exactly N rows, one longer than N, 5 slices (the last partial), 43 slices of 7.
+  for (const rowsPerSlice of [N, 1000, 64, 7]) {
     const g = tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice }) as tf.Tensor;
     assert.deepEqual(g.shape, [F, K]);
     const err = relError(xv, dv, N, F, K, (await g.data()) as Float32Array);
@@ -90,8 +91,11 @@ test('the weight-gradient kernel with a single slice, and with nothing to sum', 
   const g0 = tf.engine().runKernel(WEIGHT_GRAD, { x: x0, dy: d0 }, { rowsPerSlice: 16 }) as tf.Tensor;
   assert.deepEqual(g0.shape, [4, 5]);
   assert.deepEqual(Array.from(await g0.data()), new Array(20).fill(0));
+  const dNone = tf.zeros([N, 0]);
+  const gNone = tf.engine().runKernel(WEIGHT_GRAD, { x, dy: dNone }, { rowsPerSlice: 16 }) as tf.Tensor;
+  assert.deepEqual(gNone.shape, [F, 0]);
   assert.throws(() => tf.engine().runKernel(WEIGHT_GRAD, { x, dy: x0 }, { rowsPerSlice: 16 }), /same N/);
-  tf.dispose([x, dy, x0, d0, g0]);
+  tf.dispose([x, dy, x0, d0, g0, dNone, gNone]);
   assert.equal(tf.memory().numTensors, before);
   assert.deepEqual(takeWebGPUErrors(), []);
 });

@@ -2,8 +2,7 @@
  * GatV2AdamUpdate on WebGPU (names.ts ADAM_UPDATE; kernels/loops.ts adamUpdate), one invocation
  * per element, weight decay folded into the gradient (g = grad + wd p). A TF.js program has one
  * output, so this is three programs: m', v', and p', which recomputes m' and v' from the OLD m, v
- * and g itself, so that the three read only the inputs and
- * do not depend on each other's order. Tensors go in and out as flat [n] (relabelled, no copy)
+ * and g itself, so that the three read only the inputs and do not depend on each other's order. Tensors go in and out as flat [n] (relabelled, no copy)
  * and the size and every scalar are uniforms: one pipeline per program serves every parameter.
  *
  * The scalars are rounded to float32 once on the host, 1 - beta1 and 1 - beta2 computed in
@@ -64,7 +63,7 @@ function adamUpdate(args: KernelArgs): TensorInfo[] {
     f32('beta1', beta1), f32('oneMinusBeta1', 1 - beta1),
     f32('beta2', beta2), f32('oneMinusBeta2', 1 - beta2),
     f32('epsilon', attrs['epsilon'] as number),
-    f32('weightDecay', attrs['weightDecay'] as number),
+    f32('weightDecay', (attrs['weightDecay'] as number | undefined) ?? 0),
     f32('stepSize', attrs['stepSize'] as number),
     f32('sqrtBc2', attrs['sqrtBc2'] as number),
   ];

@@ -27,6 +27,8 @@ import { HEAVY_WG, WORKGROUP_TASK } from './wgsl.js';
 const TILE = 64;
 /** Rows per chunk held in workgroup memory. */
 const CHUNK = 16;
+// One invocation per 4 x 4 piece of the tile, and per (row, vec4 column) of a chunk.
+if (HEAVY_WG !== (TILE / 4) ** 2 || CHUNK !== TILE / 4) throw new Error('weight-grad.ts: TILE, CHUNK and HEAVY_WG disagree');
 
 const CODE = `
 ${WORKGROUP_TASK}
@@ -61,15 +63,15 @@ fn main(index : i32) {
   let r0 = s * uniforms.rowsPerSlice;
   let rEnd = min(r0 + uniforms.rowsPerSlice, uniforms.rows);
   let li = i32(localIndex);
-  // This invocation's 4 x 4 piece of the tile, and the (row, vec4 column) it loads per chunk.
+  // This invocation's 4 x 4 piece of the tile (rows pf*4.., columns pk*4..), and per chunk the
+  // chunk row pf, columns pk*4.. it loads (CHUNK = TILE / 4, so the same pair serves both).
   let pf = li / ${TILE / 4};
   let pk = li - pf * ${TILE / 4};
-  let lr = li / ${TILE / 4};
-  let lc = (li - lr * ${TILE / 4}) * 4;
+  let lc = pk * 4;
   var acc : array<vec4<f32>, 4>;
   for (var r = r0; r < rEnd; r = r + ${CHUNK}) {
-    xs[li] = load_x(r + lr, f0 + lc, rEnd, uniforms.F);
-    ds[li] = load_dy(r + lr, k0 + lc, rEnd, uniforms.K);
+    xs[li] = load_x(r + pf, f0 + lc, rEnd, uniforms.F);
+    ds[li] = load_dy(r + pf, k0 + lc, rEnd, uniforms.K);
     workgroupBarrier();
     for (var rr = 0; rr < ${CHUNK}; rr = rr + 1) {
       let a = xs[rr * ${TILE / 4} + pf];

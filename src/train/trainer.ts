@@ -188,7 +188,8 @@ export async function trainRun(
   const obj: Objective = { targets: splitTargets(labels, data.splits.train, data.numClasses), weightDecay: config.weightDecay };
   // What the step differentiates: the optimizer adds weightDecay * theta to these gradients (the
   // L2 term's gradient), so the same update costs no L2 forward and backward. --check-grads
-  // compares the modes on it; diagnostics still see the whole objective.
+  // compares the modes on it; diagnostics (which differentiate the cross-entropy alone) get `obj`
+  // to record the coefficient.
   const stepObjective: Objective = { ...obj, weightDecay: 0 };
   const trainedWith = { backend: spec.backend, grad: config.grad, seed: config.seed };
   const sessionStart = performance.now();
