@@ -11,7 +11,9 @@
  * Inputs: xl, xr, att [H*C], rowPtr, csrSrc, csrDst, [edgeProj [E,H*C]]. Output: e [E,H]. */
 export const GAT_SCORE = 'GatV2Score';
 /** Backward of the score (gradients.md "Score stage"), recomputing z from xl, xr.
- * Inputs: as GAT_SCORE plus dE [E,H], srcPtr, srcOrder (for the scatter into source rows). Outputs: dxl, dxr [N,H*C], dAtt [H*C], [dEdgeProj [E,H*C]]. */
+ * Inputs: as GAT_SCORE plus dE [E,H], srcPtr, srcOrder (for the scatter into source rows), and
+ * optionally dxlAdd [N,H*C], added to dxl (the aggregation's share of dL/dxl, so that a caller
+ * needs no separate add and tensor; webgpu takes it only without edgeProj). Outputs: dxl, dxr [N,H*C], dAtt [H*C], [dEdgeProj [E,H*C]]. */
 export const GAT_SCORE_GRAD = 'GatV2ScoreGrad';
 /** alpha = softmax of e over each destination's incoming edges, with the row max subtracted. eq. 2.
  * Inputs: e [E,H], rowPtr. Output: alpha [E,H]. */

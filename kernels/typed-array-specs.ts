@@ -46,6 +46,12 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
         csr(i), i['xl'] as F32, i['xr'] as F32, i['att'] as F32, (i['edgeProj'] as F32) ?? null, i['dE'] as F32,
         H, C, slope, o[0] as F32, o[1] as F32, o[2] as F32, (o[3] as F32) ?? null,
       );
+      const add = i['dxlAdd'] as F32 | undefined;
+      if (add) {
+        const dxl = o[0] as F32;
+        if (add.length !== dxl.length) throw new Error(`${K.GAT_SCORE_GRAD}: dxlAdd must be shaped like xl`);
+        for (let k = 0; k < dxl.length; k++) dxl[k] += add[k]!;
+      }
     },
   },
   {

@@ -318,6 +318,15 @@ for (const backend of BACKENDS) {
     const { edgeProj: _omit, ...noEp } = T;
     const without = tf.engine().runKernel(K.GAT_SCORE_GRAD, { ...noEp, ...graph }, attrs) as tf.Tensor[];
     assert.equal(without.length, 3, 'no dEdgeProj output without edgeProj');
+    // dxlAdd: added to dxl only (the block passes the aggregation's share this way).
+    const add = randomF32(rng, N * HC);
+    const addT = tf.tensor2d(add, [N, HC]);
+    const withAdd = tf.engine().runKernel(K.GAT_SCORE_GRAD, { ...noEp, ...graph, dxlAdd: addT }, attrs) as tf.Tensor[];
+    const plain = await without[0]!.data();
+    assertClose(await withAdd[0]!.data(), plain.map((v, k) => v + add[k]!), 'kernel dxl + dxlAdd');
+    assert.deepEqual(await withAdd[1]!.data(), await without[1]!.data(), 'dxlAdd leaves dxr alone');
+    assert.deepEqual(await withAdd[2]!.data(), await without[2]!.data(), 'dxlAdd leaves dAtt alone');
+    tf.dispose([addT, ...withAdd]);
 
     // Segment max: the per-row max, 0 for the empty row of node 4.
     const e = randomF32(rng, E * H, 3);

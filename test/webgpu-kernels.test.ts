@@ -139,6 +139,14 @@ async function checkAllKernels(
     assertClose(got[1]!, wdxr, `${label} score grad dxr (edgeProj ${withEp})`);
     assertClose(got[2]!, wdAtt, `${label} score grad dAtt (edgeProj ${withEp})`);
     if (wdEp) assertClose(got[3]!, wdEp, `${label} score grad dEdgeProj`);
+    if (!withEp) {
+      // dxlAdd, added as each source row's sum is stored (light and heavy programs alike).
+      const add = Float32Array.from({ length: N * HC }, (_, k) => Math.sin(k));
+      const addT = tf.tensor2d(add, [N, HC]);
+      const [dxlPlus] = await read(run(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...(onGpu ? g : csr), dxlAdd: addT }));
+      assertClose(dxlPlus!, wdxl.map((v, k) => v + add[k]!), `${label} score grad dxl + dxlAdd`);
+      addT.dispose();
+    }
   }
 
   const eT = tf.tensor2d(c.dE, [E, H]); // any scores will do

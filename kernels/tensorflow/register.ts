@@ -101,8 +101,9 @@ const KERNELS: Record<string, (b: TensorflowBackend, i: Inputs, a: NamedAttrMap 
     const dE = perChannel(i['dE']!, s);
     const att = tf.reshape(i['att']!, [1, s.H * s.C]);
     const delta = tf.mul(tf.mul(dE, att), slopeOf);
+    const dxl = segmentOp(b, 'UnsortedSegmentSum', delta, i['csrSrc']!, N);
     const outs = [
-      segmentOp(b, 'UnsortedSegmentSum', delta, i['csrSrc']!, N),
+      i['dxlAdd'] ? tf.add(dxl, tf.reshape(i['dxlAdd'], dxl.shape)) : dxl,
       segmentOp(b, 'UnsortedSegmentSum', delta, i['csrDst']!, N),
       tf.sum(tf.mul(dE, tf.leakyRelu(z, s.slope)), 0),
     ];

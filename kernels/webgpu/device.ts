@@ -8,7 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 
 /** Storage buffers (inputs + the output) the largest program binds: the score gradient's dxl pass
- * (srcPtr, srcOrder, csrDst, xl, xr, att, dE, edgeProj, heavy rows, output). */
+ * (srcPtr, srcOrder, csrDst, xl, xr, att, dE, edgeProj or dxlAdd, heavy rows, output). */
 export const REQUIRED_STORAGE_BUFFERS = 10;
 
 /** A line in user code that asks for subgroups; patchShaderModules() acts on it. */

@@ -12,7 +12,7 @@
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { GAT_SCORE, GAT_SCORE_GRAD } from '../names.js';
-import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-util.js';
+import { headShape, headUniforms, need, relabel, zeros, type KernelArgs } from './kernel-util.js';
 import { segmentIndex } from './plans.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
 import { segmentReduce, sumAll } from './segment-reduce.js';
@@ -22,18 +22,23 @@ import { addInOrder, edgeHeadPrologue, LEAKY, LIGHT_WG } from './wgsl.js';
  * z_k[col] = xr[i] + xl[j] (+ edgeProj[k]), and delta_k[col] = dE_k a[col] s_k[col]. Without edge
  * features, uniforms.hasEdge is 0 and another input is bound as edgeProj (never read): one
  * pipeline serves both cases (lavapipe compiles each pipeline for a good fraction of a second).
+ * `edgeBound` false: no edgeProj binding at all, for the dxl pass with dxlAdd, whose binding takes
+ * that slot (REQUIRED_STORAGE_BUFFERS).
  */
-const Z_AT = `${LEAKY}
+function zAtCode(edgeBound: boolean): string {
+  return `${LEAKY}
 fn zAt(p : i32, i : i32, j : i32, col : i32) -> f32 {
   let HC = uniforms.heads * uniforms.channels;
-  var z = xr[i * HC + col] + xl[j * HC + col];
+  var z = xr[i * HC + col] + xl[j * HC + col];${edgeBound ? `
   if (uniforms.hasEdge != 0) {
     z = z + edgeProj[p * HC + col];
-  }
+  }` : ''}
   return z;
 }
 `;
-const Z_AND_DELTA = `${Z_AT}
+}
+const Z_AT = zAtCode(true);
+const deltaCode = (edgeBound: boolean) => `${zAtCode(edgeBound)}
 fn deltaAt(p : i32, i : i32, j : i32, col : i32) -> f32 {
   let de = dE[p * uniforms.heads + col / uniforms.channels];
   // loops.ts skips edges with dE = 0 (so 0 * inf never makes a NaN there either).
@@ -43,6 +48,7 @@ fn deltaAt(p : i32, i : i32, j : i32, col : i32) -> f32 {
   return de * att[col] * leakyGrad(zAt(p, i, j, col));
 }
 `;
+const Z_AND_DELTA = deltaCode(true);
 
 /** Inputs edgeProj (or a stand-in) and uniform hasEdge. */
 function edgeInput(ep: TensorInfo | undefined, standIn: TensorInfo): { input: [string, TensorInfo]; uniform: Uniform } {
@@ -122,23 +128,34 @@ function scoreBackward(args: KernelArgs): TensorInfo[] {
   const ep = args.inputs['edgeProj'];
   const s = headShape(args.attrs);
   const N = xl.shape[0]!, HC = s.H * s.C, E = csrSrc.shape[0]!;
+  const dxlAdd = args.inputs['dxlAdd'];
+  if (dxlAdd && (dxlAdd.dtype !== 'float32' || dxlAdd.shape.reduce((a, b) => a * b, 1) !== N * HC)) {
+    throw new Error(`${GAT_SCORE_GRAD}: dxlAdd must be float32 shaped like xl`);
+  }
   if (E === 0) {
-    const outs = [zeros(backend, [N, HC]), zeros(backend, [N, HC]), zeros(backend, [HC])];
+    // No edges: dxl is the addend alone (shared, as TF.js's Identity shares its input).
+    if (dxlAdd) backend.incRef(dxlAdd.dataId);
+    const dxl = dxlAdd ? relabel(dxlAdd, [N, HC]) : zeros(backend, [N, HC]);
+    const outs = [dxl, zeros(backend, [N, HC]), zeros(backend, [HC])];
     if (ep) outs.push(zeros(backend, [0, HC]));
     return outs;
   }
   const { srcPtr, srcOrder } = sourceGrouping(args, csrSrc, N);
   const edge = edgeInput(ep, xl);
+  // The edge input last (the dxl pass with dxlAdd leaves it out).
   const common: Array<[string, TensorInfo]> = [['xl', xl], ['xr', xr], ['att', att], ['dE', dE], edge.input];
   const uniforms = [...headUniforms(s), edge.uniform];
 
-  // dL/dxl[j] += delta_k over j's outgoing edges, in srcOrder.
+  // dL/dxl[j] += delta_k over j's outgoing edges, in srcOrder (+ dxlAdd[j], the other share:
+  // bound in place of the edge input, as the pass binds the most buffers of any).
+  if (dxlAdd && ep) throw new Error(`${GAT_SCORE_GRAD} on webgpu takes dxlAdd or edgeProj, not both`);
   const dxl = segmentReduce(backend, {
     name: 'scoregrad_dxl',
     segPtr: srcPtr, numSegments: N, cols: HC, op: 'sum',
-    inputs: [['srcOrder', srcOrder], ['csrDst', csrDst], ...common],
+    ...(dxlAdd ? { addend: dxlAdd } : {}),
+    inputs: [['srcOrder', srcOrder], ['csrDst', csrDst], ...(dxlAdd ? common.slice(0, -1) : common)],
     uniforms,
-    term: `${Z_AND_DELTA}
+    term: `${dxlAdd ? deltaCode(false) : Z_AND_DELTA}
 fn term(seg : i32, t : i32, col : i32) -> f32 {
   let p = srcOrder[t];
   return deltaAt(p, csrDst[p], seg, col);

@@ -31,6 +31,14 @@ export interface SegmentReduceSpec {
   /** WGSL defining `fn term(seg : i32, t : i32, col : i32) -> f32`. */
   term: string;
   uniforms: Uniform[];
+  /** op 'sum' only: [numSegments, cols] added to each segment's sum as it is stored (a gradient
+   * that has another share to add, without a separate elementwise pass and tensor). */
+  addend?: TensorInfo;
+}
+
+/** The WGSL that adds the addend at flat output index `at` (nothing without one). */
+function plusAddend(spec: SegmentReduceSpec, at: string): string {
+  return spec.addend ? ` + addend[${at}]` : '';
 }
 
 function identity(op: 'sum' | 'max'): string {
@@ -59,7 +67,7 @@ fn main(index : i32) {
   for (var t = start; t < end; t = t + 1) {
     acc = ${combine(spec.op, 'acc', 'term(seg, t, col)')};
   }
-  result[index] = select(acc, 0.0, end == start);
+  result[index] = select(acc, 0.0, end == start)${plusAddend(spec, 'index')};
 }
 `;
 }
@@ -86,7 +94,7 @@ fn main(index : i32) {
   }
   let total = ${reduce}(acc);
   if (localIndex == 0u) {
-    result[seg * uniforms.cols + col] = select(total, 0.0, end == start);
+    result[seg * uniforms.cols + col] = select(total, 0.0, end == start)${plusAddend(spec, 'seg * uniforms.cols + col')};
   }
 }
 `;
@@ -249,12 +257,15 @@ fn main(index : i32) {
 }
 
 export function segmentReduce(backend: GatWebGPUBackend, spec: SegmentReduceSpec): TensorInfo {
+  if (spec.addend && (spec.op !== 'sum' || spec.addend.shape.reduce((a, b) => a * b, 1) !== spec.numSegments * spec.cols)) {
+    throw new Error(`gatv2 webgpu: segment reduce ${spec.name}: an addend needs op sum and ${spec.numSegments} x ${spec.cols} elements`);
+  }
   return runSegmented(backend, {
-    name: `seg_${spec.name}_${spec.op}`,
+    name: `seg_${spec.name}_${spec.op}${spec.addend ? '_add' : ''}`,
     segPtr: spec.segPtr,
     numSegments: spec.numSegments,
     cols: spec.cols,
-    inputs: spec.inputs,
+    inputs: spec.addend ? [...spec.inputs, ['addend', spec.addend]] : spec.inputs,
     uniforms: spec.uniforms,
     outputShape: [spec.numSegments, spec.cols],
     light: lightCode(spec),

@@ -18,7 +18,8 @@
  *   aggregation  GatV2AggregateGrad: dAlpha~_k = <dout_i, xl[j]>, dxl[j] += sum_k alpha~_k dout_i
  *   dropout      dAlpha = dropout(dAlpha~)       ("Projections", last paragraph)
  *   softmax      GatV2SegmentSoftmaxGrad: dE = alpha (dAlpha - sum_row alpha dAlpha)
- *   score        GatV2ScoreGrad: dxl[j] += sum delta_k, dxr[i] = sum delta_k, da = sum dE_k u_k
+ *   score        GatV2ScoreGrad: dxl[j] += sum delta_k (added to the aggregation's share in the
+ *                kernel, input dxlAdd), dxr[i] = sum delta_k, da = sum dE_k u_k
  *   projections  dW_L = x~^T dxl, db_L = sum_i dxl_i (and R); dx = dropout(dxl W_L^T + dxr W_R^T (+ dy W_res^T))
  *
  * Layers with edge features (edgeDim) are not built this way; the network has none (src/model/
@@ -163,16 +164,17 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       tf.dispose([dAlphaUsed!, salpha!]);
       // Only the residual's gradients read dy again.
       if (!cfg.residual) freeDy();
-      const [dxlScore, dxr, dAtt] = tf.engine().runKernel(GAT_SCORE_GRAD, {
-        xl: sxl!, xr: sxr!, att: P['att']!, dE, ...graph, ...bySource,
+      // The score kernel adds the aggregation's share of dL/dxl to its own (dxlAdd).
+      const [dxlBoth, dxr, dAtt] = tf.engine().runKernel(GAT_SCORE_GRAD, {
+        xl: sxl!, xr: sxr!, att: P['att']!, dE, ...graph, ...bySource, dxlAdd: dxlAgg!,
       }, attrs) as tf.Tensor2D[];
-      tf.dispose([dE, sxl!, sxr!]);
+      tf.dispose([dE, sxl!, sxr!, dxlAgg!]);
       grads['att'] = dAtt!;
-      const dxl = tf.tidy(() => {
-        const sum = tf.add(dxlAgg!, dxlScore!) as tf.Tensor2D;
-        return cfg.shareWeights ? (tf.add(sum, dxr!) as tf.Tensor2D) : sum;
-      });
-      tf.dispose([dxlAgg!, dxlScore!]);
+      let dxl = dxlBoth!;
+      if (cfg.shareWeights) {
+        dxl = tf.add(dxlBoth!, dxr!) as tf.Tensor2D;
+        dxlBoth!.dispose();
+      }
       const xdB = dropInput(opts.inputGrad ? (sx as NodeInput) : x, inDrop, opts.inputSeed);
       const wl = P['lin_l.weight'] as tf.Tensor2D;
       grads['lin_l.weight'] = tf.tidy(() => projectWeightGrad(xdB, dxl, wl));
