@@ -59,7 +59,8 @@ export const DROPOUT = 'GatV2Dropout';
 
 /** dW = x^T dy, the weight gradient of y = x W, for dense x [N, F] and dy [N, K], over slices of
  * rowsPerSlice rows whose partial products are then summed in slice order (a fixed order).
- * Attrs: rowsPerSlice. Output: [F, K]. WebGPU only (kernels/webgpu/weight-grad.ts): other
+ * Attrs: rowsPerSlice; dropP, dropSeed (optional, dropP 0 when absent): x is read as
+ * GatV2Dropout(x, dropP, dropSeed), the same mask, never stored. Output: [F, K]. WebGPU only (kernels/webgpu/weight-grad.ts): other
  * backends' matmuls do well on a tall inner dimension, and src/ops/linear.ts uses them there. */
 export const WEIGHT_GRAD = 'GatV2WeightGrad';
 

@@ -3,7 +3,9 @@
  * src/ops/linear.ts runs it for inputs of two row slices or more, against a float64 product:
  * a whole number of slices, slices plus a partial one, shapes that are not multiples of the
  * 64 x 64 tile or of 4 (several tiles each way, partial edge tiles), a single slice, and the
- * empty cases; the kernel really runs (no padding copies) and nothing leaks.
+ * empty cases; the kernel really runs (no padding copies) and nothing leaks. And x read through a
+ * dropout mask (projectWeightGrads, a block's backward): the same as the product of the dropped-out
+ * x that GatV2Dropout makes, without making it.
  *
  * Needs a WebGPU adapter (lavapipe will do, see .ci/install-vulkan.sh). Without one the tests
  * skip, except under CI=true, where that is a failure.
@@ -15,7 +17,8 @@ import { selectBackend } from '../src/backend.js';
 import { Prng } from '../src/check/prng.js';
 import { WEIGHT_GRAD } from '../kernels/names.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
-import { projectWeightGrad, SPLIT_ROWS } from '../src/ops/linear.js';
+import { dropout } from '../src/ops/dropout.js';
+import { projectWeightGrad, projectWeightGrads, SPLIT_ROWS } from '../src/ops/linear.js';
 
 const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
 if (unavailable !== null && process.env['CI'] === 'true') {
@@ -96,6 +99,59 @@ test('the weight-gradient kernel with a single slice, and with nothing to sum', 
   assert.deepEqual(gNone.shape, [F, 0]);
   assert.throws(() => tf.engine().runKernel(WEIGHT_GRAD, { x, dy: x0 }, { rowsPerSlice: 16 }), /same N/);
   tf.dispose([x, dy, x0, d0, g0, dNone, gNone]);
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(takeWebGPUErrors(), []);
+});
+
+test('weight gradients through a dropout mask equal those of the dropped-out x', { skip }, async () => {
+  await selectBackend('webgpu');
+  const rng = new Prng(12);
+  const before = tf.memory().numTensors;
+  const N = 2 * SPLIT_ROWS + 333, F = 70, K = 9, drop = { p: 0.6, seed: 987654321 };
+  const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
+  const x = tf.tensor2d(xv, [N, F]);
+  const dys = [K, 2 * K].map((k) => tf.tensor2d(Float32Array.from({ length: N * k }, () => rng.normal(0, 1)), [N, k]));
+  const ws = dys.map((d) => tf.zeros([F, d.shape[1]]) as tf.Tensor2D);
+  const terms = dys.map((d, k) => [d, ws[k]!] as [tf.Tensor2D, tf.Tensor2D]);
+  let fused: tf.Tensor2D[] = [];
+  const profile = await tf.profile(() => {
+    fused = projectWeightGrads(x, drop, terms);
+  });
+  const kernels = profile.kernels.map((k) => k.name);
+  assert.deepEqual(kernels.filter((k) => k === WEIGHT_GRAD).length, 2, `one kernel per gradient: ${kernels.join(', ')}`);
+  assert.ok(!kernels.includes('GatV2Dropout'), `x is not dropped out as a tensor: ${kernels.join(', ')}`);
+  // The reference: the dropped-out x made by GatV2Dropout, its product in float64.
+  const xd = dropout(x, drop.p, drop.seed);
+  const xdv = (await xd.data()) as Float32Array;
+  const dropped = xdv.filter((v) => v === 0).length / xdv.length;
+  assert.ok(Math.abs(dropped - drop.p) < 0.02, `the mask drops ${dropped} of x`);
+  for (const [k, g] of fused.entries()) {
+    const dv = (await dys[k]!.data()) as Float32Array;
+    const err = relError(xdv, dv, N, F, dys[k]!.shape[1], (await g.data()) as Float32Array);
+    assert.ok(err < 1e-5, `gradient ${k}: relative error ${err} against the dropped-out x`);
+  }
+  // Where the kernel does not run (the split turned off), the same numbers from TF.js's matmul.
+  process.env['GATV2_SPLIT_ROWS'] = '0';
+  try {
+    const plain = projectWeightGrads(x, drop, terms);
+    for (const [k, g] of plain.entries()) {
+      const a = (await g.data()) as Float32Array, b = (await fused[k]!.data()) as Float32Array;
+      let diff = 0, scale = 0;
+      for (let i = 0; i < a.length; i++) {
+        diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+        scale = Math.max(scale, Math.abs(a[i]!));
+      }
+      assert.ok(diff <= 1e-5 * scale, `gradient ${k}: kernel vs stock matmul ${diff / scale}`);
+    }
+    tf.dispose(plain);
+  } finally {
+    delete process.env['GATV2_SPLIT_ROWS'];
+  }
+  // Without dropout: projectWeightGrad's numbers.
+  const undropped = projectWeightGrads(x, null, terms);
+  const direct = projectWeightGrad(x, dys[0]!, ws[0]!);
+  assert.deepEqual(await undropped[0]!.data(), await direct.data());
+  tf.dispose([x, xd, ...dys, ...ws, ...fused, ...undropped, direct]);
   assert.equal(tf.memory().numTensors, before);
   assert.deepEqual(takeWebGPUErrors(), []);
 });

@@ -15,12 +15,17 @@
  *
  * Rows past N and columns past F or K load as zeros, so no operand is padded or copied. Every
  * element of dW is a sum in an order fixed by the shapes: deterministic, no atomics.
+ *
+ * With dropP > 0, x is read through the dropout mask of GatV2Dropout (kernels/dropout-hash.ts, by
+ * x's flat index): a block's backward gets dW = dropout(x)^T dy without regenerating dropout(x),
+ * an [N, F] tensor, for each of its weight gradients.
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { dropoutConstants, DROPOUT_WGSL } from '../dropout-hash.js';
 import { WEIGHT_GRAD } from '../names.js';
 import { sumRows } from './column-sum.js';
 import { need, relabel, zeros, type KernelArgs } from './kernel-util.js';
-import { i32, runProgram } from './program.js';
+import { f32, i32, runProgram } from './program.js';
 import { HEAVY_WG, WORKGROUP_TASK } from './wgsl.js';
 
 /** Side of the square dW tile of one workgroup; each of its HEAVY_WG (256) invocations owns 4 x 4. */
@@ -30,8 +35,9 @@ const CHUNK = 16;
 // One invocation per 4 x 4 piece of the tile, and per (row, vec4 column) of a chunk.
 if (HEAVY_WG !== (TILE / 4) ** 2 || CHUNK !== TILE / 4) throw new Error('weight-grad.ts: TILE, CHUNK and HEAVY_WG disagree');
 
-const CODE = `
-${WORKGROUP_TASK}
+/** The program; `drop`: x is read through the dropout mask (uniforms seed, key, threshold, scale). */
+const code = (drop: boolean) => `
+${WORKGROUP_TASK}${drop ? DROPOUT_WGSL : ''}
 var<workgroup> xs : array<vec4<f32>, ${CHUNK * (TILE / 4)}>;
 var<workgroup> ds : array<vec4<f32>, ${CHUNK * (TILE / 4)}>;
 
@@ -43,7 +49,7 @@ fn load_${m}(r : i32, c : i32, rEnd : i32, cols : i32) -> vec4<f32> {
     let base = r * cols;
     for (var q = 0; q < 4; q = q + 1) {
       if (c + q < cols) {
-        v[q] = ${m}[base + c + q];
+        v[q] = ${m}[base + c + q]${drop && m === 'x' ? ' * select(0.0, uniforms.scale, dropoutKeep(base + c + q))' : ''};
       }
     }
   }
@@ -109,11 +115,13 @@ function weightGrad(args: KernelArgs): TensorInfo {
   const rowsPerSlice = args.attrs['rowsPerSlice'] as number;
   if (!(Number.isInteger(rowsPerSlice) && rowsPerSlice > 0)) throw new Error(`${WEIGHT_GRAD}: rowsPerSlice must be a positive integer`);
   if (N === 0 || F === 0 || K === 0) return zeros(backend, [F, K]);
+  const dropP = (args.attrs['dropP'] as number | undefined) ?? 0;
+  const drop = dropP > 0 ? dropoutConstants(dropP, args.attrs['dropSeed'] as number) : null;
   const slices = Math.ceil(N / rowsPerSlice);
   const tilesF = Math.ceil(F / TILE), tilesK = Math.ceil(K / TILE);
   const numTasks = slices * tilesF * tilesK;
   const partial = runProgram(backend, {
-    key: 'wgrad',
+    key: drop ? 'wgrad_drop' : 'wgrad',
     inputs: [['x', x], ['dy', dy]],
     outputShape: slices === 1 ? [F, K] : [slices, F * K],
     workgroupSize: HEAVY_WG,
@@ -121,8 +129,9 @@ function weightGrad(args: KernelArgs): TensorInfo {
     uniforms: [
       i32('rows', N), i32('F', F), i32('K', K), i32('rowsPerSlice', rowsPerSlice),
       i32('tilesF', tilesF), i32('tilesK', tilesK), i32('numTasks', numTasks),
+      ...(drop ? [i32('seed', drop.seed | 0), i32('key', drop.key | 0), i32('threshold', drop.threshold), f32('scale', drop.scale)] : []),
     ],
-    code: CODE,
+    code: code(drop !== null),
   });
   if (slices === 1) return partial;
   const sum = sumRows(backend, partial, slices, F * K);

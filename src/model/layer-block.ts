@@ -32,7 +32,7 @@ import {
 import { dropout } from '../ops/dropout.js';
 import type { GraphTensors } from '../ops/graph-tensors.js';
 import {
-  isSparse, numCols, project, projectInputGradSum, projectWeightGrad, projectWithBias, type NodeInput,
+  dropNodeInput, isSparse, numCols, project, projectInputGradSum, projectWeightGrads, projectWithBias, type NodeInput,
 } from '../ops/linear.js';
 import { paramShapes, type LayerParams } from './gatv2-layer.js';
 import type { GATv2Config } from './config.js';
@@ -55,13 +55,6 @@ export interface BlockOptions {
 /** Whether a block can run layer `cfg` (edge features need gatv2-layer.ts). */
 export function blockSupports(cfg: GATv2Config): boolean {
   return cfg.edgeDim === null;
-}
-
-function dropInput(x: NodeInput, p: number, seed: number): NodeInput {
-  if (p === 0) return x;
-  // Sparse: dropping a stored zero changes nothing, so dropout acts on the stored values. The
-  // tidy frees the mask's temporaries at once.
-  return isSparse(x) ? { ...x, values: tf.tidy(() => dropout(x.values, p, seed)) } : tf.tidy(() => dropout(x, p, seed));
 }
 
 /** The nonlinearity between layers (both paths of networkForward); null or identity: y itself. */
@@ -114,7 +107,7 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
 
     // Nested tidies and disposals free each intermediate as soon as it is used: a backend's buffer
     // pool (WebGPU's) then reuses it within the same pass, which keeps the peak low.
-    const xd = dropInput(input, inDrop, opts.inputSeed);
+    const xd = dropNodeInput(input, inDrop, opts.inputSeed);
     const xl = tf.tidy(() => projectWithBias(xd, P['lin_l.weight'] as tf.Tensor2D, P['lin_l.bias']));
     const xr = cfg.shareWeights ? xl : tf.tidy(() => projectWithBias(xd, P['lin_r.weight'] as tf.Tensor2D, P['lin_r.bias']));
     const alpha = tf.tidy(() => {
@@ -175,16 +168,19 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
         dxl = tf.add(dxlBoth!, dxr!) as tf.Tensor2D;
         dxlBoth!.dispose();
       }
-      const xdB = dropInput(opts.inputGrad ? (sx as NodeInput) : x, inDrop, opts.inputSeed);
+      // dW = x~^T d(product) for each product of the dropped-out input x~ (regenerated or read
+      // through its mask, see projectWeightGrads).
       const wl = P['lin_l.weight'] as tf.Tensor2D;
-      grads['lin_l.weight'] = tf.tidy(() => projectWeightGrad(xdB, dxl, wl));
+      const weighted: Array<[string, tf.Tensor2D, tf.Tensor2D]> = [['lin_l.weight', dxl, wl]];
+      if (!cfg.shareWeights) weighted.push(['lin_r.weight', dxr!, P['lin_r.weight'] as tf.Tensor2D]);
+      if (cfg.residual) weighted.push(['res.weight', dy, P['res.weight'] as tf.Tensor2D]);
+      const wGrads = projectWeightGrads(
+        opts.inputGrad ? (sx as NodeInput) : x, inDrop > 0 ? { p: inDrop, seed: opts.inputSeed } : null,
+        weighted.map(([, d, w]) => [d, w]),
+      );
+      weighted.forEach(([name], k) => (grads[name] = wGrads[k]!));
       if (cfg.bias) grads['lin_l.bias'] = tf.sum(dxl, 0);
-      if (!cfg.shareWeights) {
-        grads['lin_r.weight'] = tf.tidy(() => projectWeightGrad(xdB, dxr!, P['lin_r.weight'] as tf.Tensor2D));
-        if (cfg.bias) grads['lin_r.bias'] = tf.sum(dxr!, 0);
-      }
-      if (cfg.residual) grads['res.weight'] = tf.tidy(() => projectWeightGrad(xdB, dy, P['res.weight'] as tf.Tensor2D));
-      if (xdB !== (opts.inputGrad ? sx : x)) tf.dispose(isSparse(xdB) ? xdB.values : xdB);
+      if (cfg.bias && !cfg.shareWeights) grads['lin_r.bias'] = tf.sum(dxr!, 0);
       const out = names.map((n) => grads[n]!);
       if (opts.inputGrad) {
         const dxd = tf.tidy(() => projectInputGradSum([

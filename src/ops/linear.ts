@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SPARSE_MATMUL, SPARSE_MATMUL_GRAD, WEIGHT_GRAD } from '../../kernels/names.js';
 import { customOp } from './custom-op.js';
+import { dropout } from './dropout.js';
 
 /** A sparse N x F matrix in CSR form, on the current backend. */
 export interface SparseMatrix {
@@ -56,6 +57,43 @@ export function projectWithBias(x: NodeInput, w: tf.Tensor2D, b: tf.Tensor | und
   return out;
 }
 
+/** dropout(x, p, seed) of dense or sparse x (p 0: x itself). */
+export function dropNodeInput(x: NodeInput, p: number, seed: number): NodeInput {
+  if (p === 0) return x;
+  // Sparse: dropping a stored zero changes nothing, so dropout acts on the stored values. The
+  // tidy frees the mask's temporaries at once.
+  return isSparse(x) ? { ...x, values: tf.tidy(() => dropout(x.values, p, seed)) } : tf.tidy(() => dropout(x, p, seed));
+}
+
+export interface InputDropout {
+  p: number;
+  seed: number;
+}
+
+/**
+ * dL/dW_k = dropout(x)^T dy_k for the products dropout(x) W_k of one input (a block's lin_l, lin_r
+ * and residual). Where the weight-gradient kernel runs (webgpu, tall dense x) it reads x through
+ * the mask itself; elsewhere dropout(x) is made once for all of them and freed after.
+ */
+export function projectWeightGrads(x: NodeInput, drop: InputDropout | null, terms: Array<[dy: tf.Tensor2D, w: tf.Tensor2D]>): tf.Tensor2D[] {
+  const rows = !isSparse(x) && drop !== null && drop.p > 0 ? slicedRows(x.shape[0]) : 0;
+  if (rows > 0) {
+    return terms.map(([dy]) => tf.engine().runKernel(
+      WEIGHT_GRAD, { x: x as tf.Tensor2D, dy }, { rowsPerSlice: rows, dropP: drop!.p, dropSeed: drop!.seed },
+    ) as tf.Tensor2D);
+  }
+  const xd = drop ? dropNodeInput(x, drop.p, drop.seed) : x;
+  const out = terms.map(([dy, w]) => tf.tidy(() => projectWeightGrad(xd, dy, w)));
+  if (xd !== x) tf.dispose(isSparse(xd) ? xd.values : xd);
+  return out;
+}
+
+/** Rows per slice where a weight gradient over n rows runs kernels/webgpu/weight-grad.ts, else 0. */
+function slicedRows(n: number): number {
+  const split = tf.getBackend() === 'webgpu' ? splitRows() : 0;
+  return split > 0 && n >= 2 * split ? split : 0;
+}
+
 /** dL/dW = x^T dy of y = x W. */
 export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   if (isSparse(x)) {
@@ -65,10 +103,8 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
   }
   // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
   if (x.shape[0] === 0) return tf.zerosLike(w);
-  const split = tf.getBackend() === 'webgpu' ? splitRows() : 0;
-  if (split > 0 && x.shape[0] >= 2 * split) {
-    return tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice: split }) as tf.Tensor2D;
-  }
+  const rows = slicedRows(x.shape[0]);
+  if (rows > 0) return tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice: rows }) as tf.Tensor2D;
   return explicitTransposes() ? tf.matMul(tf.transpose(x), dy) : tf.matMul(x, dy, true, false);
 }
 
