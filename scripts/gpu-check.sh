@@ -14,7 +14,10 @@
 # Steps, each under `timeout`, each saying what failed:
 #   1. probe       the adapter Dawn sees: vendor, architecture, limits, subgroups, a compute round
 #                  trip, the Vulkan libraries loaded (kit/probe.mjs); then `gatv2 backends --json`
-#   2. gradcheck   `gatv2 gradcheck --fixture <PyG fixtures> --backend webgpu` (must pass)
+#   2. gradcheck   `gatv2 gradcheck --fixture <PyG fixtures> --backend webgpu` (must pass), then
+#                  gradcheck-large: a random layer of 8,300 nodes with a hub of 400 extra in-edges
+#                  (must pass): the paths small graphs never take, the weight-gradient kernel of
+#                  tall inputs (kernels/webgpu/weight-grad.ts) and the hub (workgroup) programs
 #   3. bench       `gatv2 bench --backend webgpu`, analytic and autograd: Cora (2 layers, 8 heads x 8)
 #                  and a synthetic graph of ogbn-arxiv's size (169,343 nodes, 1,166,243 edges + self
 #                  loops, 128 features, 40 classes; 3 layers of 8 heads x 32, the GATv2 paper's model)
@@ -26,7 +29,7 @@
 #        kernels/webgpu/weight-grad.ts, for comparison)
 #   5. report      results.json into $OUT (or ./gpu-results/) and a short table, printed last
 # Exit 0 when every required step passed (probe on a hardware adapter where nvidia-smi sees a GPU,
-# backends, gradcheck, the four bench runs); PyG is optional.
+# backends, both gradchecks, the four bench runs); PyG is optional.
 #
 # Environment:
 #   GPU_CHECK_QUICK=1       tiny sizes (arxiv-like graph of 2,000 nodes, 2 steps after 1 warm-up):
@@ -301,6 +304,12 @@ EOF
   SUMMARY_FILE=gradcheck.out
   run_step gradcheck gradcheck 120 1 $CLI gradcheck --fixture "$FIXTURES" --backend webgpu --json
   cp "$WORK/gradcheck.out" "$WORK/gradcheck.json" 2>/dev/null
+  # N >= 2 x 4096 rows (src/ops/linear.ts SPLIT_ROWS); few features and FD entries keep the float64
+  # reference and the finite differences (JavaScript, on the host) to seconds.
+  SUMMARY_FILE=gradcheck-large.out
+  run_step gradcheck-large gradcheck 90 1 $CLI gradcheck --backend webgpu --nodes 8300 --edges 30000 --heads 8 \
+    --features 8 --channels 4 --hub 400 --fd-entries 4 --json
+  cp "$WORK/gradcheck-large.out" "$WORK/gradcheck-large.json" 2>/dev/null
 
   # ---------------------------------------------------------------- 3. bench (and 4. PyG beside it)
   SUMMARY_FILE=bench-cora.out

@@ -7,7 +7,7 @@
  *                                             backends, gradcheck, bench, pyg); exit 1 when it shows
  *                                             a failure (no adapter, a FAIL, a stopped mode)
  *   node kit-report.mjs final WORK OUT.json   merges WORK/ (steps.jsonl, plan.json, probe.json,
- *                                             backends.json, gradcheck.json, bench-*.jsonl,
+ *                                             backends.json, gradcheck.json, gradcheck-large.json, bench-*.jsonl,
  *                                             pyg-*.json, env.txt) into OUT.json and prints the final
  *                                             table; exit 0 when every required step passed
  */
@@ -165,6 +165,7 @@ function final(work, outFile) {
   const probe = readJson(join(work, 'probe.json'));
   const backends = readJson(join(work, 'backends.json'));
   const gradcheck = readJson(join(work, 'gradcheck.json'));
+  const gradcheckLarge = readJson(join(work, 'gradcheck-large.json'));
   const files = existsSync(work) ? readdirSync(work).sort() : [];
   const bench = files.filter((f) => /^bench-.*\.jsonl$/.test(f)).flatMap((f) => readJsonLines(join(work, f)).filter((r) => r.type === 'result').map((r) => ({ ...r, file: f })));
   const pyg = files.filter((f) => /^pyg-.*\.json$/.test(f)).map((f) => ({ key: f.replace(/^pyg-|\.json$/g, ''), ...(readJson(join(work, f)) ?? {}) }));
@@ -174,7 +175,7 @@ function final(work, outFile) {
   const ok = required.length > 0 && required.every((s) => s.status === 'ok');
   const results = {
     ok, mode: plan.mode, startedAt: plan.startedAt, finishedAt: new Date().toISOString(), env, plan, steps,
-    adapter: probe, backends, gradcheck,
+    adapter: probe, backends, gradcheck, gradcheckLarge,
     bench: bench.map(({ kernels, ...r }) => ({ ...r, kernels: kernels?.slice(0, 20) })),
     pyg: pyg.map((p) => ({ key: p.key, result: p.pyg ?? null, skipped: p.pygSkipped ?? null })),
   };
@@ -196,6 +197,7 @@ function final(work, outFile) {
   if (smi) out.push('GPU MiB: most GPU memory in use (nvidia-smi, every 200 ms) while the step ran, all processes');
   const gc = gradcheckLines(gradcheck);
   if (gradcheck) out.push(`gradcheck on webgpu: ${gc.lines.filter((l) => l.startsWith('PASS')).length}/${gc.lines.length} fixtures pass`);
+  if (gradcheckLarge) out.push(`gradcheck-large on webgpu: ${gradcheckLines(gradcheckLarge).lines.join('; ')}`);
 
   const rows = [];
   for (const g of plan.graphs) {
