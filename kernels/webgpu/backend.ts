@@ -62,6 +62,7 @@ export class GatWebGPUBackend extends WebGPUBackend {
   }
 
   override runWebGPUProgram(...args: Parameters<WebGPUBackend['runWebGPUProgram']>): TensorInfo {
+    checkBindingSizes(this.device.limits.maxStorageBufferBindingSize, args[0], args[1]);
     const queue = this as unknown as QueueInternals;
     if (this.pendingBytes >= PENDING_FLUSH_BYTES && queue.commandEncoder) {
       queue.endComputePassEncoder();
@@ -159,6 +160,27 @@ function canonicalKeys(cache: Record<string, unknown>): Record<string, unknown> 
 
 /** Prefix of this project's shader keys (program.ts). */
 export const GAT_KEY_PREFIX = 'gatv2_';
+
+/**
+ * Every tensor a program binds (its inputs and its output) must fit the adapter's
+ * maxStorageBufferBindingSize; past it Dawn reports a validation error and TF.js goes on with a
+ * program that never ran (wrong numbers). The autograd twin on an ogbn-arxiv-sized graph makes
+ * [E, H*C] tensors of 1.4 GB: this stops it with the sizes named instead.
+ */
+function checkBindingSizes(limit: number, program: { outputShape: number[] }, inputs: TensorInfo[]): void {
+  const MB = 1024 * 1024;
+  // Every dtype this backend stores is 4 bytes per element (bool as int32).
+  const bytes = (shape: number[]) => shape.reduce((a, b) => a * b, 1) * 4;
+  const largest = Math.max(bytes(program.outputShape), ...inputs.map((t) => bytes(t.shape)));
+  if (largest > limit) {
+    const shape = bytes(program.outputShape) === largest ? program.outputShape : inputs.find((t) => bytes(t.shape) === largest)!.shape;
+    throw new Error(
+      `a [${shape.join(', ')}] tensor (${(largest / MB).toFixed(0)} MiB) is larger than this WebGPU adapter binds ` +
+      `(maxStorageBufferBindingSize ${(limit / MB).toFixed(0)} MiB): the graph is too large for this computation on this GPU ` +
+      `(the analytic mode keeps node-sized tensors only)`,
+    );
+  }
+}
 
 /** Anything cached by derive(): its tensors are disposed with the source. */
 export interface Derived {
