@@ -26,7 +26,8 @@
 #                  and steps); skipped with a message otherwise
 #   (3b. bench-arxiv-nosplit, optional, with the time left: the arxiv analytic bench with
 #        GATV2_SPLIT_ROWS=0, TF.js's own matmul for the weight gradients instead of
-#        kernels/webgpu/weight-grad.ts, for comparison)
+#        kernels/webgpu/weight-grad.ts, for comparison; then bench-arxivpl-analytic and
+#        pyg-arxivpl, optional: the same size with power-law in-degrees, ours and PyG's)
 #   5. report      results.json into $OUT (or ./gpu-results/) and a short table, printed last
 # Exit 0 when every required step passed (probe on a hardware adapter where nvidia-smi sees a GPU,
 # backends, both gradchecks, the four bench runs); PyG is optional.
@@ -249,13 +250,14 @@ main() {
   local AF=${GPU_CHECK_ARXIV_FEATURES:-128} AD=6.88687 AK=40
   local MAXMS=$([ "$QUICK" = 1 ] && echo 120000 || echo 30000)
   local AE; AE=$(awk -v n="$AN" -v d="$AD" 'BEGIN { printf "%d", n * d + 0.5 }')
-  local ALABEL="synthetic N=$AN E=$AE uniform"
+  local ALABEL="synthetic N=$AN E=$AE uniform" PLABEL="synthetic N=$AN E=$AE power-law"
   cat > "$WORK/plan.json" <<EOF
 {"mode": "$([ "$QUICK" = 1 ] && echo quick || echo full)", "startedAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "budgetS": $BUDGET,
  "steps": $STEPS, "warmup": $WARMUP, "machine": "$(esc "$machine")", "node": "$(esc "$NODE")", "cli": "$(esc "$CLI")",
  "graphs": [
   {"key": "cora", "label": "cora", "layers": 2, "heads": 8, "hidden": 8},
-  {"key": "arxiv", "label": "$ALABEL", "layers": 3, "heads": 8, "hidden": 32, "nodes": $AN, "avgDegree": $AD, "features": $AF, "classes": $AK}
+  {"key": "arxiv", "label": "$ALABEL", "layers": 3, "heads": 8, "hidden": 32, "nodes": $AN, "avgDegree": $AD, "features": $AF, "classes": $AK},
+  {"key": "arxivpl", "label": "$PLABEL", "modes": ["analytic"], "layers": 3, "heads": 8, "hidden": 32, "nodes": $AN, "avgDegree": $AD, "features": $AF, "classes": $AK}
  ]}
 EOF
   local common=(--backend webgpu --steps "$STEPS" --warmup "$WARMUP" --kernels 8 --max-step-ms "$MAXMS" --json)
@@ -350,6 +352,16 @@ EOF
   # weight gradients (not kernels/webgpu/weight-grad.ts's row slices), to measure what that buys.
   SUMMARY_FILE=bench-arxiv-nosplit.out
   run_step bench-arxiv-nosplit bench 120 0 env GATV2_SPLIT_ROWS=0 $CLI bench "${arxiv[@]}" --grad analytic "${common[@]}"
+  # Optional, last: the same size with power-law in-degrees (real citation graphs have hubs, which
+  # the workgroup programs take), ours analytic and PyG's.
+  SUMMARY_FILE=bench-arxivpl-analytic.out
+  run_step bench-arxivpl-analytic bench 120 0 $CLI bench "${arxiv[@]}" --distribution power-law --grad analytic "${common[@]}"
+  cp "$WORK/bench-arxivpl-analytic.out" "$WORK/bench-arxivpl-analytic.jsonl" 2>/dev/null
+  if [ "$havepyg" = 1 ]; then
+    SUMMARY_FILE=pyg-arxivpl.json
+    PYTHONUNBUFFERED=1 run_step pyg-arxivpl pyg 120 0 "${pyc[@]}" --nodes "$AN" --avg-degree "$AD" --features "$AF" --classes "$AK" \
+      --layers 3 --heads 8 --hidden 32 --distribution power-law --ours-json "$WORK/bench-arxivpl-analytic.jsonl" --json "$WORK/pyg-arxivpl.json"
+  fi
 
   # ---------------------------------------------------------------- 5. report
   tar czf "$OUTDIR/raw.tar.gz" -C "$WORK" . 2>/dev/null

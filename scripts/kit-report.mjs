@@ -217,7 +217,8 @@ function final(work, outFile) {
         fmt(pool / MiB), !isPyg && pygPool > 0 && pool > 0 ? `${fmt(pool / pygPool, 2)}x` : '',
         r.stopped ? `stopped: ${r.stopped}`.slice(0, 60) : st && st.status !== 'ok' ? `step ${st.status}: ${st.note ?? ''}`.slice(0, 60) : ''];
     };
-    for (const mode of ['analytic', 'autograd']) {
+    // A graph's plan may name the modes it benches (the power-law one: analytic only).
+    for (const mode of g.modes ?? ['analytic', 'autograd']) {
       const r = ours.find((x) => x.mode === mode);
       rows.push(r ? line(`gatv2 ${r.backend}`, r, false) : [g.key, model, 'gatv2 webgpu', mode, '', '-', '-', '-', '', '', '-', '', 'no result']);
     }
