@@ -26,6 +26,12 @@ if (unavailable !== null && process.env['CI'] === 'true') {
 }
 const skip = unavailable === null ? false : `no WebGPU adapter: ${unavailable}`;
 
+/** A [rows, cols] tensor of standard normals, with its values. */
+function randomMatrix(rng: Prng, rows: number, cols: number): { values: Float32Array; t: tf.Tensor2D } {
+  const values = Float32Array.from({ length: rows * cols }, () => rng.normal(0, 1));
+  return { values, t: tf.tensor2d(values, [rows, cols]) };
+}
+
 /** max |got - x^T dy| / max |x^T dy|, the product in float64. */
 function relError(xv: Float32Array, dv: Float32Array, N: number, F: number, K: number, got: Float32Array): number {
   const want = new Float64Array(F * K);
@@ -53,9 +59,9 @@ test('weight gradients on webgpu (row slices, tiles) equal a float64 x^T dy', { 
     { N: 3 * SPLIT_ROWS - 1, F: 6, K: 10 }, // smaller than one tile
   ];
   for (const { N, F, K } of cases) {
-    const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
-    const dv = Float32Array.from({ length: N * K }, () => rng.normal(0, 1));
-    const x = tf.tensor2d(xv, [N, F]), dy = tf.tensor2d(dv, [N, K]), w = tf.zeros([F, K]) as tf.Tensor2D;
+    const { values: xv, t: x } = randomMatrix(rng, N, F);
+    const { values: dv, t: dy } = randomMatrix(rng, N, K);
+    const w = tf.zeros([F, K]) as tf.Tensor2D;
     let g: tf.Tensor | undefined;
     const profile = await tf.profile(() => {
       g = projectWeightGrad(x, dy, w);
@@ -78,9 +84,8 @@ test('the weight-gradient kernel with a single slice, and with nothing to sum', 
   const rng = new Prng(10);
   const before = tf.memory().numTensors;
   const N = 300, F = 65, K = 3;
-  const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
-  const dv = Float32Array.from({ length: N * K }, () => rng.normal(0, 1));
-  const x = tf.tensor2d(xv, [N, F]), dy = tf.tensor2d(dv, [N, K]);
+  const { values: xv, t: x } = randomMatrix(rng, N, F);
+  const { values: dv, t: dy } = randomMatrix(rng, N, K);
   // One slice of exactly N rows, one longer than N, 5 slices (the last partial), 43 slices of 7.
   for (const rowsPerSlice of [N, 1000, 64, 7]) {
     const g = tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice }) as tf.Tensor;
@@ -108,9 +113,8 @@ test('weight gradients through a dropout mask equal those of the dropped-out x',
   const rng = new Prng(12);
   const before = tf.memory().numTensors;
   const N = 2 * SPLIT_ROWS + 333, F = 70, K = 9, drop = { p: 0.6, seed: 987654321 };
-  const xv = Float32Array.from({ length: N * F }, () => rng.normal(0, 1));
-  const x = tf.tensor2d(xv, [N, F]);
-  const dys = [K, 2 * K].map((k) => tf.tensor2d(Float32Array.from({ length: N * k }, () => rng.normal(0, 1)), [N, k]));
+  const { t: x } = randomMatrix(rng, N, F);
+  const dys = [K, 2 * K].map((k) => randomMatrix(rng, N, k).t);
   const ws = dys.map((d) => tf.zeros([F, d.shape[1]]) as tf.Tensor2D);
   const terms = dys.map((d, k) => [d, ws[k]!] as [tf.Tensor2D, tf.Tensor2D]);
   let fused: tf.Tensor2D[] = [];

@@ -76,12 +76,8 @@ export interface InputDropout {
  * the mask itself; elsewhere dropout(x) is made once for all of them and freed after.
  */
 export function projectWeightGrads(x: NodeInput, drop: InputDropout | null, terms: Array<[dy: tf.Tensor2D, w: tf.Tensor2D]>): tf.Tensor2D[] {
-  const rows = !isSparse(x) && drop !== null && drop.p > 0 ? slicedRows(x.shape[0]) : 0;
-  if (rows > 0) {
-    return terms.map(([dy]) => tf.engine().runKernel(
-      WEIGHT_GRAD, { x: x as tf.Tensor2D, dy }, { rowsPerSlice: rows, dropP: drop!.p, dropSeed: drop!.seed },
-    ) as tf.Tensor2D);
-  }
+  const rows = isSparse(x) ? 0 : slicedRows(x.shape[0]);
+  if (rows > 0) return terms.map(([dy]) => slicedWeightGrad(x as tf.Tensor2D, dy, rows, drop));
   const xd = drop ? dropNodeInput(x, drop.p, drop.seed) : x;
   const out = terms.map(([dy, w]) => tf.tidy(() => projectWeightGrad(xd, dy, w)));
   if (xd !== x) tf.dispose(isSparse(xd) ? xd.values : xd);
@@ -94,6 +90,11 @@ function slicedRows(n: number): number {
   return split > 0 && n >= 2 * split ? split : 0;
 }
 
+/** dropout(x)^T dy (x itself without `drop`) by kernels/webgpu/weight-grad.ts, in slices of `rows`. */
+function slicedWeightGrad(x: tf.Tensor2D, dy: tf.Tensor2D, rows: number, drop: InputDropout | null): tf.Tensor2D {
+  return tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice: rows, dropP: drop?.p ?? 0, dropSeed: drop?.seed ?? 0 }) as tf.Tensor2D;
+}
+
 /** dL/dW = x^T dy of y = x W. */
 export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   if (isSparse(x)) {
@@ -104,7 +105,7 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
   // wasm's XNNPACK returns stale memory for an inner dimension of 0 (no rows, e.g. no edges).
   if (x.shape[0] === 0) return tf.zerosLike(w);
   const rows = slicedRows(x.shape[0]);
-  if (rows > 0) return tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice: rows }) as tf.Tensor2D;
+  if (rows > 0) return slicedWeightGrad(x, dy, rows, null);
   return explicitTransposes() ? tf.matMul(tf.transpose(x), dy) : tf.matMul(x, dy, true, false);
 }
 
