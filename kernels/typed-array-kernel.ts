@@ -2,7 +2,7 @@
  * Registers a kernel written as a loop over typed arrays (kernels/loops.ts) on the cpu or wasm
  * backend. The two backends differ only in where tensor data lives: cpu keeps JS typed arrays,
  * wasm keeps them on its heap (allocate every output first, then take views: growing the heap
- * detaches views taken earlier; see platform-notes.md).
+ * detaches views taken earlier; see docs/platform-notes.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';

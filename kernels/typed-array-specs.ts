@@ -1,7 +1,7 @@
 /**
  * The typed-array kernels (cpu and wasm share them): this project's GATv2 kernels and fast
  * replacements for TF.js's UnsortedSegmentSum and GatherV2, whose stock versions are unusable on
- * cpu (minutes at Cora size) and absent on wasm (platform-notes.md).
+ * cpu (minutes at Cora size) and absent on wasm (docs/platform-notes.md).
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import * as K from './names.js';

@@ -113,10 +113,10 @@ for (const backend of BACKENDS) {
     }
   });
 
-  // BUG (src/ops/score.ts, autograd twin): with no attention edge at all (E = 0 without self
-  // loops) TF.js's Mul gradient does not reduce a broadcast dimension of size 0 to 1, so
-  // tf.mul([0,H,C] u, [1,H,C] att) throws "The gradient of input 'b' has shape '0,H,C', which
-  // does not match the shape of the input '1,H,C'". The analytic mode works.
+  // Regression test (fixed in src/ops/score.ts, autograd twin): with no attention edge at all
+  // (E = 0 without self loops) TF.js's Mul gradient does not reduce a broadcast dimension of
+  // size 0 to 1, so tf.mul([0,H,C] u, [1,H,C] att) threw "The gradient of input 'b' has shape '0,H,C', which
+  // does not match the shape of the input '1,H,C'". The analytic mode always worked.
   test(`[${backend}] E = 0 without self loops: both modes give output = bias + residual`,
     async () => {
       await useBackend(backend);
@@ -131,9 +131,9 @@ for (const backend of BACKENDS) {
       assertRandomReport(await checkRandom(opts, backend), opts);
     });
 
-  // BUG (src/check/layer-run.ts): the edge_attr tensor's width is computed as
-  // data.length / max(1, E), which is 0 when E = 0, so an edge-feature case without input edges
-  // fails with "Error in matMul: inner shapes (0) and (D)". Fix: use input.edgeAttr.shape[1] ?? 1.
+  // Regression test (fixed in src/check/layer-run.ts): the edge_attr tensor's width was computed
+  // as data.length / max(1, E), which is 0 when E = 0, so an edge-feature case without input
+  // edges failed with "Error in matMul: inner shapes (0) and (D)".
   test(`[${backend}] E = 0 with edge features: runLayer and checkRandom work`,
     async () => {
       await useBackend(backend);
@@ -141,11 +141,11 @@ for (const backend of BACKENDS) {
       assertRandomReport(await checkRandom(opts, backend), opts);
     });
 
-  // BUG on wasm (TF.js wasm MatMul via XNNPACK): a matMul whose inner dimension is 0 returns
-  // uninitialised heap memory instead of zeros, and logs "XNN status for
+  // Regression test for a TF.js wasm quirk (MatMul via XNNPACK): a matMul whose inner dimension
+  // is 0 returns uninitialised heap memory instead of zeros, and logs "XNN status for
   // xnn_create_fully_connected_nc_f32 is not successful". With edge features and no attention
-  // edge at all, dW_e = edgeAttr^T [D,0] x dEdgeProj [0,HC] is therefore garbage. A fix in
-  // src/ops/linear.ts: return zeros when the inner dimension is 0.
+  // edge at all, dW_e = edgeAttr^T [D,0] x dEdgeProj [0,HC] was therefore garbage;
+  // src/ops/linear.ts now returns zeros when the inner dimension is 0.
   test(`[${backend}] no attention edge + edge features: lin_edge gradient is exactly zero`,
     async () => {
       await useBackend(backend);

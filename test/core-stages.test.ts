@@ -1,7 +1,7 @@
 /**
  * Each stage's backward on its own (score, softmax, aggregate): the analytic customGrad op's
  * gradient vs the autograd twin's vs a float64 vector-Jacobian product written here from
- * /work/shared/docs/gradients.md, on a small graph with an isolated node, a duplicate edge and a
+ * docs/gradients.md, on a small graph with an isolated node, a duplicate edge and a
  * self loop; the kernels called directly through tf.engine().runKernel; and the fast
  * UnsortedSegmentSum / GatherV2 overrides vs plain JS. Every test runs on cpu and on wasm.
  */

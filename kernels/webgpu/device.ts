@@ -2,7 +2,7 @@
  * Creates the GPUDevice the WebGPU kernels run on, through Dawn for Node (the `webgpu` package).
  *
  * TF.js's own factory creates a device with the default limits: 8 storage buffers per shader
- * stage (our score gradient binds 10) and no subgroups (platform-notes.md). So the device is made
+ * stage (our score gradient binds 10) and no subgroups (docs/platform-notes.md). So the device is made
  * here, with the adapter's own limits requested and `subgroups` enabled where the adapter has it.
  */
 import { existsSync, readdirSync } from 'node:fs';

@@ -39,7 +39,7 @@ async function load(): Promise<TensorflowInfo> {
   for (const pkg of PACKAGES) {
     const version = packageVersion(pkg);
     if (version === null) continue;
-    // Otherwise TensorFlow reserves all GPU memory at start-up (platform-notes.md).
+    // Otherwise TensorFlow reserves all GPU memory at start-up (docs/platform-notes.md).
     process.env['TF_FORCE_GPU_ALLOW_GROWTH'] ??= 'true';
     try {
       await import(pkg);

@@ -1,7 +1,7 @@
 /**
  * The float64 oracle: one GATv2 layer, forward and backward, computed the way PyG's GATv2Conv
  * computes it, with plain loops over the edge list. It shares no code with the TensorFlow.js
- * kernels, so agreeing with it means something. Equations cite /work/shared/docs/gradients.md.
+ * kernels, so agreeing with it means something. Equations cite docs/gradients.md.
  *
  * Evaluation mode: attention dropout is never applied here, whatever config.dropout says.
  */

@@ -1,7 +1,7 @@
 /**
  * A typed wrapper of tf.customGrad for ops of any number of tensor inputs. tf.customGrad passes
  * the save function after the inputs and runs the forward with the tape off, so every trainable
- * tensor must be one of `inputs` (platform-notes.md, "tf.customGrad rules").
+ * tensor must be one of `inputs` (docs/platform-notes.md, "tf.customGrad rules").
  */
 import * as tf from '@tensorflow/tfjs-core';
 

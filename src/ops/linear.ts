@@ -3,7 +3,7 @@
  *
  * Dense: on wasm the gradient is written with explicit transposes because TF.js's stock MatMul
  * gradient sets transposeA/transposeB, which sends the wasm backend off XNNPACK to a path about 12x
- * slower (platform-notes.md). Elsewhere the matmul reads its operand transposed itself, which
+ * slower (docs/platform-notes.md). Elsewhere the matmul reads its operand transposed itself, which
  * saves a full copy (and its memory) of an [N, H*C] or [N, F] matrix per product. Sparse: x is the CSR feature matrix (Cora's is 1.3% dense), multiplied
  * without densifying; it is an input, so only W gets a gradient.
  */
