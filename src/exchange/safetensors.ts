@@ -74,7 +74,8 @@ export function readSafetensors(bytes: Uint8Array, file: string): SafetensorsFil
     throw bad(`the header is not JSON (${(e as Error).message}): the file is damaged or not safetensors`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('the header is not a JSON object');
-  const data = bytes.subarray(headerEnd);
+  // A plain Uint8Array view (a Buffer's slice() would not copy).
+  const data = new Uint8Array(bytes.buffer, bytes.byteOffset + headerEnd, bytes.length - headerEnd);
   const metadata: Record<string, string> = {};
   const entries: Array<[string, SafeTensor, number, number]> = [];
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
