@@ -140,4 +140,19 @@ test('import: wrong names, shapes, dtypes and metadata are InputErrors naming th
   const manifest = JSON.parse(readFileSync(join(dir, 'pyg', 'model.json'), 'utf8')) as { modelConfig: ModelConfig };
   assert.deepEqual(manifest.modelConfig.network.layers[0], cfg);
   await assert.rejects(importCheckpoint(file, join(dir, 'pyg')), /already holds a checkpoint; choose another --out/);
+
+  // share_weights: PyG's state_dict names lin_l twice (as lin_r too); an exact copy is accepted.
+  const sw = loadFixture('test/fixtures/pyg-gatv2/share-weights.json');
+  const swMc: ModelConfig = { ...mc, network: { ...mc.network, layers: [sw.config] }, numFeatures: sw.config.inChannels,
+    classNames: Array.from({ length: outputWidth(sw.config) }, (_, k) => `c${k}`) };
+  const swTensors: typeof good = {};
+  for (const [k, v] of Object.entries(sw.params)) swTensors[`conv1.${k}`] = { shape: v.shape, data: Float32Array.from(v.data) };
+  const lin = swTensors['conv1.lin_l.weight'];
+  const swFile = join(dir, 'sw.safetensors');
+  writeFileSync(swFile, writeSafetensors({ ...swTensors, 'conv1.lin_r.weight': { shape: lin.shape, data: lin.data.slice() } }, { gatv2: JSON.stringify(swMc) }));
+  await importCheckpoint(swFile, join(dir, 'sw'));
+  const changed = lin.data.slice();
+  changed[0] += 1;
+  await attempt({ ...swTensors, 'conv1.lin_r.weight': { shape: lin.shape, data: changed } }, { gatv2: JSON.stringify(swMc) },
+    /tensor "conv1\.lin_r\.weight" differs from conv1\.lin_l\.weight, but layer 1 shares its weights/);
 });

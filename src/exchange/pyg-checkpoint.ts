@@ -20,7 +20,7 @@ import { ACTIVATIONS, layerPrefix, type NetworkConfig } from '../model/network.j
 import { writeFileAtomic } from '../train/atomic.js';
 import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, saveCheckpoint, type ModelConfig, type TrainedWith } from '../train/checkpoint.js';
 import { resolveCheckpointDir } from '../train/inference.js';
-import { float32Values, readSafetensors, writeSafetensors } from './safetensors.js';
+import { float32Values, readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
 
 export const CONFIG_KEY = 'gatv2';
 export const TRAINED_WITH_KEY = 'gatv2_trained_with';
@@ -97,6 +97,7 @@ export async function importCheckpoint(file: string, out: string): Promise<{ dir
   const trainedWith = parseTrainedWith(st.metadata[TRAINED_WITH_KEY]);
   const shapes = pygNetworkShapes(mc.network);
   for (const name of Object.keys(st.tensors)) {
+    if (isSharedCopy(name, st.tensors, mc.network, file)) continue;
     if (!(name in shapes)) {
       throw new InputError(`${file}: tensor "${name}" is not a parameter of the model config's network (expected ${Object.keys(shapes).join(', ')})`);
     }
@@ -119,6 +120,22 @@ export async function importCheckpoint(file: string, out: string): Promise<{ dir
     tf.dispose(Object.values(params));
   }
   return { dir: out, tensors: Object.keys(shapes).length };
+}
+
+/**
+ * PyG's GATv2Conv with share_weights registers lin_l as lin_r too, so a state_dict from PyG names
+ * both: lin_r.* of such a layer is accepted when it is lin_l.*'s exact copy.
+ */
+function isSharedCopy(name: string, tensors: Record<string, SafeTensor>, net: NetworkConfig, file: string): boolean {
+  const m = /^conv(\d+)\.lin_r\.(weight|bias)$/.exec(name);
+  const layer = m ? net.layers[Number(m[1]) - 1] : undefined;
+  if (!m || !layer?.shareWeights) return false;
+  const twin = tensors[`conv${m[1]}.lin_l.${m[2]}`];
+  const t = tensors[name];
+  if (!twin || twin.dtype !== t.dtype || !Buffer.from(twin.bytes).equals(Buffer.from(t.bytes))) {
+    throw new InputError(`${file}: tensor "${name}" differs from conv${m[1]}.lin_l.${m[2]}, but layer ${m[1]} shares its weights (shareWeights)`);
+  }
+  return true;
 }
 
 function parseTrainedWith(raw: string | undefined): TrainedWith {
