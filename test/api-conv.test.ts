@@ -150,6 +150,7 @@ test('GATv2Conv and Graph: bad options and inputs are InputErrors naming what to
   assert.throws(() => new GATv2Conv({ inChannels: 0, outChannels: 2 }), (e: Error) => e instanceof InputError && /inChannels/.test(e.message));
   assert.throws(() => new GATv2Conv({ inChannels: 2, outChannels: 2, dropout: 1 }), /dropout must be in \[0, 1\)/);
   assert.throws(() => Graph.fromEdgeIndex([[0, 5], [1, 0]], 3), (e: Error) => e instanceof InputError && /edge 1 \(5 -> 0\)/.test(e.message));
+  assert.throws(() => Graph.fromEdgeIndex([[0, 1.5], [1, 0]], 3), /edge 1 \(1.5 -> 0\) names a node outside \[0, 3\); node ids must be integers/);
   const t = tf.tensor2d([0, 1, 1, 0, 2, 2], [3, 2], 'int32');
   assert.throws(() => Graph.fromEdgeIndex(t as tf.Tensor2D, 3), /shape \[2, E\]/);
   const f = tf.tensor2d([0, 1, 1, 0], [2, 2], 'float32');

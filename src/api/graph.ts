@@ -31,8 +31,6 @@ export class Graph {
     this.numNodes = numNodes;
     this.source = source;
     this.target = target;
-    // Checks the node ids now, not at a layer's first call.
-    buildLayout(numNodes, source, target, { addSelfLoops: false });
   }
 
   /**
@@ -54,6 +52,7 @@ export class Graph {
       const e = t.shape[1];
       rows = [data.subarray(0, e), data.subarray(e)];
     }
+    checkEdges(rows[0], rows[1], numNodes);
     return new Graph(numNodes, Int32Array.from(rows[0]), Int32Array.from(rows[1]));
   }
 
@@ -106,5 +105,21 @@ export class Graph {
       b.positionOfEdge.dispose();
     }
     this.#built.clear();
+  }
+}
+
+/** Node ids are integers in [0, numNodes), checked before Int32Array would truncate or wrap them. */
+function checkEdges(source: ArrayLike<number>, target: ArrayLike<number>, numNodes: number): void {
+  if (!Number.isInteger(numNodes) || numNodes < 0) {
+    throw new InputError(`Graph.fromEdgeIndex: numNodes must be a non-negative integer, got ${numNodes}`);
+  }
+  if (source.length !== target.length) throw new InputError(`Graph.fromEdgeIndex: ${source.length} sources but ${target.length} targets`);
+  for (let k = 0; k < source.length; k++) {
+    const s = source[k], t = target[k];
+    if (!(Number.isInteger(s) && s >= 0 && s < numNodes && Number.isInteger(t) && t >= 0 && t < numNodes)) {
+      throw new InputError(
+        `Graph.fromEdgeIndex: edge ${k} (${s} -> ${t}) names a node outside [0, ${numNodes}); node ids must be integers 0..${numNodes - 1}`,
+      );
+    }
   }
 }
