@@ -11,6 +11,7 @@ import { benchCommand } from './bench.js';
 import { datasetsCommand } from './datasets.js';
 import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
+import { exportCommand, importCommand } from './exchange.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
     .command(backendsCommand)
     .command(datasetsCommand)
     .command(diagnoseCommand)
+    .command(exportCommand)
+    .command(importCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()

@@ -4,6 +4,7 @@
  * interrupted run exactly. SIGINT/SIGTERM: finish the epoch, save, exit 130/143.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { train } from '../api/train.js';
 import { BACKENDS } from '../backend.js';
 import { BUILTIN_DATASETS } from '../data/load.js';
 import { ACTIVATIONS } from '../model/network.js';
@@ -11,7 +12,6 @@ import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type Train
 import { CRITERIA } from '../train/early-stopping.js';
 import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../train/optimizers.js';
 import { createReporter } from '../train/progress.js';
-import { trainSession } from '../train/session.js';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
 
 /**
@@ -133,7 +133,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       onFirst: (r) => reporter.note(`${r}: finishing this epoch and saving the checkpoint (send it again to quit at once)`),
     });
     try {
-      const r = await trainSession({
+      const r = await train({
         ...(args.resume !== undefined ? { resume: args.resume } : { config: configFromArgs(args) }),
         ...(args.out !== undefined ? { out: args.out } : {}),
         reporter,

@@ -207,7 +207,7 @@ export function createNetworkInputs(features: SparseFeatures | DenseFeatures, la
  */
 const droppedSparse = new WeakMap<SparseMatrix, { key: string; values: tf.Tensor1D }>();
 
-function dropSparse(x: SparseMatrix, p: number, seed: number): SparseMatrix {
+export function dropSparse(x: SparseMatrix, p: number, seed: number): SparseMatrix {
   const key = `${p}:${seed}`;
   let entry = droppedSparse.get(x);
   if (!entry || entry.key !== key) {
