@@ -13,6 +13,7 @@ import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { predictCommand } from './predict.js';
+import { runsCommand } from './runs.js';
 import { trainCommand } from './train.js';
 
 function fail(err: unknown): never {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     .command(backendsCommand)
     .command(datasetsCommand)
     .command(diagnoseCommand)
+    .command(runsCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()

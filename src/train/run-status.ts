@@ -6,6 +6,7 @@
  * write (SIGKILL, power loss): `gatv2 runs` shows it as "killed".
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './atomic.js';
 
@@ -22,11 +23,13 @@ export interface RunStatus {
   /** failed: the error's message. */
   error?: string;
   pid: number;
+  /** Machine of the process (a pid means nothing on another one). */
+  host: string;
   at: string;
 }
 
-export function writeRunStatus(dir: string, s: Omit<RunStatus, 'pid' | 'at'>): void {
-  writeJsonAtomic(join(dir, STATUS_FILE), { ...s, pid: process.pid, at: new Date().toISOString() });
+export function writeRunStatus(dir: string, s: Omit<RunStatus, 'pid' | 'host' | 'at'>): void {
+  writeJsonAtomic(join(dir, STATUS_FILE), { ...s, pid: process.pid, host: hostname(), at: new Date().toISOString() });
 }
 
 export function readRunStatus(dir: string): RunStatus | null {
