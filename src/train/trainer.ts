@@ -84,7 +84,7 @@ export interface RunSummary {
    * Macro-F1, per-class precision/recall/F1 and the confusion matrix at the best epoch, on val
    * and test (src/train/classification-metrics.ts).
    */
-  classification?: { val: ClassificationReport; test: ClassificationReport };
+  classification?: { classNames: string[]; val: ClassificationReport; test: ClassificationReport };
   /** Gradient checks done (--check-grads) and the largest relative difference seen. */
   gradCheck?: { checks: number; worst: { epoch: number; param: string; relDiff: number } };
 }
@@ -175,7 +175,7 @@ function summarize(spec: RunSpec, m: Model): RunSummary {
     timeMs: m.state.elapsedMs,
     meanEpochMs: m.metrics.reduce((a, x) => a + x.epochMs, 0) / m.metrics.length,
   };
-  if (m.state.bestReport) s.classification = m.state.bestReport;
+  if (m.state.bestReport) s.classification = { classNames: spec.modelConfig.classNames, ...m.state.bestReport };
   if (checks.length > 0) {
     const w = checks.reduce((a, x) => (x.gradCheck!.worst.relDiff > a.gradCheck!.worst.relDiff ? x : a));
     s.gradCheck = { checks: checks.length, worst: { epoch: w.epoch, ...w.gradCheck!.worst } };
@@ -309,8 +309,8 @@ export async function trainRun(
       await new Promise((r) => setImmediate(r));
     }
     if (state.epoch !== savedEpoch) await save();
-    finishDiagnostics();
     if (!state.finished) {
+      finishDiagnostics();
       writeRunStatus(spec.dir, { status: 'stopped', epoch: state.epoch, reason: String(stop.reason()) });
       reporter.runEnd(null);
       return { summary: null, stoppedBy: stop.reason() };
@@ -318,6 +318,8 @@ export async function trainRun(
     state.elapsedMs = elapsedBefore + performance.now() - sessionStart;
     const summary = summarize(spec, model);
     writeJsonAtomic(join(spec.dir, SUMMARY_FILE), summary);
+    // After summary.json, so the report has the best epoch's per-class tables.
+    finishDiagnostics();
     writeRunStatus(spec.dir, { status: 'finished', epoch: state.epoch });
     reporter.runEnd(summary);
     return { summary, stoppedBy: null };
