@@ -20,6 +20,7 @@ import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import type { RunSummary } from '../src/train/trainer.js';
 import { evaluateCheckpoint } from '../src/cli/evaluate.js';
+import { writeReport } from '../src/report/index.js';
 import { numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
 
 await useBackend('cpu');
@@ -178,4 +179,9 @@ test('summary.json holds the best epoch\'s per-class report; evaluate --json giv
   const ev = await evaluateCheckpoint(dir, {});
   assert.deepEqual(ev.splits.test?.classification, c.test);
   assert.deepEqual(ev.splits.val?.classification, c.val);
+  // The HTML report shows them.
+  const html = readFileSync(writeReport(dir), 'utf8');
+  assert.ok(html.includes(`macro-F1 val ${c.val.macroF1.toFixed(4)}, test ${c.test.macroF1.toFixed(4)}`));
+  assert.ok(html.includes('Confusion matrix, test (rows: true class, columns: predicted class)'));
+  assert.ok(html.includes(`<td>${c.test.confusion[0][0]}</td>`));
 });
