@@ -108,6 +108,12 @@ test('a model with edge features trains, evaluates, predicts, and passes gradche
     assert.ok(tensors.includes(t), `gradcheck checks ${t}`);
   }
 
+  // The diagnostics' host loops include the edge term of the score: they agree with the tape.
+  const d = await runCli(['diagnose', '--checkpoint', out, '--json']);
+  assert.equal(d.code, 0, d.err);
+  const checks = (JSON.parse(d.out) as { layers: { check: { dxrRelErr: number; oneSideResidual: number } }[] }).layers.map((l) => l.check);
+  for (const c of checks) assert.ok(c.dxrRelErr <= 1e-4 && c.oneSideResidual <= 1e-4, JSON.stringify(c));
+
   // Without the edge columns the model cannot run: exit 2, saying why.
   const plain = tmpDir('edgefeat-plain');
   writeDataset(plain, 'source,target');
