@@ -38,24 +38,26 @@ export function toUndirected(
   dst.set(target);
   dst.set(source, e);
   // Sorted by (source, target): by target first, then stably by source (LSD radix, two passes).
-  let order: Int32Array<ArrayBuffer> = Int32Array.from({ length: 2 * e }, (_, k) => k);
+  let order = new Int32Array(2 * e);
+  for (let k = 0; k < order.length; k++) order[k] = k;
   order = countingSort(countingSort(order, dst, numNodes), src, numNodes);
 
-  const outSrc: number[] = [];
-  const outDst: number[] = [];
-  const groupStart: number[] = [];
+  // Typed arrays sized for the worst case (no repeats), trimmed at the end.
+  const outSrc = new Int32Array(2 * e);
+  const outDst = new Int32Array(2 * e);
+  const groupStart = new Int32Array(2 * e);
+  let m = 0;
   for (let k = 0; k < order.length; k++) {
     const p = order[k];
-    const last = outSrc.length - 1;
-    if (last >= 0 && outSrc[last] === src[p] && outDst[last] === dst[p]) continue;
-    outSrc.push(src[p]);
-    outDst.push(dst[p]);
-    groupStart.push(k);
+    if (m > 0 && outSrc[m - 1] === src[p] && outDst[m - 1] === dst[p]) continue;
+    outSrc[m] = src[p];
+    outDst[m] = dst[p];
+    groupStart[m] = k;
+    m++;
   }
-  const result: UndirectedEdges = { source: Int32Array.from(outSrc), target: Int32Array.from(outDst) };
+  const result: UndirectedEdges = { source: outSrc.slice(0, m), target: outDst.slice(0, m) };
   if (edgeAttr !== undefined) {
     const d = edgeAttr.dim;
-    const m = outSrc.length;
     const values = new Float32Array(m * d);
     // Sums in float64, one rounding to float32 at the end.
     const acc = new Float64Array(d);
