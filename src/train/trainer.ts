@@ -324,7 +324,11 @@ export async function trainRun(
     reporter.runEnd(summary);
     return { summary, stoppedBy: null };
   } catch (err) {
-    writeRunStatus(spec.dir, { status: 'failed', epoch: state.epoch, error: (err as Error).message ?? String(err) });
+    try {
+      writeRunStatus(spec.dir, { status: 'failed', epoch: state.epoch, error: (err as Error).message ?? String(err) });
+    } catch {
+      // The directory cannot be written either: the original error is the one to report.
+    }
     throw err;
   } finally {
     if (best) tf.dispose(best.params);
