@@ -92,8 +92,11 @@ export async function checkCheckpoint(o: CheckpointGradOptions, upstreamSeed = 0
       const p = cmp.params[prefix + name];
       params[name] = toPygLayout(name, p.shape, p.values, shape);
     }
+    // Edge features (edges.csv's extra columns) enter every layer as they are, so the edge
+    // projection lin_edge and its gradient are checked too.
+    const edgeAttr = ds.edgeAttr ? dense([ds.edgeSource.length, ds.edgeAttr.dim], ds.edgeAttr.values) : null;
     const input: ReferenceInput = {
-      config: cfg, numNodes: N, edgeIndex: [ds.edgeSource, ds.edgeTarget], x: dense([N, width], x), edgeAttr: null, params,
+      config: cfg, numNodes: N, edgeIndex: [ds.edgeSource, ds.edgeTarget], x: dense([N, width], x), edgeAttr, params,
     };
     const outWidth = cfg.concat ? cfg.heads * cfg.outChannels : cfg.outChannels;
     const upstream = dense([N, outWidth], Float64Array.from({ length: N * outWidth }, () => rng.normal(0, 1)));

@@ -8,6 +8,7 @@ import { checkpointOptions } from './checkpoint-options.js';
 import { SPLITS, type Split } from '../data/dataset.js';
 import { infer, loadModel } from '../train/inference.js';
 import { scoreSplit, type SplitScore } from '../train/loss.js';
+import { classificationReport, type ClassificationReport } from '../train/classification-metrics.js';
 import { formatTable } from './table.js';
 
 interface EvaluateArgs {
@@ -22,8 +23,13 @@ export interface EvaluateResult {
   epoch: number;
   dataset: string;
   backend: string;
-  /** Labelled splits only; accuracy is the fraction of the split's nodes predicted right. */
-  splits: Partial<Record<Split, SplitScore & { nodes: number }>>;
+  /** Class index -> label, the order of perClass and of the confusion matrix's rows and columns. */
+  classNames: string[];
+  /**
+   * Labelled splits only; accuracy is the fraction of the split's nodes predicted right, and
+   * `classification` adds macro-F1, per-class precision/recall/F1 and the confusion matrix.
+   */
+  splits: Partial<Record<Split, SplitScore & { nodes: number; classification: ClassificationReport }>>;
 }
 
 export async function evaluateCheckpoint(dir: string, opts: { dataset?: string; backend?: string }): Promise<EvaluateResult> {
@@ -34,9 +40,15 @@ export async function evaluateCheckpoint(dir: string, opts: { dataset?: string; 
     for (const s of SPLITS) {
       const nodes = m.data.splits[s];
       if (s === 'unlabeled' || nodes.length === 0) continue;
-      splits[s] = { nodes: nodes.length, ...scoreSplit(logits, m.labels, nodes, numClasses) };
+      splits[s] = {
+        nodes: nodes.length, ...scoreSplit(logits, m.labels, nodes, numClasses),
+        classification: classificationReport(logits, m.labels, nodes, numClasses),
+      };
     }
-    return { checkpoint: m.checkpoint.dir, epoch: m.checkpoint.manifest.epoch, dataset: m.data.dataset.name, backend: m.backend, splits };
+    return {
+      checkpoint: m.checkpoint.dir, epoch: m.checkpoint.manifest.epoch, dataset: m.data.dataset.name, backend: m.backend,
+      classNames: m.checkpoint.manifest.modelConfig.classNames, splits,
+    };
   } finally {
     m.dispose();
   }
@@ -57,8 +69,18 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       return;
     }
-    const rows = Object.entries(r.splits).map(([s, v]) => [s, String(v.nodes), `${(100 * v.accuracy).toFixed(2)}%`, v.loss.toFixed(4)]);
+    const rows = Object.entries(r.splits).map(([s, v]) => [
+      s, String(v.nodes), `${(100 * v.accuracy).toFixed(2)}%`, v.loss.toFixed(4), `${(100 * v.classification.macroF1).toFixed(2)}%`,
+    ]);
     process.stdout.write(`${r.checkpoint} (epoch ${r.epoch}) on ${r.dataset}, backend ${r.backend}\n`);
-    process.stdout.write(formatTable(['split', 'nodes', 'accuracy', 'loss'], rows) + '\n');
+    process.stdout.write(formatTable(['split', 'nodes', 'accuracy', 'loss', 'macro-F1'], rows) + '\n');
+    const test = r.splits.test;
+    if (test) {
+      const perClass = test.classification.perClass.map((c, k) => [
+        r.classNames[k] ?? String(k), String(c.support), c.precision.toFixed(4), c.recall.toFixed(4), c.f1.toFixed(4),
+      ]);
+      process.stdout.write(`\ntest split, per class (the confusion matrices are in --json):\n`);
+      process.stdout.write(formatTable(['class', 'nodes', 'precision', 'recall', 'F1'], perClass) + '\n');
+    }
   },
 };

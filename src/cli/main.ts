@@ -14,6 +14,7 @@ import { evaluateCommand } from './evaluate.js';
 import { exportCommand, importCommand } from './exchange.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { predictCommand } from './predict.js';
+import { runsCommand } from './runs.js';
 import { trainCommand } from './train.js';
 
 function fail(err: unknown): never {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     .command(diagnoseCommand)
     .command(exportCommand)
     .command(importCommand)
+    .command(runsCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()

@@ -13,6 +13,7 @@ import { CRITERIA } from '../train/early-stopping.js';
 import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../train/optimizers.js';
 import { createReporter } from '../train/progress.js';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
+import { dataScheduleConfig, dataScheduleOptions, type DataScheduleArgs } from './train-data-schedule-flags.js';
 
 /**
  * The flags: TrainConfig flattened (optimizer and model fields at the top level, as yargs gives
@@ -20,9 +21,10 @@ import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
  * --self-loops, --diagnostics as a switch with its period apart) and the run-only flags.
  */
 export interface TrainArgs
-  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics'>,
+  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics' | 'toUndirected' | 'split' | 'lrSchedule' | 'clipNorm'>,
     Omit<OptimizerConfig, 'name'>,
-    Omit<ModelOptions, 'inputDropout' | 'addSelfLoops'> {
+    Omit<ModelOptions, 'inputDropout' | 'addSelfLoops'>,
+    DataScheduleArgs {
   out?: string;
   resume?: string;
   json: boolean;
@@ -67,13 +69,14 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
     checkGrads: a.checkGrads,
     saveEvery: a.saveEvery,
     diagnostics: a.diagnostics ? a.diagnosticsEvery : 0,
+    ...dataScheduleConfig(a),
   };
 }
 
 const M = DEFAULT_MODEL;
 
 export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
-  return y
+  return dataScheduleOptions(y)
     .option('dataset', { type: 'string', default: D.dataset, describe: `${BUILTIN_DATASETS.join(', ')}, or a dataset directory` })
     .option('out', { type: 'string', describe: 'run directory (default runs/<dataset>-<time>)' })
     .option('resume', { type: 'string', describe: 'continue the run in this directory with its saved options (other training flags are ignored)' })

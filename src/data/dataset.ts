@@ -30,6 +30,14 @@ export interface DenseFeatures {
   values: Float32Array;
 }
 
+/** Edge features (PyG's edge_attr): row-major [edges, dim], one row per input edge, in edge order. */
+export interface EdgeFeatures {
+  dim: number;
+  values: Float32Array;
+  /** Column names, as the file named them. */
+  names: string[];
+}
+
 export interface GraphDataset {
   /** Built-in name ('cora') or the directory's base name. */
   name: string;
@@ -47,6 +55,8 @@ export interface GraphDataset {
   edgeSource: Int32Array;
   edgeTarget: Int32Array;
   features: SparseFeatures | DenseFeatures;
+  /** Extra numeric columns of edges.csv (or OGB's edge-feat.csv.gz); absent when there are none. */
+  edgeAttr?: EdgeFeatures;
   /**
    * Feature index -> name, only when the file named features (string feature ids in sparse
    * triplets, or the column names of a dense header); absent when features are plain 0..F-1.

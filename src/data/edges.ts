@@ -1,10 +1,12 @@
 /**
- * Reads edges.csv (`source,target`) into two index arrays, in file order. Duplicates and self loops
- * are kept: what to do with them is the model's rule (GATv2 drops and re-adds self loops), and
- * `datasets inspect` reports them.
+ * Reads edges.csv (`source,target[,w0,w1,...]`) into two index arrays, in file order. Duplicates
+ * and self loops are kept: what to do with them is the model's rule (GATv2 drops and re-adds self
+ * loops), and `datasets inspect` reports them. Extra columns are edge features (PyG's edge_attr),
+ * one finite number per column and row.
  */
-import { checkHeader, checkWidth, failAt, readCsv, type CsvFile } from './csv.js';
-import { GrowableInt32 } from './growable.js';
+import { checkHeader, checkWidth, failAt, readCsv, type CsvFile, type CsvRow } from './csv.js';
+import type { EdgeFeatures } from './dataset.js';
+import { GrowableFloat32, GrowableInt32 } from './growable.js';
 import type { NodeTable } from './nodes.js';
 
 export const EDGE_COLUMNS = ['source', 'target'];
@@ -12,7 +14,28 @@ export const EDGE_COLUMNS = ['source', 'target'];
 export interface EdgeList {
   source: Int32Array;
   target: Int32Array;
+  /** Present when the header has columns after source,target. */
+  edgeAttr?: EdgeFeatures;
   warnings: string[];
+}
+
+/** A number from an edge-feature cell that stays finite in float32, or a one-line error. */
+export function parseEdgeValue(file: CsvFile, line: number, text: string, column: string): number {
+  const v = text === '' ? NaN : Number(text);
+  if (!Number.isFinite(Math.fround(v))) {
+    failAt(file, line, `edge feature ${column} "${text}" is not a finite number; write a decimal number such as 0.5`);
+  }
+  return v;
+}
+
+/** The header's extra columns (edge feature names): each must be named. */
+function edgeFeatureNames(file: CsvFile, header: CsvRow): string[] {
+  checkHeader(file, { fields: header.fields.slice(0, 2), line: header.line }, EDGE_COLUMNS);
+  const names = header.fields.slice(2);
+  names.forEach((n, k) => {
+    if (n === '') failAt(file, header.line, `column ${k + 3} of the header has no name; name every edge feature column`);
+  });
+  return names;
 }
 
 export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>, nodesDisplay: string): Promise<EdgeList> {
@@ -20,21 +43,26 @@ export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>,
   const target = new GrowableInt32(1 << 14);
   const lookup = nodes.lookup;
   let sawHeader = false;
+  let names: string[] = [];
+  let columns = EDGE_COLUMNS;
+  const attr = new GrowableFloat32(1 << 14);
 
   for await (const batch of readCsv(file)) {
     for (const row of batch) {
       if (!sawHeader) {
-        checkHeader(file, row, EDGE_COLUMNS);
+        names = edgeFeatureNames(file, row);
+        columns = [...EDGE_COLUMNS, ...names];
         sawHeader = true;
         continue;
       }
-      checkWidth(file, row, EDGE_COLUMNS);
+      checkWidth(file, row, columns);
       const s = lookup(row.fields[0]);
       if (s === undefined) unknownNode(file, row.line, 'source', row.fields[0], nodesDisplay);
       const t = lookup(row.fields[1]);
       if (t === undefined) unknownNode(file, row.line, 'target', row.fields[1], nodesDisplay);
       source.push(s);
       target.push(t);
+      for (let k = 0; k < names.length; k++) attr.push(parseEdgeValue(file, row.line, row.fields[k + 2], names[k]));
     }
   }
   if (!sawHeader) failAt(file, 1, `file is empty; the first line must be "${EDGE_COLUMNS.join(',')}"`);
@@ -43,7 +71,9 @@ export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>,
   if (source.length === 0) {
     warnings.push(`${file.display}: no edges; every node will only attend to itself through its self loop`);
   }
-  return { source: source.toArray(), target: target.toArray(), warnings };
+  const list: EdgeList = { source: source.toArray(), target: target.toArray(), warnings };
+  if (names.length > 0) list.edgeAttr = { dim: names.length, values: attr.toArray(), names };
+  return list;
 }
 
 function unknownNode(file: CsvFile, line: number, column: string, id: string, nodesDisplay: string): never {

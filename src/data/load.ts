@@ -11,6 +11,7 @@ import type { GraphDataset } from './dataset.js';
 import { readEdges } from './edges.js';
 import { readFeatures } from './features.js';
 import { readNodes } from './nodes.js';
+import { isOgbDir, loadOgbDataset } from './ogb.js';
 
 /** Datasets shipped in the package's datasets/ directory. */
 export const BUILTIN_DATASETS: string[] = ['cora', 'citeseer'];
@@ -76,6 +77,7 @@ export function resolveDataset(nameOrPath: string): ResolvedDataset {
 
 export async function loadDataset(nameOrPath: string): Promise<GraphDataset> {
   const where = resolveDataset(nameOrPath);
+  if (isOgbDir(where.dir)) return loadOgbDataset(where);
   // Locate all three files before parsing any, so a missing one is reported at once.
   const nodesFile = findCsv(where.dir, where.display, 'nodes');
   const edgesFile = findCsv(where.dir, where.display, 'edges');
@@ -99,5 +101,6 @@ export async function loadDataset(nameOrPath: string): Promise<GraphDataset> {
     warnings: [...edges.warnings],
   };
   if (feats.featureNames !== undefined) ds.featureNames = feats.featureNames;
+  if (edges.edgeAttr !== undefined) ds.edgeAttr = edges.edgeAttr;
   return ds;
 }

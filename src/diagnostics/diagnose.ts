@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { inDegrees } from '../graph/layout.js';
 import { layerPrefix, type NetworkConfig, type NetworkInputs } from '../model/network.js';
+import { edgeAttrInCsrOrder } from '../model/edge-attr.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import type { Objective } from '../train/gradients.js';
 import { instrumentedPass, type LayerCapture } from './instrumented.js';
@@ -85,9 +86,16 @@ async function layerDiagnostics(
   const H = cfg.heads, C = cfg.outChannels, HC = H * C, N = L.numNodes, E = L.numEdges;
   const xl = await host(cap.xl, N * HC);
   const xr = cap.xr ? await host(cap.xr, N * HC) : xl;
+  // The edge term W_e e of the score (edge features), in CSR order, as the layer computed it.
+  let edgeProj: Host | null = null;
+  if (cfg.edgeDim !== null && inputs.edgeAttr) {
+    const ep = tf.tidy(() => tf.matMul(edgeAttrInCsrOrder(inputs.edgeAttr!, inputs.graph), tf.tensor2d(weights['lin_edge.weight'], [cfg.edgeDim!, HC])));
+    edgeProj = await host(ep, E * HC);
+    ep.dispose();
+  }
   const flow = layerFlow({
     graph: L, heads: H, channels: C, negativeSlope: cfg.negativeSlope,
-    xl, xr, edgeProj: null, att: weights['att'],
+    xl, xr, edgeProj, att: weights['att'],
     alpha: await host(cap.alpha, E * H), dAlpha: await host(cap.dAlpha, E * H),
   }, { thresholds: opts.thresholds, entropyBins: opts.entropyBins });
 

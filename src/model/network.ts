@@ -9,7 +9,7 @@
  * every number of a run on a given backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
+import type { DenseFeatures, EdgeFeatures, SparseFeatures } from '../data/dataset.js';
 import { InputError } from '../errors.js';
 import type { GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GradMode, type GraphTensors } from '../ops/graph-tensors.js';
@@ -53,6 +53,8 @@ export interface NetworkShape {
   bias: boolean;
   shareWeights: boolean;
   residual: boolean;
+  /** Edge feature width (PyG's edge_dim), from the dataset; absent or null: none. */
+  edgeDim?: number | null;
 }
 
 function checkProbability(name: string, p: number): void {
@@ -93,6 +95,7 @@ export function buildNetworkConfig(s: NetworkShape): NetworkConfig {
     bias: s.bias,
     shareWeights: s.shareWeights,
     residual: s.residual,
+    edgeDim: s.edgeDim ?? null,
   };
   const layers: GATv2Config[] = [];
   let width = s.inFeatures;
@@ -166,11 +169,15 @@ export function initNetworkParams(net: NetworkConfig, seed: number): Record<stri
 export interface NetworkInputs {
   x: NodeInput;
   graph: GraphTensors;
+  /** Edge features [input edges, edgeDim] in input edge order, when the dataset has them. */
+  edgeAttr?: tf.Tensor2D;
   dispose(): void;
 }
 
 /** Uploads features (sparse stays sparse: Cora is 1.3% dense) and the layout. */
-export function createNetworkInputs(features: SparseFeatures | DenseFeatures, layout: GraphLayout): NetworkInputs {
+export function createNetworkInputs(
+  features: SparseFeatures | DenseFeatures, layout: GraphLayout, edgeFeatures?: EdgeFeatures,
+): NetworkInputs {
   if (features.numNodes !== layout.numNodes) {
     throw new Error(`features have ${features.numNodes} rows but the graph has ${layout.numNodes} nodes`);
   }
@@ -186,14 +193,19 @@ export function createNetworkInputs(features: SparseFeatures | DenseFeatures, la
         }
       : tf.keep(tf.tensor2d(features.values, [features.numNodes, features.numFeatures]));
   const graph = graphTensors(layout);
+  const edgeAttr = edgeFeatures
+    ? tf.keep(tf.tensor2d(edgeFeatures.values, [edgeFeatures.values.length / edgeFeatures.dim, edgeFeatures.dim]))
+    : undefined;
   return {
     x,
     graph,
+    ...(edgeAttr ? { edgeAttr } : {}),
     dispose() {
       releaseInputDropout(x);
       if (isSparse(x)) for (const t of [x.rowPtr, x.colIdx, x.values]) t.dispose();
       else x.dispose();
       graph.dispose();
+      edgeAttr?.dispose();
     },
   };
 }
@@ -290,6 +302,7 @@ export function networkForward(
       mode: opts.mode,
       training: opts.training,
       dropoutSeed: seedOf(l, 1),
+      edgeAttr: inputs.edgeAttr ?? null,
       ...(opts.tap ? { tap: (point: LayerTapPoint, t: tf.Tensor2D) => opts.tap!(l, point, t) } : {}),
     });
     attention.push(r.alpha);

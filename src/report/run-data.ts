@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDiagnostics, type DiagnosticsRecord } from '../diagnostics/jsonl.js';
 import type { EpochMetrics } from '../train/metrics.js';
+import type { ClassificationSummary } from './classification-tables.js';
 
 export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -20,9 +21,17 @@ export interface RunInfo {
   dataset?: { name?: string; nodes?: number; features?: number; classes?: number };
 }
 
+/** The parts of summary.json (src/train/trainer.ts RunSummary) the report shows. */
+export interface RunSummaryInfo {
+  bestEpoch?: number;
+  classification?: ClassificationSummary;
+}
+
 export interface RunData {
   dir: string;
   info: RunInfo | null;
+  /** summary.json, once the run has finished. */
+  summary?: RunSummaryInfo | null;
   metrics: EpochMetrics[];
   diagnostics: DiagnosticsRecord[];
 }
@@ -48,6 +57,7 @@ export function readRun(dir: string): RunData {
   return {
     dir,
     info: readJson<RunInfo>(join(dir, CONFIG_FILE)),
+    summary: readJson<RunSummaryInfo>(join(dir, 'summary.json')),
     metrics: readMetricsFile(join(dir, METRICS_FILE)),
     diagnostics: readDiagnostics(dir),
   };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../train/atomic.js';
 import type { DiagnosticsRecord } from '../diagnostics/jsonl.js';
 import { buildCharts } from './charts.js';
+import { classificationTables } from './classification-tables.js';
 import { escapeHtml, renderReport, type Table } from './html.js';
 import { CONFIG_FILE, METRICS_FILE, readRun, type RunData } from './run-data.js';
 import { DIAGNOSTICS_FILE } from '../diagnostics/jsonl.js';
@@ -105,6 +106,7 @@ export function renderRunReport(run: RunData): string {
   const tables: Table[] = [];
   const rt = runTable(run);
   if (rt) tables.push(rt);
+  if (run.summary?.classification) tables.push(...classificationTables(run.summary.classification, run.summary.bestEpoch ?? 0));
   if (run.diagnostics.length > 0) {
     tables.push(graphTable(run.diagnostics[run.diagnostics.length - 1]));
     tables.push(flowTable(run.diagnostics));

@@ -12,6 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import type { RandomSplit } from '../data/split.js';
+import type { UndirectedReduce } from '../data/undirected.js';
 import { networkParamShapes, type NetworkConfig } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
@@ -30,6 +32,9 @@ export interface ModelConfig {
   numFeatures: number;
   /** Class index -> the user's label. */
   classNames: string[];
+  /** The dataset transforms of training (src/train/data.ts), so evaluate sees the same graph and split. */
+  toUndirected?: UndirectedReduce | null;
+  split?: RandomSplit | null;
 }
 
 /** How the weights were trained: evaluate and predict default to the same backend. */

@@ -7,9 +7,12 @@ import { checkNetworkShape, type NetworkShape } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { CRITERIA, type Criterion } from './early-stopping.js';
 import { checkOptimizerConfig, DEFAULT_OPTIMIZER, type OptimizerConfig } from './optimizers.js';
+import { checkLrSchedule, type LrSchedule } from './lr-schedule.js';
+import type { RandomSplit } from '../data/split.js';
+import { UNDIRECTED_REDUCES, type UndirectedReduce } from '../data/undirected.js';
 
 /** The network's knobs; the input width and class count come from the dataset. */
-export type ModelOptions = Omit<NetworkShape, 'inFeatures' | 'numClasses'>;
+export type ModelOptions = Omit<NetworkShape, 'inFeatures' | 'numClasses' | 'edgeDim'>;
 
 export interface TrainConfig {
   /** A built-in dataset name or an absolute directory. */
@@ -44,6 +47,14 @@ export interface TrainConfig {
    * diagnostics.jsonl, and report.html at the end (0: off). Optional: older config.json lack it.
    */
   diagnostics?: number;
+  /** --to-undirected: PyG's ToUndirected, merged edges' features reduced this way (absent/null: off). */
+  toUndirected?: UndirectedReduce | null;
+  /** --split random:...: a stratified seeded split instead of the dataset's (absent/null: its own). */
+  split?: RandomSplit | null;
+  /** --lr-schedule and its parameters (absent: a constant lr). */
+  lrSchedule?: LrSchedule;
+  /** --clip-norm: largest global L2 norm of the gradients (absent or 0: no clipping). */
+  clipNorm?: number;
 }
 
 /** The GAT recipe (Velickovic et al. 2018; PyG's examples/gat.py), with GATv2 layers. */
@@ -106,4 +117,9 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0)) throw new InputError(`--weight-decay must be >= 0, got ${c.weightDecay}`);
   checkOptimizerConfig(c.optimizer);
   checkNetworkShape(c.model);
+  if (c.lrSchedule) checkLrSchedule(c.lrSchedule, c.optimizer.lr);
+  if (!((c.clipNorm ?? 0) >= 0)) throw new InputError(`--clip-norm must be >= 0 (0: off), got ${c.clipNorm}`);
+  if (c.toUndirected && !UNDIRECTED_REDUCES.includes(c.toUndirected)) {
+    throw new InputError(`--undirected-reduce must be one of ${UNDIRECTED_REDUCES.join(', ')}, got "${c.toUndirected}"`);
+  }
 }

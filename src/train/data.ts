@@ -5,12 +5,18 @@
  */
 import { SPLITS, splitIndices, type DenseFeatures, type GraphDataset, type Split, type SparseFeatures } from '../data/dataset.js';
 import { rowNormalize } from '../data/normalize.js';
+import { randomSplit, type RandomSplit } from '../data/split.js';
+import { toUndirected, type UndirectedReduce } from '../data/undirected.js';
 import { buildLayout, type GraphLayout } from '../graph/layout.js';
 
 export interface DataOptions {
   /** Divide each feature row by its sum (the GAT recipe). */
   normalizeFeatures: boolean;
   addSelfLoops: boolean;
+  /** PyG's ToUndirected with this reduce for merged edges' features (absent or null: as loaded). */
+  toUndirected?: UndirectedReduce | null;
+  /** Replace the dataset's split with a stratified random one (absent or null: keep it). */
+  split?: RandomSplit | null;
 }
 
 export interface PreparedData {
@@ -21,7 +27,20 @@ export interface PreparedData {
   splits: Record<Split, Int32Array>;
 }
 
-export function prepareData(ds: GraphDataset, opts: DataOptions): PreparedData {
+/** The dataset with --to-undirected and --split applied (the input is left as it is). */
+export function transformDataset(loaded: GraphDataset, opts: Pick<DataOptions, 'toUndirected' | 'split'>): GraphDataset {
+  let ds = loaded;
+  if (opts.toUndirected) {
+    const u = toUndirected(ds.nodeIds.length, ds.edgeSource, ds.edgeTarget, ds.edgeAttr, opts.toUndirected);
+    ds = { ...ds, edgeSource: u.source, edgeTarget: u.target };
+    if (u.edgeAttr) ds.edgeAttr = u.edgeAttr;
+  }
+  if (opts.split) ds = { ...ds, split: randomSplit(ds.labels, ds.classNames.length, opts.split) };
+  return ds;
+}
+
+export function prepareData(loaded: GraphDataset, opts: DataOptions): PreparedData {
+  const ds = transformDataset(loaded, opts);
   const splits = {} as Record<Split, Int32Array>;
   for (const s of SPLITS) splits[s] = splitIndices(ds, s);
   return {

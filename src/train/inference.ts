@@ -85,9 +85,20 @@ export async function loadModel(
     if (ds.features.numFeatures !== mc.numFeatures) {
       throw new InputError(`${ds.name} has ${ds.features.numFeatures} features per node, the model was trained on ${mc.numFeatures}`);
     }
-    const data = prepareData(ds, { normalizeFeatures: mc.normalizeFeatures, addSelfLoops: mc.network.layers[0].addSelfLoops });
-    const labels = mapLabels(ds, mc.classNames, opts.strictLabels);
-    const inputs = createNetworkInputs(data.features, data.layout);
+    const data = prepareData(ds, {
+      normalizeFeatures: mc.normalizeFeatures, addSelfLoops: mc.network.layers[0].addSelfLoops,
+      toUndirected: mc.toUndirected ?? null, split: mc.split ?? null,
+    });
+    const edgeDim = mc.network.layers[0].edgeDim;
+    const dataEdgeDim = data.dataset.edgeAttr?.dim ?? null;
+    if (edgeDim !== dataEdgeDim) {
+      throw new InputError(
+        `${ds.name} has ${dataEdgeDim ?? 'no'} edge feature${dataEdgeDim === 1 ? '' : 's'} per edge, the model was trained on ${edgeDim ?? 'none'}; use a dataset with the same edge columns`,
+      );
+    }
+    // Labels of the transformed dataset (a random split leaves labels as they are).
+    const labels = mapLabels(data.dataset, mc.classNames, opts.strictLabels);
+    const inputs = createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr);
     return {
       checkpoint, data, labels, inputs, backend,
       dispose() {

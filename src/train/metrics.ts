@@ -28,6 +28,10 @@ export interface EpochMetrics {
   best: boolean;
   /** Wall time of the training step and the evaluation (no gradient check, no file writes). */
   epochMs: number;
+  /** The learning rate of this epoch's step, when a schedule (--lr-schedule) sets it. */
+  lr?: number;
+  /** Global L2 norm of the step's gradients before clipping, with --clip-norm. */
+  gradNorm?: number;
   gradCheck?: GradCheckRecord;
 }
 

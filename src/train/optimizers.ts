@@ -36,8 +36,11 @@ export interface OptimizerState {
 
 export interface Optimizer {
   readonly config: OptimizerConfig;
-  /** Updates every parameter in place from its gradient. */
-  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void;
+  /**
+   * Updates every parameter in place from its gradient, with learning rate `lr` (default
+   * config.lr; a schedule passes each step's, as torch's schedulers set the group's lr).
+   */
+  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr?: number): void;
   state(): OptimizerState;
   /** Restores a state saved by state() (slot tensors are copied). */
   load(state: OptimizerState): void;
@@ -79,23 +82,23 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
   let step = 0;
   const c = config;
 
-  function update(name: string, p: tf.Variable, grad: tf.Tensor, fused: boolean): void {
+  function update(name: string, p: tf.Variable, grad: tf.Tensor, fused: boolean, lr: number): void {
     // The fused kernel adds the decay itself.
     const g = weightDecay > 0 && !fused ? tf.add(grad, tf.mul(p, weightDecay)) : grad;
     switch (c.name) {
       case 'sgd':
-        p.assign(tf.sub(p, tf.mul(g, c.lr)));
+        p.assign(tf.sub(p, tf.mul(g, lr)));
         return;
       case 'momentum': {
         const buf = slots[`velocity/${name}`];
         buf.assign(tf.add(tf.mul(buf, c.momentum), g));
-        p.assign(tf.sub(p, tf.mul(buf, c.lr)));
+        p.assign(tf.sub(p, tf.mul(buf, lr)));
         return;
       }
       case 'rmsprop': {
         const sq = slots[`square_avg/${name}`];
         sq.assign(tf.add(tf.mul(sq, c.rmsDecay), tf.mul(tf.square(g), 1 - c.rmsDecay)));
-        p.assign(tf.sub(p, tf.div(tf.mul(g, c.lr), tf.add(tf.sqrt(sq), c.epsilon))));
+        p.assign(tf.sub(p, tf.div(tf.mul(g, lr), tf.add(tf.sqrt(sq), c.epsilon))));
         return;
       }
       case 'adam': {
@@ -108,7 +111,7 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
           // One kernel instead of ~13 ops; it computes p' from the old m and v, so the order of
           // the three assigns does not matter. assign takes over each output's data (no copy).
           const attrs: AdamAttrs = {
-            beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay, stepSize: c.lr / bc1, sqrtBc2: Math.sqrt(bc2),
+            beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay, stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2),
           };
           const [pNew, mNew, vNew] = tf.engine().runKernel(ADAM_UPDATE, { param: p, m, v, grad: g }, attrs) as tf.Tensor[];
           m.assign(mNew!);
@@ -119,7 +122,7 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
         m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
         v.assign(tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2)));
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), c.epsilon);
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), c.lr / bc1)));
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / bc1)));
         return;
       }
     }
@@ -127,14 +130,15 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
 
   return {
     config,
-    apply(params, grads) {
+    apply(params, grads, lr = c.lr) {
+      if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`optimizer: learning rate must be >= 0, got ${lr}`);
       step++;
       const fused = c.name === 'adam' && allowFused && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
       tf.tidy(() => {
         for (const [name, p] of Object.entries(params)) {
           const g = grads[name];
           if (!g) throw new Error(`optimizer: no gradient for ${name}`);
-          update(name, p, g, fused);
+          update(name, p, g, fused, lr);
         }
       });
     },

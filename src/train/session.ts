@@ -97,6 +97,8 @@ function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkCon
     normalizeFeatures: config.normalizeFeatures,
     numFeatures: data.features.numFeatures,
     classNames: data.dataset.classNames,
+    ...(config.toUndirected ? { toUndirected: config.toUndirected } : {}),
+    ...(config.split ? { split: config.split } : {}),
   };
 }
 
@@ -127,12 +129,19 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   opts.reporter.note(`backend: ${backendReason() ?? backend}`);
   const ds = await loadDataset(datasetRef);
   for (const w of ds.warnings) opts.reporter.note(`warning: ${w}`);
-  const data = prepareData(ds, { normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops });
-  if (data.splits.train.length === 0) throw new InputError(`${ds.name}: no node is in the train split`);
+  const data = prepareData(ds, {
+    normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops,
+    toUndirected: config.toUndirected ?? null, split: config.split ?? null,
+  });
+  if (data.splits.train.length === 0) {
+    throw new InputError(`${ds.name}: no node is in the train split; give the dataset a split or use --split random:0.6,0.2,0.2`);
+  }
   if (data.splits.val.length === 0) {
     throw new InputError(`${ds.name}: no node is in the val split; early stopping and the best checkpoint are chosen on it`);
   }
-  const net = buildNetworkConfig({ ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses });
+  const net = buildNetworkConfig({
+    ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses, edgeDim: data.dataset.edgeAttr?.dim ?? null,
+  });
   const full: TrainConfig = { ...config, dataset: datasetRef };
 
   if (prior) {
@@ -148,7 +157,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   });
   if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
 
-  const inputs = createNetworkInputs(data.features, data.layout);
+  const inputs = createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr);
   const modelConfig = modelConfigFor(full, data, net);
   const runs: RunSummary[] = [];
   try {

@@ -28,6 +28,10 @@ import { compareModes, lossAndGrads, toHost, type Objective } from './gradients.
 import { scoreSplit, splitTargets } from './loss.js';
 import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from './metrics.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import { classificationReport, type ClassificationReport } from './classification-metrics.js';
+import { clipGradNorm } from './clip-grad.js';
+import { lrAt } from './lr-schedule.js';
+import { writeRunStatus } from './run-status.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 
@@ -58,6 +62,8 @@ export interface TrainingState {
   elapsedMs: number;
   finished: boolean;
   stoppedEarly: boolean;
+  /** Per-class report of the best epoch on val and test (absent in older checkpoints). */
+  bestReport?: { val: ClassificationReport; test: ClassificationReport };
 }
 
 export interface RunSummary {
@@ -74,6 +80,11 @@ export interface RunSummary {
   /** Wall time of the run (all resumes), and the mean of the per-epoch step+eval times. */
   timeMs: number;
   meanEpochMs: number;
+  /**
+   * Macro-F1, per-class precision/recall/F1 and the confusion matrix at the best epoch, on val
+   * and test (src/train/classification-metrics.ts).
+   */
+  classification?: { classNames: string[]; val: ClassificationReport; test: ClassificationReport };
   /** Gradient checks done (--check-grads) and the largest relative difference seen. */
   gradCheck?: { checks: number; worst: { epoch: number; param: string; relDiff: number } };
 }
@@ -164,6 +175,7 @@ function summarize(spec: RunSpec, m: Model): RunSummary {
     timeMs: m.state.elapsedMs,
     meanEpochMs: m.metrics.reduce((a, x) => a + x.epochMs, 0) / m.metrics.length,
   };
+  if (m.state.bestReport) s.classification = { classNames: spec.modelConfig.classNames, ...m.state.bestReport };
   if (checks.length > 0) {
     const w = checks.reduce((a, x) => (x.gradCheck!.worst.relDiff > a.gradCheck!.worst.relDiff ? x : a));
     s.gradCheck = { checks: checks.length, worst: { epoch: w.epoch, ...w.gradCheck!.worst } };
@@ -222,6 +234,7 @@ export async function trainRun(
     reporter.note(`report: ${writeReport(spec.dir)}`);
   };
   try {
+    writeRunStatus(spec.dir, { status: 'running', epoch: state.epoch });
     if (resuming) reporter.note(`resuming ${spec.dir} after epoch ${state.epoch}`);
     reporter.runStart({ seed: config.seed, ...position, startEpoch: state.epoch, maxEpochs: config.epochs });
     let savedEpoch = state.epoch;
@@ -248,9 +261,14 @@ export async function trainRun(
         appendDiagnostics(spec.dir, epoch, lastDiagnostics);
         checkMs += performance.now() - t;
       }
-      optimizer.apply(params, step.grads);
+      // --clip-norm, then the step with this epoch's lr (--lr-schedule): both functions of the
+      // config and the epoch only, so a resumed run applies exactly what it would have.
+      const lr = lrAt(config.optimizer.lr, config.lrSchedule, epoch, config.epochs);
+      const clip = config.clipNorm ? await clipGradNorm(step.grads, config.clipNorm) : null;
+      const grads = clip ? clip.grads : step.grads;
+      optimizer.apply(params, grads, lr);
       const trainLoss = (await step.loss.data())[0];
-      tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
+      tf.dispose([step.loss, step.objective, ...Object.values(grads)]);
 
       const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
       const logits = (await logitsT.data()) as Float32Array;
@@ -265,12 +283,18 @@ export async function trainRun(
         testLoss: te.loss, testAcc: te.accuracy, best: es.best, epochMs,
       };
       if (gradCheck) m.gradCheck = gradCheck;
+      if (config.lrSchedule && config.lrSchedule.name !== 'none') m.lr = lr;
+      if (clip) m.gradNorm = clip.norm;
       metrics.push(m);
       state.epoch = epoch;
       state.rng.nextEpoch = epoch + 1;
       state.earlyStopping = es.state;
       if (es.best) {
         state.best = m;
+        state.bestReport = {
+          val: classificationReport(logits, labels, data.splits.val, data.numClasses),
+          test: classificationReport(logits, labels, data.splits.test, data.numClasses),
+        };
         if (best) tf.dispose(best.params);
         best = { epoch, params: Object.values(params).map((p) => tf.clone(p)) };
       }
@@ -285,16 +309,27 @@ export async function trainRun(
       await new Promise((r) => setImmediate(r));
     }
     if (state.epoch !== savedEpoch) await save();
-    finishDiagnostics();
     if (!state.finished) {
+      finishDiagnostics();
+      writeRunStatus(spec.dir, { status: 'stopped', epoch: state.epoch, reason: String(stop.reason()) });
       reporter.runEnd(null);
       return { summary: null, stoppedBy: stop.reason() };
     }
     state.elapsedMs = elapsedBefore + performance.now() - sessionStart;
     const summary = summarize(spec, model);
     writeJsonAtomic(join(spec.dir, SUMMARY_FILE), summary);
+    // After summary.json, so the report has the best epoch's per-class tables.
+    finishDiagnostics();
+    writeRunStatus(spec.dir, { status: 'finished', epoch: state.epoch });
     reporter.runEnd(summary);
     return { summary, stoppedBy: null };
+  } catch (err) {
+    try {
+      writeRunStatus(spec.dir, { status: 'failed', epoch: state.epoch, error: (err as Error).message ?? String(err) });
+    } catch {
+      // The directory cannot be written either: the original error is the one to report.
+    }
+    throw err;
   } finally {
     if (best) tf.dispose(best.params);
     obj.targets.dispose();
