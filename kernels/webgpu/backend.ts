@@ -84,6 +84,12 @@ export class GatWebGPUBackend extends WebGPUBackend {
   private readonly derived = new WeakMap<DataId, Map<string, Derived>>();
   /** Bytes of tensors disposed since the last submission whose buffers wait for it. */
   private pendingBytes = 0;
+  /**
+   * Names of the programs run so far that write with atomics (TF.js marks them `atomic`): float
+   * atomic adds make the order of a sum, hence its bits, change from run to run. The determinism
+   * test asserts a training step runs none (kernels/webgpu/README.md lists the ones TF.js has).
+   */
+  readonly atomicPrograms = new Set<string>();
 
   constructor(device: GPUDevice, info: GPUAdapterInfo, subgroups: boolean) {
     super(device, info);
@@ -104,6 +110,7 @@ export class GatWebGPUBackend extends WebGPUBackend {
   override runWebGPUProgram(...args: Parameters<WebGPUBackend['runWebGPUProgram']>): TensorInfo {
     checkBindingSizes(this.gat.limits, args[0], args[1]);
     checkDispatch(this.gat.limits, args[0] as unknown as DispatchedProgram);
+    if ((args[0] as { atomic?: boolean }).atomic === true) this.atomicPrograms.add(programName(args[0]));
     const queue = this as unknown as QueueInternals;
     if (this.pendingBytes >= this.gat.pendingFlushBytes && queue.commandEncoder) {
       queue.endComputePassEncoder();
