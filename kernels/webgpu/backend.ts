@@ -217,26 +217,28 @@ export const GAT_KEY_PREFIX = 'gatv2_';
  * is an i32, so no binding may hold 2^31 elements either (on Vulkan, whose storage bindings are
  * under 4 GiB, the byte limit already keeps float32 tensors under 2^30 elements).
  */
-function checkBindingSizes(limits: DispatchLimits, program: { outputShape: number[] }, inputs: TensorInfo[]): void {
+function checkBindingSizes(limits: DispatchLimits, program: { outputShape: number[]; variableNames?: string[] }, inputs: TensorInfo[]): void {
   const MB = 1024 * 1024;
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   // Every dtype this backend stores is 4 bytes per element (bool as int32).
   const bytes = (shape: number[]) => size(shape) * 4;
-  const shapes = [program.outputShape, ...inputs.map((t) => t.shape)];
-  const largest = Math.max(...shapes.map(bytes));
-  const shape = shapes.find((s) => bytes(s) === largest)!;
-  const role = shape === program.outputShape ? 'output' : 'input';
-  if (largest > limits.bindingBytes) {
+  const bound = [
+    { shape: program.outputShape, what: 'the output' },
+    ...inputs.map((t, i) => ({ shape: t.shape, what: `input ${program.variableNames?.[i] ?? i}` })),
+  ];
+  const largest = bound.reduce((a, b) => (bytes(b.shape) > bytes(a.shape) ? b : a));
+  const tensor = `a [${largest.shape.join(', ')}] tensor (${largest.what} of ${programName(program)}`;
+  if (bytes(largest.shape) > limits.bindingBytes) {
     throw new Error(
-      `a [${shape.join(', ')}] tensor (${(largest / MB).toFixed(0)} MiB, an ${role} of ${programName(program)}) is larger than this WebGPU adapter binds ` +
+      `${tensor}, ${(bytes(largest.shape) / MB).toFixed(0)} MiB) is larger than this WebGPU adapter binds ` +
       `(maxStorageBufferBindingSize ${(limits.bindingBytes / MB).toFixed(0)} MiB): the graph is too large for this computation on this GPU ` +
       `(the analytic mode keeps node-sized tensors only)`,
     );
   }
-  if (size(shape) > limits.elements) {
+  if (size(largest.shape) > limits.elements) {
     throw new Error(
-      `a [${shape.join(', ')}] tensor (an ${role} of ${programName(program)}) has more elements than a WebGPU program ` +
-      `can index (${limits.elements}): the graph is too large for this computation`,
+      `${tensor}) has more elements than a WebGPU program can index (${limits.elements}): ` +
+      `the graph is too large for this computation`,
     );
   }
 }
