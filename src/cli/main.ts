@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT, InputError } from '../errors.js';
+import { setNativeVerbose } from '../../kernels/webgpu/native-stderr.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
 import { datasetsCommand } from './datasets.js';
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
     .command(backendsCommand)
     .command(datasetsCommand)
     .command(diagnoseCommand)
+    .option('verbose', { type: 'boolean', default: false, global: true, describe: 'Also print the GPU driver\'s own log lines' })
+    .middleware((argv) => setNativeVerbose(argv['verbose'] === true))
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()
