@@ -21,23 +21,11 @@
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { DEFAULT_HEAVY_THRESHOLD, pendingFlushBytes } from './settings.js';
 
 type DataId = object;
 
-/** A segment longer than this gets a workgroup instead of one thread (see plans.ts). */
-export const DEFAULT_HEAVY_THRESHOLD = 256;
-
-/**
- * Bytes of disposed tensors waiting on unsubmitted programs that make the next program submit.
- * 16 MiB was measured on lavapipe (a 20,000-node step); a large GPU runs graphs whose node-sized
- * tensors alone are hundreds of MiB, where 16 MiB would submit after nearly every program. So it
- * is a fraction of the adapter's maxBufferSize (1/64: 16 MiB at lavapipe's 1 GiB, 64 MiB or more
- * where buffers may be 4 GiB or larger), never below 16 MiB nor above 256 MiB.
- */
-export function pendingFlushBytes(maxBufferSize: number): number {
-  const MiB = 1024 * 1024;
-  return Math.min(256 * MiB, Math.max(16 * MiB, Math.floor(maxBufferSize / 64 / MiB) * MiB));
-}
+export { DEFAULT_HEAVY_THRESHOLD };
 
 /** The fields of TF.js's WebGPUBackend (4.22) the early release reads. */
 interface QueueInternals {
