@@ -160,7 +160,9 @@ async function createDevice(): Promise<GatDevice> {
     throw new WebGPUUnavailable(`the WebGPU adapter refused to create a device: ${oneLine(e)}`);
   }
   device.lost.then((lost) => {
-    if (lost.reason !== 'destroyed') process.stderr.write(`gatv2: WebGPU device lost: ${lost.message}\n`);
+    if (lost.reason === 'destroyed') return;
+    uncaptured.push(`device lost: ${lost.message}`);
+    process.stderr.write(`gatv2: WebGPU device lost: ${lost.message}\n`);
   });
   // Errors that no error scope caught (a kernel bug, an out-of-memory) would otherwise only
   // produce wrong numbers; say them.
