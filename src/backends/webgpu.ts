@@ -12,7 +12,7 @@ const VERSIONS = ['@tensorflow/tfjs-backend-webgpu', 'webgpu'];
 
 let registered = false;
 
-/** "nvidia hopper (NVIDIA H100 80GB HBM3)": what the adapter says about itself. */
+/** "nvidia hopper (NVIDIA H200)": what the adapter says about itself. */
 export function describeAdapter(d: GatDevice): string {
   const s = d.summary;
   const name = [s.vendor, s.architecture].filter((x) => x !== '').join(' ');
