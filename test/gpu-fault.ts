@@ -9,16 +9,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatDevice } from '../kernels/webgpu/device.js';
 
+// node --test also loads this file on its own (every file under dist/test/): then it does nothing.
 const runDir = process.env['GATV2_FAULT_RUN_DIR'];
-if (!runDir) throw new Error('gpu-fault: set GATV2_FAULT_RUN_DIR');
-const { device } = await gatDevice();
-const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
-const submit = proto.submit;
-let injected = false;
-proto.submit = function (this: GPUQueue, buffers: Iterable<GPUCommandBuffer>) {
-  if (!injected && existsSync(join(runDir, 'last'))) {
-    injected = true;
-    device.createBuffer({ size: device.limits.maxBufferSize + 4, usage: GPUBufferUsage.STORAGE });
-  }
-  return submit.call(this, buffers);
-};
+if (runDir) await injectAfterFirstCheckpoint(runDir);
+
+async function injectAfterFirstCheckpoint(dir: string): Promise<void> {
+  const { device } = await gatDevice();
+  const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
+  const submit = proto.submit;
+  let injected = false;
+  proto.submit = function (this: GPUQueue, buffers: Iterable<GPUCommandBuffer>) {
+    if (!injected && existsSync(join(dir, 'last'))) {
+      injected = true;
+      device.createBuffer({ size: device.limits.maxBufferSize + 4, usage: GPUBufferUsage.STORAGE });
+    }
+    return submit.call(this, buffers);
+  };
+}
