@@ -18,22 +18,32 @@
 #                  gradcheck-large: a random layer of 8,300 nodes with a hub of 400 extra in-edges
 #                  (must pass): the paths small graphs never take, the weight-gradient kernel of
 #                  tall inputs (kernels/webgpu/weight-grad.ts) and the hub (workgroup) programs
+#   2b. determinism the same training steps (forward, backward, Adam) on the ogbn-arxiv-sized graph
+#                  with power-law in-degrees (hubs), in two processes: the parameters' digests must
+#                  be equal (`bench --json` paramsDigest); then `gatv2 train --dataset cora --backend
+#                  webgpu --epochs 200` twice: test accuracy and time, and every epoch's numbers the
+#                  same in both runs (must pass)
 #   3. bench       `gatv2 bench --backend webgpu`, analytic and autograd: Cora (2 layers, 8 heads x 8)
 #                  and a synthetic graph of ogbn-arxiv's size (169,343 nodes, 1,166,243 edges + self
 #                  loops, 128 features, 40 classes; 3 layers of 8 heads x 32, the GATv2 paper's model)
 #   4. pyg         where python3 has torch and torch_geometric: the same graphs and models through
 #                  PyG's GATv2Conv on CUDA (scripts/pyg-compare.py, CUDA synchronised, same warm-up
 #                  and steps); skipped with a message otherwise
-#   (3b. bench-arxiv-nosplit, optional, with the time left: the arxiv analytic bench with
-#        GATV2_SPLIT_ROWS=0, TF.js's own matmul for the weight gradients instead of
-#        kernels/webgpu/weight-grad.ts, for comparison; then bench-arxivpl-analytic and
-#        pyg-arxivpl, optional: the same size with power-law in-degrees, ours and PyG's)
-#   5. report      results.json into $OUT (or ./gpu-results/) and a short table, printed last
+#   (3b. bench-arxivpl-analytic and pyg-arxivpl, optional, with the time left: the same size with
+#        power-law in-degrees, ours and PyG's)
+#   5. report      results.json into $OUT (or ./gpu-results/), the tables, and last a verdict: ours vs
+#                  PyG CUDA step time and peak memory on the arxiv-sized graph (3 layers 8x32), the
+#                  large gradcheck, determinism yes/no, the Cora runs
 # Exit 0 when every required step passed (probe on a hardware adapter where nvidia-smi sees a GPU,
-# backends, both gradchecks, the four bench runs); PyG is optional.
+# backends, both gradchecks, determinism, the Cora runs, the four bench runs); PyG is optional.
+#
+# Vulkan: the system's loader (libvulkan.so.1) where it has one, else the kit's. The driver: what
+# the loader finds by itself; only where it would find none (no manifest in the standard folders,
+# VK_DRIVER_FILES unset) is VK_DRIVER_FILES pointed at NVIDIA's manifest under /usr/local/nvidia.
 #
 # Environment:
-#   GPU_CHECK_QUICK=1       tiny sizes (arxiv-like graph of 2,000 nodes, 2 steps after 1 warm-up):
+#   GPU_CHECK_QUICK=1       tiny sizes (arxiv-like graph of 2,000 nodes, 2 steps after 1 warm-up,
+#                           Cora for GPU_CHECK_CORA_EPOCHS=10 epochs instead of 200):
 #                           a rehearsal on lavapipe (Mesa's software Vulkan) in a few minutes
 #   GPU_CHECK_NODE=auto     auto: `node` on PATH if it is Node >= 20, else the kit's; kit; system
 #   GPU_CHECK_CLI=...       run this CLI instead of the kit's bundle (e.g. "node bin/gatv2.js")
@@ -212,15 +222,21 @@ main() {
   local d
   for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && ldx="$ldx:$d"; done
   if [ -n "$ldx" ]; then export LD_LIBRARY_PATH="${ldx#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; fi
-  # The Vulkan driver: NVIDIA's manifest, where the loader would not look by itself.
-  local icd=""
+  # The Vulkan driver: whatever the loader finds by itself; NVIDIA's manifest (where the loader
+  # would not look) only when it would find no driver at all.
+  local icd="" found=""
   if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
     for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d; do
       [ -f "$d/nvidia_icd.json" ] && icd="$d/nvidia_icd.json"
+      for f in "$d"/*.json; do [ -f "$f" ] && found="$found ${f##*/}"; done
     done
-    if [ -z "$icd" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    if [ -n "$found" ]; then
+      echo "vulkan drivers the loader finds:$found"
+    elif [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
       export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-      echo "VK_DRIVER_FILES=$VK_DRIVER_FILES (NVIDIA's Vulkan driver manifest)"
+      echo "no Vulkan driver in the standard folders: VK_DRIVER_FILES=$VK_DRIVER_FILES (NVIDIA's manifest)"
+    else
+      echo "no Vulkan driver in the standard folders, and no NVIDIA manifest under /usr/local/nvidia"
     fi
   fi
   env | grep -E '^(LD_LIBRARY_PATH|VK_)' >> "$WORK/env.txt"
@@ -249,11 +265,12 @@ main() {
   local AN=${GPU_CHECK_ARXIV_NODES:-$([ "$QUICK" = 1 ] && echo 2000 || echo 169343)}
   local AF=${GPU_CHECK_ARXIV_FEATURES:-128} AD=6.88687 AK=40
   local MAXMS=$([ "$QUICK" = 1 ] && echo 120000 || echo 30000)
+  local CORA_EPOCHS=${GPU_CHECK_CORA_EPOCHS:-$([ "$QUICK" = 1 ] && echo 10 || echo 200)}
   local AE; AE=$(awk -v n="$AN" -v d="$AD" 'BEGIN { printf "%d", n * d + 0.5 }')
   local ALABEL="synthetic N=$AN E=$AE uniform" PLABEL="synthetic N=$AN E=$AE power-law"
   cat > "$WORK/plan.json" <<EOF
 {"mode": "$([ "$QUICK" = 1 ] && echo quick || echo full)", "startedAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "budgetS": $BUDGET,
- "steps": $STEPS, "warmup": $WARMUP, "machine": "$(esc "$machine")", "node": "$(esc "$NODE")", "cli": "$(esc "$CLI")",
+ "steps": $STEPS, "warmup": $WARMUP, "coraEpochs": $CORA_EPOCHS, "machine": "$(esc "$machine")", "node": "$(esc "$NODE")", "cli": "$(esc "$CLI")",
  "graphs": [
   {"key": "cora", "label": "cora", "layers": 2, "heads": 8, "hidden": 8},
   {"key": "arxiv", "label": "$ALABEL", "layers": 3, "heads": 8, "hidden": 32, "nodes": $AN, "avgDegree": $AD, "features": $AF, "classes": $AK},
@@ -313,6 +330,30 @@ EOF
     --features 8 --channels 4 --hub 400 --fd-entries 4 --json
   cp "$WORK/gradcheck-large.out" "$WORK/gradcheck-large.json" 2>/dev/null
 
+  # ---------------------------------------------------------------- 2b. determinism, Cora training
+  # same_step NAME KIND A B: the two runs' numbers equal (kit-report.mjs same), recorded as a step.
+  same_step() {
+    local name=$1 kind=$2 rc=0 txt
+    txt=$($REPORT same "$kind" "$3" "$4" "$WORK/$name.json" 2>&1) || rc=$?
+    echo; echo "== [$name] $([ "$rc" = 0 ] && echo ok || echo fail): $txt"
+    record "$name" "$([ "$rc" = 0 ] && echo ok || echo fail)" 0 "$rc" 1 "$txt"
+  }
+  # A few steps on the arxiv-sized graph with hubs (power-law in-degrees: the hub programs run),
+  # twice, each in its own process: equal digests of the parameters they end with.
+  local det=(bench "${arxiv[@]}" --distribution power-law --grad analytic --backend webgpu --steps 2 --warmup 1 --kernels 0 --json)
+  SUMMARY_FILE=det-a.out
+  run_step det-a bench 120 1 $CLI "${det[@]}"
+  SUMMARY_FILE=det-b.out
+  run_step det-b bench 120 1 $CLI "${det[@]}"
+  same_step same-bench digest "$WORK/det-a.out" "$WORK/det-b.out"
+  # A real training run, twice: accuracy and time, and the same numbers every epoch.
+  local k
+  for k in a b; do
+    SUMMARY_FILE=train-$k.out
+    run_step "train-$k" train 150 1 $CLI train --dataset cora --backend webgpu --epochs "$CORA_EPOCHS" --seed 0 --json --out "$WORK/cora-$k"
+  done
+  same_step same-train train "$WORK/train-a.out" "$WORK/train-b.out"
+
   # ---------------------------------------------------------------- 3. bench (and 4. PyG beside it)
   SUMMARY_FILE=bench-cora.out
   run_step bench-cora bench 120 1 $CLI bench --dataset cora --layers 2 --heads 8 --hidden 8 --grad analytic autograd "${common[@]}"
@@ -348,10 +389,6 @@ EOF
   SUMMARY_FILE=bench-arxiv-autograd.out
   run_step bench-arxiv-autograd bench 150 1 $CLI bench "${arxiv[@]}" --grad autograd "${common[@]}"
   cp "$WORK/bench-arxiv-autograd.out" "$WORK/bench-arxiv-autograd.jsonl" 2>/dev/null
-  # Optional, with what time is left: the analytic step again with TF.js's own matmul for the
-  # weight gradients (not kernels/webgpu/weight-grad.ts's row slices), to measure what that buys.
-  SUMMARY_FILE=bench-arxiv-nosplit.out
-  run_step bench-arxiv-nosplit bench 120 0 env GATV2_SPLIT_ROWS=0 $CLI bench "${arxiv[@]}" --grad analytic "${common[@]}"
   # Optional, last: the same size with power-law in-degrees (real citation graphs have hubs, which
   # the workgroup programs take), ours analytic and PyG's.
   SUMMARY_FILE=bench-arxivpl-analytic.out

@@ -6,9 +6,13 @@
  *   node kit-report.mjs summary KIND FILE     one or a few lines about a step's output (KIND: probe,
  *                                             backends, gradcheck, bench, pyg); exit 1 when it shows
  *                                             a failure (no adapter, a FAIL, a stopped mode)
+ *   node kit-report.mjs same KIND A B OUT.json  whether two runs gave the same numbers (KIND digest:
+ *                                             `bench --json` outputs, their paramsDigest; train:
+ *                                             `train --json` outputs, every epoch's metrics but its
+ *                                             time); writes OUT.json; exit 1 when they differ
  *   node kit-report.mjs final WORK OUT.json   merges WORK/ (steps.jsonl, plan.json, probe.json,
  *                                             backends.json, gradcheck.json, gradcheck-large.json, bench-*.jsonl,
- *                                             pyg-*.json, env.txt) into OUT.json and prints the final
+ *                                             pyg-*.json, same-*.json, train-*.out, env.txt) into OUT.json and prints the final
  *                                             table; exit 0 when every required step passed
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,7 +65,7 @@ function table(header, rows) {
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
 
-/** "nvidia hopper (NVIDIA H100 80GB HBM3); subgroups 32-32", or why there is no adapter. */
+/** "nvidia hopper (NVIDIA H200); subgroups 32-32", or why there is no adapter. */
 function adapterLine(probe) {
   if (!probe) return 'no probe output';
   if (!probe.adapter) return `no adapter: ${probe.error ?? 'unknown'}${probe.hint ? ` (${probe.hint})` : ''}`;
@@ -114,6 +118,42 @@ function memoryText(r) {
   return `peak buffers ${fmt(num(r.peakDataBytes) / MiB)} MiB${gpu} (tensors counted separately: ${fmt(num(r.peakTensorBytes) / MiB)} MiB)`;
 }
 
+/** The run of a `train --json` output: its summary's first run and its epochs. */
+function trainOf(file) {
+  const lines = readJsonLines(file);
+  const run = lines.find((l) => l.type === 'summary')?.runs?.[0];
+  if (!run) return null;
+  return { run, epochs: lines.filter((l) => l.type === 'epoch') };
+}
+
+function trainLine({ run }) {
+  return `${run.dataset} on ${run.backend}: test accuracy ${fmt(100 * num(run.best?.testAcc), 1)}% at epoch ${run.bestEpoch} ` +
+    `(val ${fmt(100 * num(run.best?.valAcc), 1)}%), ${run.epochsRun} epochs in ${fmt(num(run.timeMs) / 1000, 1)} s ` +
+    `(${fmt(num(run.meanEpochMs), 1)} ms/epoch)`;
+}
+
+/** Two runs' numbers, and whether they are the same (see the header). */
+function same(kind, a, b, outFile) {
+  const numbers = (file) => kind === 'digest'
+    ? readJsonLines(file).filter((r) => r.type === 'result').map((r) => ({ graph: r.graph, mode: r.mode, paramsDigest: r.paramsDigest ?? null }))
+    : readJsonLines(file).filter((r) => r.type === 'epoch').map(({ epochMs: _t, ...r }) => r);
+  const A = numbers(a), B = numbers(b);
+  const text = (x) => JSON.stringify(x);
+  const complete = A.length > 0 && (kind !== 'digest' || A.every((r) => typeof r.paramsDigest === 'string' && r.paramsDigest !== ''));
+  const equal = complete && text(A) === text(B);
+  let firstDifference = null;
+  if (!equal) {
+    const k = A.findIndex((x, i) => text(x) !== text(B[i]));
+    firstDifference = k >= 0 ? { index: k, a: A[k], b: B[k] ?? null } : { index: A.length, a: null, b: B[A.length] ?? null };
+  }
+  const result = { kind, same: equal, count: A.length, a: A.at(-1) ?? null, b: B.at(-1) ?? null, firstDifference };
+  writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
+  if (!complete) console.log(`FAIL: no ${kind === 'digest' ? 'parameter digest' : 'epochs'} in ${A.length === 0 ? a : 'the first run'}`);
+  else if (equal) console.log(`same: ${A.length} ${kind === 'digest' ? `result(s), parameters ${A[0].paramsDigest.slice(0, 16)}...` : `epochs, last val loss ${A.at(-1).valLoss}`} in both runs`);
+  else console.log(`FAIL: the runs differ at ${kind === 'digest' ? 'result' : 'epoch line'} ${firstDifference.index + 1}: ${text(firstDifference.a).slice(0, 120)} vs ${text(firstDifference.b).slice(0, 120)}`);
+  return equal ? 0 : 1;
+}
+
 function summary(kind, file) {
   switch (kind) {
     case 'probe': {
@@ -147,6 +187,15 @@ function summary(kind, file) {
       if (rs.length === 0) console.log('no result lines');
       return rs.length > 0 && rs.every((r) => !r.stopped && Number.isFinite(num(r.stepMs?.median))) ? 0 : 1;
     }
+    case 'train': {
+      const t = trainOf(file);
+      if (!t) {
+        console.log('no summary line from `train --json`');
+        return 1;
+      }
+      console.log(trainLine(t));
+      return 0;
+    }
     case 'pyg': {
       const p = readJson(file);
       if (p?.pyg) console.log(`PyG ${p.pyg.torch_geometric} / torch ${p.pyg.torch} on ${p.pyg.device}: ${fmt(p.pyg.stepMs.median)} ms/step, peak ${fmt(num(p.pyg.peakTensorBytes) / MiB)} MiB, reserved ${fmt(num(p.pyg.peakReservedBytes) / MiB)} MiB`);
@@ -170,6 +219,8 @@ function final(work, outFile) {
   const bench = files.filter((f) => /^bench-.*\.jsonl$/.test(f)).flatMap((f) => readJsonLines(join(work, f)).filter((r) => r.type === 'result').map((r) => ({ ...r, file: f })));
   const pyg = files.filter((f) => /^pyg-.*\.json$/.test(f)).map((f) => ({ key: f.replace(/^pyg-|\.json$/g, ''), ...(readJson(join(work, f)) ?? {}) }));
   const env = existsSync(join(work, 'env.txt')) ? readFileSync(join(work, 'env.txt'), 'utf8') : '';
+  const sames = files.filter((f) => /^same-.*\.json$/.test(f)).map((f) => ({ key: f.replace(/^same-|\.json$/g, ''), ...(readJson(join(work, f)) ?? {}) }));
+  const trains = files.filter((f) => /^train-.*\.out$/.test(f)).map((f) => ({ key: f.replace(/^train-|\.out$/g, ''), ...(trainOf(join(work, f)) ?? {}) }));
 
   const required = steps.filter((s) => s.required);
   const ok = required.length > 0 && required.every((s) => s.status === 'ok');
@@ -178,6 +229,8 @@ function final(work, outFile) {
     adapter: probe, backends, gradcheck, gradcheckLarge,
     bench: bench.map(({ kernels, ...r }) => ({ ...r, kernels: kernels?.slice(0, 20) })),
     pyg: pyg.map((p) => ({ key: p.key, result: p.pyg ?? null, skipped: p.pygSkipped ?? null })),
+    same: sames,
+    train: trains.map(({ key, run }) => ({ key, run: run ?? null })),
   };
   writeFileSync(outFile, `${JSON.stringify(results, null, 1)}\n`);
 
@@ -233,15 +286,47 @@ function final(work, outFile) {
   out.push('pool: memory held, free pool included: ours = TF.js buffer manager\'s allocated bytes for the mode; PyG = torch.cuda.max_memory_reserved');
   out.push('time/PyG, mem/PyG, pool/PyG: ours divided by PyG\'s (below 1: ours is faster / smaller); model: layers x heads x channels');
   out.push(table(['graph', 'model', 'who', 'grad', 'edges', 'step ms', 'Medges/s', 'peak MiB', 'time/PyG', 'mem/PyG', 'pool MiB', 'pool/PyG', 'note'], rows));
+  out.push('');
+  out.push(verdict({ plan, bench, pyg, gradcheckLarge, sames, trains }));
   out.push('='.repeat(100));
   console.log(out.join('\n'));
   return ok ? 0 : 1;
 }
 
-const [cmd, a, b] = process.argv.slice(2);
+/**
+ * The closing table: ours against PyG on CUDA on the ogbn-arxiv-sized graph (step time and peak
+ * memory), the large gradcheck, determinism, and the Cora training runs.
+ */
+function verdict({ plan, bench, pyg, gradcheckLarge, sames, trains }) {
+  const rows = [];
+  const g = plan.graphs.find((x) => x.key === 'arxiv');
+  if (g) {
+    const ours = bench.find((r) => r.graph === g.label && r.mode === 'analytic');
+    const p = pyg.find((q) => q.key === 'arxiv')?.pyg ?? null;
+    const what = `arxiv-size graph (${g.nodes} nodes, ${g.layers} layers ${g.heads}x${g.hidden})`;
+    const ms = (r) => num(r?.stepMs?.median);
+    rows.push([`${what}: step time`, ours ? `ours ${fmt(ms(ours))} ms` : 'ours: no result',
+      p ? `${p.backend} ${fmt(ms(p))} ms` : 'PyG: not run', ours && p ? `${fmt(ms(ours) / ms(p), 2)}x` : '']);
+    rows.push([`${what}: peak memory`, ours ? `ours ${fmt(peakOf(ours) / MiB)} MiB` : 'ours: no result',
+      p ? `PyG ${fmt(peakOf(p) / MiB)} MiB` : 'PyG: not run', ours && p && peakOf(p) > 0 ? `${fmt(peakOf(ours) / peakOf(p), 2)}x` : '']);
+  }
+  rows.push(['large gradcheck (8,300 nodes, hub) on webgpu', gradcheckLarge ? (gradcheckLarge.ok ? 'PASS' : 'FAIL') : 'not run', '', '']);
+  const det = ['bench', 'train'].map((k) => sames.find((x) => x.key === k));
+  const detText = (x) => (x ? (x.same ? 'same' : 'DIFFERENT') : 'not run');
+  rows.push(['deterministic (same seed, two processes)', det.every((x) => x?.same) ? 'yes' : 'NO',
+    `bench digests: ${detText(det[0])}`, `Cora epochs: ${detText(det[1])}`]);
+  for (const t of trains) {
+    rows.push([`Cora training, run ${t.key}`, t.run ? `test ${fmt(100 * num(t.run.best?.testAcc), 1)}% (epoch ${t.run.bestEpoch})` : 'no result',
+      t.run ? `${t.run.epochsRun} epochs, ${fmt(num(t.run.timeMs) / 1000, 1)} s` : '', t.run ? `${fmt(num(t.run.meanEpochMs), 1)} ms/epoch` : '']);
+  }
+  return `verdict\n${table(['check', 'result', '', ''], rows)}`;
+}
+
+const [cmd, a, b, c, d] = process.argv.slice(2);
 if (cmd === 'summary') process.exitCode = summary(a, b);
+else if (cmd === 'same') process.exitCode = same(a, b, c, d);
 else if (cmd === 'final') process.exitCode = final(a, b);
 else {
-  console.error('usage: kit-report.mjs summary KIND FILE | final WORKDIR OUT.json');
+  console.error('usage: kit-report.mjs summary KIND FILE | same KIND A B OUT.json | final WORKDIR OUT.json');
   process.exitCode = 2;
 }

@@ -10,6 +10,17 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * The GPU reported an error (out of memory, a validation error, a lost device): what was computed
+ * since cannot be trusted. The CLI prints the GPU's message as one line and exits with code 1.
+ */
+export class DeviceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeviceError';
+  }
+}
+
 /** Exit codes shared by every command. */
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;

@@ -18,25 +18,27 @@ function report(name: BackendName, over: Partial<BackendReport> = {}): BackendRe
 
 const missingTf = report('tensorflow', { available: false, device: null, reason: 'not installed' });
 
-test('auto prefers tensorflow on a CUDA GPU, then a hardware WebGPU adapter, then wasm, then cpu', () => {
+test('auto prefers a hardware WebGPU adapter, then wasm, then cpu, and never tensorflow', () => {
   const all = (tfOver: Partial<BackendReport>, gpuOver: Partial<BackendReport>) => [
     report('tensorflow', tfOver), report('webgpu', gpuOver), report('wasm'), report('cpu'),
   ];
-  assert.equal(chooseAuto(all({ gpu: true }, { gpu: true })).name, 'tensorflow');
+  // Even tensorflow on a CUDA GPU is passed over: only --backend tensorflow runs it.
+  const withCuda = chooseAuto(all({ gpu: true }, { gpu: true }));
+  assert.equal(withCuda.name, 'webgpu');
+  assert.match(withCuda.reason, /tensorflow: only with --backend tensorflow \(untested/);
+  assert.equal(chooseAuto(all({ gpu: true }, { available: false, reason: 'no Vulkan driver' })).name, 'wasm');
   assert.equal(chooseAuto(all({ gpu: false }, { gpu: true })).name, 'webgpu');
   const soft = chooseAuto(all({ available: false, reason: 'not installed' }, { gpu: false, software: true, device: 'llvmpipe' }));
   assert.equal(soft.name, 'wasm');
-  assert.match(soft.reason, /tensorflow: not installed/);
   assert.match(soft.reason, /webgpu: only a software adapter \(llvmpipe\)/);
   const noWasm = chooseAuto([missingTf, report('webgpu', { available: false, reason: 'no Vulkan driver' }), report('wasm', { available: false, reason: 'x' }), report('cpu')]);
   assert.equal(noWasm.name, 'cpu');
   assert.match(noWasm.reason, /webgpu: no Vulkan driver/);
-  assert.match(chooseAuto(all({ gpu: true }, {})).reason, /^auto: tensorflow on tensorflow device$/);
 });
 
 test('auto stops probing at the first acceptable backend', () => {
-  assert.equal(chooseAuto([report('tensorflow', { gpu: true })]).name, 'tensorflow');
-  assert.throws(() => chooseAuto([missingTf]), /no backend is available/);
+  assert.equal(chooseAuto([report('webgpu', { gpu: true })]).name, 'webgpu');
+  assert.throws(() => chooseAuto([report('tensorflow', { gpu: true })]), /no backend is available/);
 });
 
 test('--backend values: auto and the four backends', () => {
@@ -86,8 +88,18 @@ test('gatv2 backends lists all four with version, device or reason', async () =>
   if (webgpu.available) assert.match(webgpu.version ?? '', /tfjs-backend-webgpu 4\.22\.0, webgpu /);
   else if (process.env['CI'] === 'true') assert.fail(`CI has lavapipe, yet webgpu is unavailable: ${webgpu.reason}`);
   assert.ok(listing.auto);
+  assert.notEqual(listing.auto.name, 'tensorflow');
+  assert.match(listing.backends[0]!.autoSkips ?? '', /only with --backend tensorflow/);
+  if (webgpu.available) {
+    // The early-submit threshold follows the adapter: 1/256 of its largest buffer, 16 MiB to 1 GiB.
+    const s = webgpu.webgpu!;
+    const MiB = 2 ** 20;
+    assert.equal(s.pendingFlushBytes, Math.min(1024 * MiB, Math.max(16 * MiB, Math.floor(s.maxBufferSize / 256 / MiB) * MiB)));
+    assert.ok(s.maxStorageBufferBindingSize > 0);
+  }
   const text = formatBackends(listing);
   assert.match(text, /^tensorflow\s+(not )?available/m);
+  assert.match(text, /auto {5}never: only with --backend tensorflow/);
   assert.match(text, /--backend auto picks /);
   const json = JSON.parse(JSON.stringify(listing)) as typeof listing;
   assert.equal(json.backends.length, 4);

@@ -15,20 +15,17 @@
  *   tensor disposed meanwhile keeps its buffer until that submission if a recorded program uses
  *   it. On a large graph every such tensor is an [N, H*C] matrix, so a training step held several
  *   of them for nothing (measured: 426 MB in use at the peak of a 20,000-node step against 260 MB
- *   when each program is submitted at once). Once PENDING_FLUSH_BYTES wait, the next program
+ *   when each program is submitted at once). Once gat.pendingFlushBytes wait, the next program
  *   submits the queue first, so their buffers return to the pool and are reused; small graphs
  *   never reach it and keep TF.js's batching.
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { DEFAULT_HEAVY_THRESHOLD, pendingFlushBytes } from './settings.js';
 
 type DataId = object;
 
-/** A segment longer than this gets a workgroup instead of one thread (see plans.ts). */
-export const DEFAULT_HEAVY_THRESHOLD = 256;
-
-/** Bytes of disposed tensors waiting on unsubmitted programs that make the next program submit. */
-export const PENDING_FLUSH_BYTES = 16 * 1024 * 1024;
+export { DEFAULT_HEAVY_THRESHOLD };
 
 /** The fields of TF.js's WebGPUBackend (4.22) the early release reads. */
 interface QueueInternals {
@@ -43,7 +40,30 @@ export interface GatKernelOptions {
   subgroups: boolean;
   /** Segments with more entries than this are reduced by a workgroup. */
   heavyThreshold: number;
+  /**
+   * The largest dispatch and bindings any program may have (checkDispatch): the limits of 32-bit
+   * indexing, and the adapter's maxStorageBufferBindingSize. Tests lower them to reach the
+   * refusals with small tensors; nothing else changes them.
+   */
+  limits: DispatchLimits;
+  /** Bytes of disposed tensors waiting on unsubmitted programs that make the next program submit
+   * (pendingFlushBytes: a fraction of the adapter's maxBufferSize). */
+  pendingFlushBytes: number;
 }
+
+export interface DispatchLimits {
+  /** Invocations of a program indexed by TF.js's flat invocation index (an i32). */
+  invocations: number;
+  /** Workgroups of a program indexed by its workgroup id (wgsl.ts workgroupTask, an i32 from u32). */
+  workgroups: number;
+  /** Elements of any tensor a program binds: every array index in WGSL is an i32. */
+  elements: number;
+  /** Bytes of any tensor a program binds. */
+  bindingBytes: number;
+}
+
+/** 2^31 - 1: the largest i32. */
+export const I32_MAX = 2 ** 31 - 1;
 
 export class GatWebGPUBackend extends WebGPUBackend {
   readonly subgroupsAvailable: boolean;
@@ -52,19 +72,35 @@ export class GatWebGPUBackend extends WebGPUBackend {
   private readonly derived = new WeakMap<DataId, Map<string, Derived>>();
   /** Bytes of tensors disposed since the last submission whose buffers wait for it. */
   private pendingBytes = 0;
+  /**
+   * Names of the programs run so far that write with atomics (TF.js marks them `atomic`): float
+   * atomic adds make the order of a sum, hence its bits, change from run to run. The determinism
+   * test asserts a training step runs none (kernels/webgpu/README.md lists the ones TF.js has).
+   */
+  readonly atomicPrograms = new Set<string>();
 
   constructor(device: GPUDevice, info: GPUAdapterInfo, subgroups: boolean) {
     super(device, info);
     this.subgroupsAvailable = subgroups;
-    this.gat = { subgroups, heavyThreshold: DEFAULT_HEAVY_THRESHOLD };
+    this.gat = {
+      subgroups,
+      heavyThreshold: DEFAULT_HEAVY_THRESHOLD,
+      limits: {
+        invocations: I32_MAX, workgroups: I32_MAX, elements: I32_MAX,
+        bindingBytes: device.limits.maxStorageBufferBindingSize,
+      },
+      pendingFlushBytes: pendingFlushBytes(device.limits.maxBufferSize),
+    };
     const self = this as unknown as { pipelineCache: Record<string, unknown> };
     self.pipelineCache = canonicalKeys(self.pipelineCache);
   }
 
   override runWebGPUProgram(...args: Parameters<WebGPUBackend['runWebGPUProgram']>): TensorInfo {
-    checkBindingSizes(this.device.limits.maxStorageBufferBindingSize, args[0], args[1]);
+    checkBindingSizes(this.gat.limits, args[0], args[1]);
+    checkDispatch(this.gat.limits, args[0] as unknown as DispatchedProgram);
+    if ((args[0] as { atomic?: boolean }).atomic === true) this.atomicPrograms.add(programName(args[0]));
     const queue = this as unknown as QueueInternals;
-    if (this.pendingBytes >= PENDING_FLUSH_BYTES && queue.commandEncoder) {
+    if (this.pendingBytes >= this.gat.pendingFlushBytes && queue.commandEncoder) {
       queue.endComputePassEncoder();
       queue.submitQueue();
     }
@@ -165,21 +201,71 @@ export const GAT_KEY_PREFIX = 'gatv2_';
  * Every tensor a program binds (its inputs and its output) must fit the adapter's
  * maxStorageBufferBindingSize; past it Dawn reports a validation error and TF.js goes on with a
  * program that never ran (wrong numbers). The autograd twin on an ogbn-arxiv-sized graph makes
- * [E, H*C] tensors of 1.4 GB: this stops it with the sizes named instead.
+ * [E, H*C] tensors of 1.4 GB: this stops it with the sizes named instead. Every WGSL array index
+ * is an i32, so no binding may hold 2^31 elements either (on Vulkan, whose storage bindings are
+ * under 4 GiB, the byte limit already keeps float32 tensors under 2^30 elements).
  */
-function checkBindingSizes(limit: number, program: { outputShape: number[] }, inputs: TensorInfo[]): void {
+function checkBindingSizes(limits: DispatchLimits, program: { outputShape: number[]; variableNames?: string[] }, inputs: TensorInfo[]): void {
   const MB = 1024 * 1024;
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   // Every dtype this backend stores is 4 bytes per element (bool as int32).
-  const bytes = (shape: number[]) => shape.reduce((a, b) => a * b, 1) * 4;
-  const largest = Math.max(bytes(program.outputShape), ...inputs.map((t) => bytes(t.shape)));
-  if (largest > limit) {
-    const shape = bytes(program.outputShape) === largest ? program.outputShape : inputs.find((t) => bytes(t.shape) === largest)!.shape;
+  const bytes = (shape: number[]) => size(shape) * 4;
+  const bound = [
+    { shape: program.outputShape, what: 'the output' },
+    ...inputs.map((t, i) => ({ shape: t.shape, what: `input ${program.variableNames?.[i] ?? i}` })),
+  ];
+  const largest = bound.reduce((a, b) => (bytes(b.shape) > bytes(a.shape) ? b : a));
+  const tensor = `a [${largest.shape.join(', ')}] tensor (${largest.what} of ${programName(program)}`;
+  if (bytes(largest.shape) > limits.bindingBytes) {
     throw new Error(
-      `a [${shape.join(', ')}] tensor (${(largest / MB).toFixed(0)} MiB) is larger than this WebGPU adapter binds ` +
-      `(maxStorageBufferBindingSize ${(limit / MB).toFixed(0)} MiB): the graph is too large for this computation on this GPU ` +
+      `${tensor}, ${(bytes(largest.shape) / MB).toFixed(0)} MiB) is larger than this WebGPU adapter binds ` +
+      `(maxStorageBufferBindingSize ${(limits.bindingBytes / MB).toFixed(0)} MiB): the graph is too large for this computation on this GPU ` +
       `(the analytic mode keeps node-sized tensors only)`,
     );
   }
+  if (size(largest.shape) > limits.elements) {
+    throw new Error(
+      `${tensor}) has more elements than a WebGPU program can index (${limits.elements}): ` +
+      `the graph is too large for this computation`,
+    );
+  }
+}
+
+/** A program as runWebGPUProgram gets it, before TF.js folds its dispatch. */
+interface DispatchedProgram {
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  outputShape: number[];
+  gatIndexing?: 'invocation' | 'workgroup';
+}
+
+/**
+ * TF.js's flat invocation index is an i32 computed in 32 bits from the workgroup id: past 2^31
+ * invocations it wraps to negative values, which pass `index >= size` bounds checks and write
+ * elsewhere (wrong sums, no error). A program indexed that way (TF.js's own and our light ones)
+ * may not dispatch that many; one indexed by workgroup (wgsl.ts workgroupTask) may not dispatch
+ * 2^31 workgroups. Either is refused here with the sizes named.
+ */
+function checkDispatch(limits: DispatchLimits, program: DispatchedProgram): void {
+  const groups = program.dispatch[0] * program.dispatch[1] * program.dispatch[2];
+  const perGroup = program.workgroupSize[0] * program.workgroupSize[1] * program.workgroupSize[2];
+  if (program.gatIndexing === 'workgroup') {
+    if (groups > limits.workgroups) {
+      throw new Error(`${programName(program)} would dispatch ${groups} workgroups, more than its workgroup index can count (${limits.workgroups}): the graph is too large for this GPU program`);
+    }
+  } else if (groups * perGroup > limits.invocations) {
+    throw new Error(
+      `${programName(program)} would dispatch ${groups * perGroup} invocations for a [${program.outputShape.join(', ')}] output, ` +
+      `more than its 32-bit invocation index can count (${limits.invocations}): the graph is too large for this GPU program`,
+    );
+  }
+}
+
+/** This project's program key (program.ts), else TF.js's program class. */
+function programName(program: object): string {
+  const name = (program as { gatName?: string }).gatName;
+  if (name !== undefined) return `program ${name}`;
+  return `TF.js program ${program.constructor.name}`;
 }
 
 /** Anything cached by derive(): its tensors are disposed with the source. */

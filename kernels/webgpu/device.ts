@@ -6,6 +6,7 @@
  * here, with the adapter's own limits requested and `subgroups` enabled where the adapter has it.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { withQuietNativeStderr } from './native-stderr.js';
 
 /** Storage buffers (inputs + the output) the largest program binds: the score gradient's dxl pass
  * (srcPtr, srcOrder, csrDst, xl, xr, att, dE, edgeProj or dxlAdd, heavy rows, output). */
@@ -137,7 +138,7 @@ export function gatDevice(): Promise<GatDevice> {
 async function createDevice(): Promise<GatDevice> {
   const mod = await loadDawn();
   const gpu = mod.create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const adapter = await withQuietNativeStderr(() => gpu.requestAdapter({ powerPreference: 'high-performance' }));
   if (!adapter) throw new WebGPUUnavailable(noAdapterMessage());
   const maxStorageBuffers = adapter.limits.maxStorageBuffersPerShaderStage;
   if (maxStorageBuffers < REQUIRED_STORAGE_BUFFERS) {
@@ -159,7 +160,9 @@ async function createDevice(): Promise<GatDevice> {
     throw new WebGPUUnavailable(`the WebGPU adapter refused to create a device: ${oneLine(e)}`);
   }
   device.lost.then((lost) => {
-    if (lost.reason !== 'destroyed') process.stderr.write(`gatv2: WebGPU device lost: ${lost.message}\n`);
+    if (lost.reason === 'destroyed') return;
+    uncaptured.push(`device lost: ${lost.message}`);
+    process.stderr.write(`gatv2: WebGPU device lost: ${lost.message}\n`);
   });
   // Errors that no error scope caught (a kernel bug, an out-of-memory) would otherwise only
   // produce wrong numbers; say them.

@@ -28,6 +28,12 @@ export interface ProgramSpec {
   workgroupSize: number;
   /** Workgroups to dispatch. */
   workgroups: number;
+  /**
+   * What main's code indexes by: 'invocation' (default), TF.js's flat invocation index, an i32
+   * that must not pass 2^31 (backend.ts checkDispatch refuses such a dispatch); 'workgroup', the
+   * program calls wgsl.ts workgroupTask() (a u32 workgroup id) and ignores that index.
+   */
+  indexing?: 'invocation' | 'workgroup';
   uniforms: Uniform[];
   code: string;
   /** Write into this tensor instead of a new one (a second program filling the rest of it). */
@@ -48,6 +54,9 @@ class GatProgram implements WebGPUProgram {
   workgroupSize: [number, number, number];
   uniforms: string;
   variableComponents?: number[];
+  /** Read by backend.ts checkDispatch and its messages. */
+  gatIndexing: 'invocation' | 'workgroup';
+  gatName: string;
   private readonly code: string;
 
   constructor(spec: ProgramSpec, flat: boolean) {
@@ -63,6 +72,8 @@ class GatProgram implements WebGPUProgram {
     this.workgroupSize = [spec.workgroupSize, 1, 1];
     this.uniforms = spec.uniforms.map((u) => `${u.name} : ${u.type},`).join(' ');
     this.code = spec.code;
+    this.gatIndexing = spec.indexing ?? 'invocation';
+    this.gatName = spec.key;
     if (spec.components) {
       if (spec.components.length !== spec.inputs.length) throw new Error(`gatv2 webgpu: program ${spec.key}: one component count per input`);
       this.variableComponents = spec.components;

@@ -1,7 +1,8 @@
 /**
  * Registers this project's kernels on the webgpu backend (the fused Adam update, dropout and the
  * weight gradient included), and the deterministic segment sum and gather and a column sum in place of TF.js's
- * (whose stock versions stay as fallbacks, see segment-sum.ts and column-sum.ts).
+ * (whose stock versions stay as fallbacks, see segment-sum.ts and column-sum.ts), and TF.js's matmuls
+ * kept from their split-K program, which adds with float atomics (matmul.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
@@ -9,6 +10,7 @@ import { adamKernels } from './adam.js';
 import { aggregateKernels } from './aggregate.js';
 import { columnSumKernels } from './column-sum.js';
 import { dropoutKernels } from './dropout.js';
+import { matMulKernels } from './matmul.js';
 import { scoreKernels } from './score.js';
 import { segmentSumKernels } from './segment-sum.js';
 import { softmaxKernels } from './softmax.js';
@@ -27,6 +29,7 @@ export function webgpuKernelConfigs(): KernelConfig[] {
   return [
     ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(), ...segmentSumKernels(stock),
     ...adamKernels(), ...dropoutKernels(), ...columnSumKernels(stock), ...weightGradKernels(),
+    ...matMulKernels(stock),
   ];
 }
 

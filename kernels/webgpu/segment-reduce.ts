@@ -6,8 +6,9 @@
  * passes over fixed-size chunks: a single segment would leave most of a GPU idle).
  *
  * Light segments (at most plan.threshold entries) get one invocation per (segment, col) that walks
- * the segment in order, exactly as kernels/loops.ts does. Heavy segments get one workgroup per
- * (segment, col): HEAVY_WG invocations stride through the entries and reduce (wgsl.ts). Both
+ * the segment in order, exactly as kernels/loops.ts does. Heavy segments get one workgroup each:
+ * its HEAVY_WG invocations are laid across the columns and stride through the entries in row
+ * lanes, then the lanes are combined in order (wgsl.ts heavyLanes, LANE_REDUCTIONS). Both
  * programs write disjoint elements of one output tensor, so no element is written twice and no
  * atomics are needed.
  */
@@ -16,7 +17,7 @@ import type { GatWebGPUBackend } from './backend.js';
 import { relabel } from './kernel-util.js';
 import { segmentPlan } from './plans.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
-import { HEAVY_WG, LIGHT_WG, reductionKey, workgroupReductions, WORKGROUP_TASK } from './wgsl.js';
+import { HEAVY_WG, heavyLanes, LANE_REDUCTIONS, LIGHT_WG, reductionKey, workgroupReductions, WORKGROUP_TASK } from './wgsl.js';
 
 export interface SegmentReduceSpec {
   /** Shader key of this term; must identify the term's WGSL and its input names. */
@@ -72,29 +73,37 @@ fn main(index : i32) {
 `;
 }
 
-function heavyCode(spec: SegmentReduceSpec, subgroups: boolean): string {
-  const reduce = spec.op === 'sum' ? 'reduceSum' : 'reduceMax';
+/**
+ * One workgroup per heavy segment: colLanes invocations on neighbouring columns, rowLanes row
+ * lanes striding through the entries (wgsl.ts heavyLanes), the row lanes combined in lane order;
+ * rows wider than colLanes are done colLanes columns at a time. Lanes past the last column walk
+ * nothing and write nothing, but take part in every barrier.
+ */
+function heavyCode(spec: SegmentReduceSpec): string {
+  const reduce = spec.op === 'sum' ? 'lanesSum' : 'lanesMax';
   return `
-${workgroupReductions(subgroups)}
+${LANE_REDUCTIONS}
 ${WORKGROUP_TASK}
 ${spec.term}
-fn main(index : i32) {
-  let task = workgroupTask(index);
-  if (task >= uniforms.numTasks) {
+fn main(_index : i32) {
+  let k = workgroupTask();
+  if (k >= uniforms.numTasks) {
     return;
   }
-  let k = task / uniforms.cols;
-  let col = task - k * uniforms.cols;
   let seg = ${HEAVY_SEGMENT};
   let start = segPtr[seg];
   let end = segPtr[seg + 1];
-  var acc = ${identity(spec.op)};
-  for (var t = start + i32(localIndex); t < end; t = t + ${HEAVY_WG}) {
-    acc = ${combine(spec.op, 'acc', 'term(seg, t, col)')};
-  }
-  let total = ${reduce}(acc);
-  if (localIndex == 0u) {
-    result[seg * uniforms.cols + col] = select(total, 0.0, end == start)${plusAddend(spec, 'seg * uniforms.cols + col')};
+  for (var c0 = 0; c0 < uniforms.cols; c0 = c0 + uniforms.colLanes) {
+    let col = c0 + laneCol();
+    let last = select(start, end, col < uniforms.cols);
+    var acc = ${identity(spec.op)};
+    for (var t = start + laneRow(); t < last; t = t + uniforms.rowLanes) {
+      acc = ${combine(spec.op, 'acc', 'term(seg, t, col)')};
+    }
+    let total = ${reduce}(acc);
+    if (laneRow() == 0 && col < uniforms.cols) {
+      result[seg * uniforms.cols + col] = select(total, 0.0, end == start)${plusAddend(spec, 'seg * uniforms.cols + col')};
+    }
   }
 }
 `;
@@ -111,8 +120,9 @@ export interface SegmentedSpec {
   outputShape: number[];
   /** WGSL main of the light program (uniforms numSegs, cols, threshold). */
   light: string;
-  /** WGSL main of the heavy program (uniforms numSegs, cols, numTasks, useList). */
-  heavy: (subgroups: boolean) => string;
+  /** WGSL `fn main(_index : i32)` of the heavy program (one workgroup per heavy segment, the index
+   * unused; uniforms numSegs, cols, numTasks, useList, colLanes, rowLanes: wgsl.ts heavyLanes). */
+  heavy: string;
 }
 
 /**
@@ -124,29 +134,31 @@ export const HEAVY_SEGMENT = 'select(k, heavy[k], uniforms.useList != 0)';
 
 /**
  * Runs the light program (one invocation per (segment, col); it skips segments longer than the
- * plan's threshold) and, for the heavy segments, the heavy program (one workgroup per (segment,
- * col)) writing into the same output. Either is left out when it has nothing to do.
+ * plan's threshold) and, for the heavy segments, the heavy program (one workgroup per segment, its
+ * invocations across the columns) writing into the same output. Either is left out when it has
+ * nothing to do.
  */
 export function runSegmented(backend: GatWebGPUBackend, spec: SegmentedSpec): TensorInfo {
-  const subgroups = backend.useSubgroups;
   const base = [i32('numSegs', spec.numSegments), i32('cols', spec.cols), ...spec.uniforms];
   const { segPtr } = spec;
-  const heavy = (list: TensorInfo | null, tasks: number, output?: TensorInfo) =>
+  const lanes = heavyLanes(spec.cols);
+  const heavy = (list: TensorInfo | null, segments: number, output?: TensorInfo) =>
     runProgram(backend, {
-      key: `${spec.name}_heavy_${reductionKey(subgroups)}`,
+      key: `${spec.name}_heavy`,
       // Without a list the pointer array is bound in its place and never read.
       inputs: [['segPtr', segPtr], ['heavy', list ?? segPtr], ...spec.inputs],
       outputShape: spec.outputShape,
       workgroupSize: HEAVY_WG,
-      workgroups: tasks,
-      uniforms: [...base, i32('numTasks', tasks), i32('useList', list ? 1 : 0)],
-      code: spec.heavy(subgroups),
+      workgroups: segments,
+      indexing: 'workgroup',
+      uniforms: [...base, i32('numTasks', segments), i32('useList', list ? 1 : 0), i32('colLanes', lanes.colLanes), i32('rowLanes', lanes.rowLanes)],
+      code: spec.heavy,
       output,
     });
 
   const plan = segmentPlan(backend, segPtr);
-  if (plan.kind === 'all-heavy') return heavy(null, spec.numSegments * spec.cols);
-  if (plan.numHeavy === spec.numSegments) return heavy(plan.heavy, plan.numHeavy * spec.cols);
+  if (plan.kind === 'all-heavy') return heavy(null, spec.numSegments);
+  if (plan.numHeavy === spec.numSegments) return heavy(plan.heavy, plan.numHeavy);
   const out = runProgram(backend, {
     key: `${spec.name}_light`,
     inputs: [['segPtr', segPtr], ...spec.inputs],
@@ -156,7 +168,7 @@ export function runSegmented(backend: GatWebGPUBackend, spec: SegmentedSpec): Te
     uniforms: [...base, i32('threshold', plan.threshold)],
     code: spec.light,
   });
-  if (plan.heavy) heavy(plan.heavy, plan.numHeavy * spec.cols, out);
+  if (plan.heavy) heavy(plan.heavy, plan.numHeavy, out);
   return out;
 }
 
@@ -229,12 +241,13 @@ fn main(index : i32) {
       outputShape: [spec.cols],
       workgroupSize: HEAVY_WG,
       workgroups: spec.cols,
+      indexing: 'workgroup',
       uniforms: sizes,
       code: `
 ${workgroupReductions(subgroups)}
 ${WORKGROUP_TASK}
-fn main(index : i32) {
-  let col = workgroupTask(index);
+fn main(_index : i32) {
+  let col = workgroupTask();
   if (col >= uniforms.cols) {
     return;
   }
@@ -269,6 +282,6 @@ export function segmentReduce(backend: GatWebGPUBackend, spec: SegmentReduceSpec
     uniforms: spec.uniforms,
     outputShape: [spec.numSegments, spec.cols],
     light: lightCode(spec),
-    heavy: (subgroups) => heavyCode(spec, subgroups),
+    heavy: heavyCode(spec),
   });
 }

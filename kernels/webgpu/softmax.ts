@@ -5,15 +5,16 @@
  *
  * A destination's incoming edges are one CSR row. The softmax programs own whole rows: a light
  * row (at most the plan's threshold of edges) is done by one invocation per head, which walks the
- * row for the max, again for the sum, and again to write alpha; a heavy row (a hub) is done by a
- * workgroup per head, which strides through the row and combines with workgroup reductions.
+ * row for the max, again for the sum, and again to write alpha; a heavy row (a hub) is done by
+ * one workgroup, its invocations across the heads, whose row lanes stride through the row and are
+ * combined in lane order (wgsl.ts heavyLanes).
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { SEGMENT_MAX, SEGMENT_SOFTMAX, SEGMENT_SOFTMAX_GRAD } from '../names.js';
 import { need, zeros, type KernelArgs } from './kernel-util.js';
 import { i32 } from './program.js';
 import { HEAVY_SEGMENT, runSegmented, segmentReduce } from './segment-reduce.js';
-import { HEAVY_WG, workgroupReductions, WORKGROUP_TASK } from './wgsl.js';
+import { LANE_REDUCTIONS, WORKGROUP_TASK } from './wgsl.js';
 
 /**
  * A per-row program in both forms. `body(loop, reduceSum, reduceMax)` writes the WGSL after the
@@ -44,22 +45,26 @@ fn main(index : i32) {
 `;
 }
 
-function heavyRowCode(r: RowProgram, subgroups: boolean): string {
+/** One workgroup per hub row: its invocations across the heads, row lanes striding the edges. */
+function heavyRowCode(r: RowProgram): string {
   return `
-${workgroupReductions(subgroups)}
+${LANE_REDUCTIONS}
 ${WORKGROUP_TASK}
-fn main(index : i32) {
-  let task = workgroupTask(index);
-  if (task >= uniforms.numTasks) {
+fn main(_index : i32) {
+  let k = workgroupTask();
+  if (k >= uniforms.numTasks) {
     return;
   }
   let H = uniforms.heads;
-  let k = task / H;
-  let h = task - k * H;
   let i = ${HEAVY_SEGMENT};
   let start = segPtr[i];
   let end = segPtr[i + 1];
-  ${r.body(`for (var p = start + i32(localIndex); p < end; p = p + ${HEAVY_WG})`, (v) => `reduceSum(${v})`, (v) => `reduceMax(${v})`)}
+  for (var h0 = 0; h0 < H; h0 = h0 + uniforms.colLanes) {
+    let h = h0 + laneCol();
+    // Lanes past the last head walk nothing, but take part in the reductions' barriers.
+    let last = select(start, end, h < H);
+    ${r.body('for (var p = start + laneRow(); p < last; p = p + uniforms.rowLanes)', (v) => `lanesSum(${v})`, (v) => `lanesMax(${v})`)}
+  }
 }
 `;
 }
@@ -77,7 +82,7 @@ function runRows(args: KernelArgs, r: RowProgram, inputs: Array<[string, TensorI
     uniforms: [i32('heads', H)],
     outputShape: edgeShape,
     light: lightRowCode(r),
-    heavy: (subgroups) => heavyRowCode(r, subgroups),
+    heavy: heavyRowCode(r),
   });
 }
 

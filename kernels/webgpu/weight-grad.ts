@@ -56,8 +56,8 @@ fn load_${m}(r : i32, c : i32, rEnd : i32, cols : i32) -> vec4<f32> {
   return v;
 }`).join('\n')}
 
-fn main(index : i32) {
-  let task = workgroupTask(index);
+fn main(_index : i32) {
+  let task = workgroupTask();
   if (task >= uniforms.numTasks) {
     return;
   }
@@ -126,6 +126,7 @@ function weightGrad(args: KernelArgs): TensorInfo {
     outputShape: slices === 1 ? [F, K] : [slices, F * K],
     workgroupSize: HEAVY_WG,
     workgroups: numTasks,
+    indexing: 'workgroup',
     uniforms: [
       i32('rows', N), i32('F', F), i32('K', K), i32('rowsPerSlice', rowsPerSlice),
       i32('tilesF', tilesF), i32('tilesK', tilesK), i32('numTasks', numTasks),

@@ -3,10 +3,12 @@
  *
  * Determinism: no program uses atomics. Every output element is written by exactly one
  * invocation (or one workgroup), and every sum runs in an order fixed by the shapes alone: a
- * thread walks its segment in CSR order; a workgroup's invocations each stride through the
- * segment, then their partials are combined in a fixed order (with subgroups: subgroupAdd per
- * subgroup, whose order the hardware fixes for a given device, then the subgroup partials in
- * order). The same inputs give the same bits on each run.
+ * thread walks its segment in CSR order; a hub's workgroup splits its invocations into column
+ * lanes and row lanes (heavyLanes), each row lane strides through the segment, then the row
+ * lanes' partials are added in lane order; sumAll's second pass strides over chunks and combines
+ * the partials in a fixed order (with subgroups: subgroupAdd per subgroup, whose order the
+ * hardware fixes for a given device, then the subgroup partials in order). The same inputs give
+ * the same bits on each run.
  */
 import { SUBGROUP_PRIVATES } from './device.js';
 
@@ -30,9 +32,14 @@ var<workgroup> gatTotal : f32;
   // and only devices without subgroups, rare among GPUs, run this path.
   // With subgroups: subgroupAdd/subgroupMax per subgroup, then invocation 0 combines the numSg
   // partials in subgroup order.
+  // The barrier before the subgroup op: callers reach it after loops whose trip counts differ per
+  // invocation; on GPUs that schedule invocations independently (NVIDIA since Volta, 32-lane
+  // subgroups) a subgroup op there may run before all lanes have left the loop, and would then
+  // combine only the lanes that have. After a barrier in uniform control flow every lane is there.
   const body = (name: string, op: string, combine: (a: string, b: string) => string) => subgroups
     ? `
 fn ${name}(v : f32) -> f32 {
+  workgroupBarrier();
   let part = ${op}(v);
   if (sgLane == 0u) {
     gatRed[sgId] = part;
@@ -73,17 +80,70 @@ fn ${name}(v : f32) -> f32 {
 }
 
 /**
- * `workgroupTask(index)`: the index of this workgroup, as a uniform value (barriers may follow a
- * branch on it). `index` is TF.js's flat invocation index.
+ * `workgroupTask()`: the flat index of this workgroup, as a uniform value (barriers may follow a
+ * branch on it). It is computed in u32 from workgroup_id, not from TF.js's flat invocation index,
+ * which multiplies it by the workgroup size in 32 bits and wraps past 2^31 invocations (a negative
+ * task would pass a `task >= numTasks` test). runProgram refuses a dispatch of 2^31 workgroups or
+ * more, so the i32 returned is exact.
  */
 export const WORKGROUP_TASK = `
-var<workgroup> gatTask : i32;
-fn workgroupTask(index : i32) -> i32 {
+var<workgroup> gatTask : u32;
+fn workgroupTask() -> i32 {
   if (localIndex == 0u) {
-    gatTask = index / ${HEAVY_WG};
+    gatTask = (workgroupId.z * numWorkgroups.y + workgroupId.y) * numWorkgroups.x + workgroupId.x;
   }
-  return workgroupUniformLoad(&gatTask);
+  return i32(workgroupUniformLoad(&gatTask));
 }
+`;
+
+/** Column lanes of a hub's workgroup: at most this many columns at a time, so that at least
+ * HEAVY_WG / MAX_COL_LANES row lanes share each segment. */
+export const MAX_COL_LANES = 64;
+
+/**
+ * How a hub's workgroup splits its HEAVY_WG invocations for `cols` columns: colLanes neighbouring
+ * invocations take neighbouring columns (coalesced reads of one row), and HEAVY_WG / colLanes row
+ * lanes stride through the segment's entries; wider rows are done colLanes columns at a time.
+ */
+export function heavyLanes(cols: number): { colLanes: number; rowLanes: number } {
+  let colLanes = 1;
+  while (colLanes < cols && colLanes < MAX_COL_LANES) colLanes *= 2;
+  return { colLanes, rowLanes: HEAVY_WG / colLanes };
+}
+
+/**
+ * WGSL for a hub's workgroup (uniforms colLanes, rowLanes; see heavyLanes): `laneCol` and
+ * `laneRow` of this invocation, and `lanesSum(v)` / `lanesMax(v)`, the sum (max) of v over the row
+ * lanes of this invocation's column lane, added in row-lane order; every invocation of the column
+ * lane gets it. Call them in uniform control flow only.
+ */
+export const LANE_REDUCTIONS = `
+var<workgroup> gatLanes : array<f32, ${HEAVY_WG}>;
+var<workgroup> gatLaneTotals : array<f32, ${MAX_COL_LANES}>;
+fn laneCol() -> i32 {
+  return i32(localIndex) % uniforms.colLanes;
+}
+fn laneRow() -> i32 {
+  return i32(localIndex) / uniforms.colLanes;
+}
+${['Sum', 'Max'].map((op) => `
+fn lanes${op}(v : f32) -> f32 {
+  gatLanes[localIndex] = v;
+  workgroupBarrier();
+  let cl = laneCol();
+  if (laneRow() == 0) {
+    var t = gatLanes[cl];
+    for (var r = 1; r < uniforms.rowLanes; r = r + 1) {
+      t = ${op === 'Sum' ? 't + gatLanes[r * uniforms.colLanes + cl]' : 'max(t, gatLanes[r * uniforms.colLanes + cl])'};
+    }
+    gatLaneTotals[cl] = t;
+  }
+  workgroupBarrier();
+  let total = gatLaneTotals[cl];
+  // Before a next call overwrites the totals.
+  workgroupBarrier();
+  return total;
+}`).join('\n')}
 `;
 
 /** LeakyReLU and its derivative s_k (gradients.md "Score stage"), slope from uniforms. */

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The stock gradients: tfjs-core's node build leaves them out; the union package registers them.
 import '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
-import { chooseAuto } from './auto.js';
+import { AUTO_ORDER, chooseAuto } from './auto.js';
 import { probeCpu, probeWasm, registerCpu, registerWasm } from './cpu-wasm.js';
 import { loadTensorflow, probeTensorflow } from './tensorflow.js';
 import { BACKENDS, type BackendChoice, type BackendName, type BackendReport } from './types.js';
@@ -39,10 +39,11 @@ export async function probeAll(): Promise<BackendReport[]> {
   return out;
 }
 
-/** Probes in auto's order and stops at the first backend auto accepts. */
+/** Probes in auto's order (tensorflow is never probed: auto never takes it) and stops at the
+ * first backend auto accepts. */
 async function autoChoice(): Promise<BackendChoice> {
   const reports: BackendReport[] = [];
-  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+  for (const name of AUTO_ORDER) {
     reports.push(await probeBackend(name));
     try {
       return chooseAuto(reports);
@@ -88,8 +89,11 @@ export async function selectBackend(request: string): Promise<BackendChoice> {
     try {
       reason = await register(name);
     } catch (e) {
+      // Not there (no package, no driver): say how to get it. There, yet it failed to register:
+      // a bug, which keeps its stack (exit 70).
       const report = await probeBackend(name).catch(() => null);
-      throw new InputError(`backend "${name}" is not available: ${report?.reason ?? (e as Error).message}`);
+      if (report?.available !== false) throw e;
+      throw new InputError(`backend "${name}" is not available: ${report.reason ?? (e as Error).message}`);
     }
     choice = { name, reason };
   }

@@ -23,6 +23,21 @@ export interface BackendReport {
   software: boolean;
   /** Why it is not available, and how to get it. */
   reason: string | null;
+  /** webgpu: the kernels' settings for this adapter and the limits they follow from. */
+  webgpu?: WebGPUSettings;
+  /** tensorflow: why `--backend auto` never picks it. */
+  autoSkips?: string;
+}
+
+export interface WebGPUSettings {
+  /** Bytes of disposed tensors waiting on unsubmitted programs that make TF.js submit early. */
+  pendingFlushBytes: number;
+  /** In-degree above which a segment is reduced by a workgroup of its own. */
+  heavyThreshold: number;
+  /** Reductions use subgroup operations. */
+  subgroups: boolean;
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
 }
 
 /** The backend a run uses and why (the CLI prints the reason). */

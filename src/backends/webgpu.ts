@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gatDevice, WebGPUUnavailable, type GatDevice } from '../../kernels/webgpu/device.js';
+import { DEFAULT_HEAVY_THRESHOLD, pendingFlushBytes } from '../../kernels/webgpu/settings.js';
 import type { BackendReport } from './types.js';
 import { versionsOf } from './versions.js';
 
@@ -11,7 +12,7 @@ const VERSIONS = ['@tensorflow/tfjs-backend-webgpu', 'webgpu'];
 
 let registered = false;
 
-/** "nvidia hopper (NVIDIA H100 80GB HBM3)": what the adapter says about itself. */
+/** "nvidia hopper (NVIDIA H200)": what the adapter says about itself. */
 export function describeAdapter(d: GatDevice): string {
   const s = d.summary;
   const name = [s.vendor, s.architecture].filter((x) => x !== '').join(' ');
@@ -44,7 +45,14 @@ export async function probeWebGPU(): Promise<BackendReport> {
   const version = versionsOf(...VERSIONS);
   try {
     const dev = await gatDevice();
-    return { name: 'webgpu', available: true, version, device: describeAdapter(dev), gpu: !dev.summary.software, software: dev.summary.software, reason: null };
+    const limits = dev.device.limits;
+    return {
+      name: 'webgpu', available: true, version, device: describeAdapter(dev), gpu: !dev.summary.software, software: dev.summary.software, reason: null,
+      webgpu: {
+        pendingFlushBytes: pendingFlushBytes(limits.maxBufferSize), heavyThreshold: DEFAULT_HEAVY_THRESHOLD, subgroups: dev.subgroups,
+        maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      },
+    };
   } catch (e) {
     const reason = e instanceof WebGPUUnavailable ? e.message : `WebGPU failed to start: ${(e as Error).message}`;
     return { name: 'webgpu', available: false, version, device: null, gpu: false, software: false, reason };

@@ -7,6 +7,7 @@
  * and the process's peak RSS. One extra profiled step gives the time per kernel, to show where the
  * time goes.
  */
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
 import type { GraphLayout } from '../graph/layout.js';
@@ -86,6 +87,12 @@ export interface BenchResult {
   kernels: { name: string; ms: number; calls: number }[];
   /** Why the mode stopped early, if it did. */
   stopped?: string;
+  /**
+   * SHA-256 of every parameter's bytes (names in order) after the last step: the same settings on
+   * the same backend must give the same digest, in one process and across processes (the
+   * determinism check of test/determinism.test.ts and scripts/gpu-check.sh).
+   */
+  paramsDigest: string;
 }
 
 /**
@@ -179,6 +186,10 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
   } catch (err) {
     stopped = `failed: ${(err as Error).message.split('\n')[0]}`;
     if (times.length === 0) times.push(NaN);
+  }
+  let paramsDigest = '';
+  try {
+    paramsDigest = await digestOf(params);
   } finally {
     targets.dispose();
     optimizer.dispose();
@@ -204,5 +215,18 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
     peakRssBytes: peakRss,
     kernels,
     stopped,
+    paramsDigest,
   };
+}
+
+/** SHA-256 (hex) of the tensors' bytes, in name order. */
+export async function digestOf(tensors: Record<string, tf.Tensor>): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name]!;
+    hash.update(`${name}:${t.shape.join('x')}:`);
+    const v = await t.data();
+    hash.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return hash.digest('hex');
 }

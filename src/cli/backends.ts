@@ -4,7 +4,7 @@
  * not available, why and how to get it; then what `--backend auto` would pick and why.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { chooseAuto } from '../backends/auto.js';
+import { chooseAuto, TENSORFLOW_OPT_IN } from '../backends/auto.js';
 import { probeAll } from '../backends/index.js';
 import type { BackendChoice, BackendReport } from '../backends/types.js';
 
@@ -18,7 +18,7 @@ export interface BackendsListing {
 }
 
 export async function listBackends(): Promise<BackendsListing> {
-  const backends = await probeAll();
+  const backends = (await probeAll()).map((b) => (b.name === 'tensorflow' ? { ...b, autoSkips: TENSORFLOW_OPT_IN.replace(/^tensorflow: /, '') } : b));
   let auto: BackendChoice | null = null;
   try {
     auto = chooseAuto(backends);
@@ -38,6 +38,13 @@ export function formatBackends(l: BackendsListing): string {
     lines.push(`${pad}version  ${b.version ?? '-'}`);
     if (b.available) lines.push(`${pad}device   ${b.device ?? '-'}`);
     else lines.push(`${pad}why      ${b.reason ?? 'unknown'}`);
+    if (b.autoSkips) lines.push(`${pad}auto     never: ${b.autoSkips}`);
+    if (b.webgpu) {
+      const MiB = 1024 * 1024;
+      lines.push(`${pad}kernels  submit early once ${b.webgpu.pendingFlushBytes / MiB} MiB of freed tensors wait (1/256 of maxBufferSize ` +
+        `${(b.webgpu.maxBufferSize / MiB).toFixed(0)} MiB); a workgroup per segment above ${b.webgpu.heavyThreshold} entries; ` +
+        `${b.webgpu.subgroups ? 'subgroup' : 'shared-memory'} reductions`);
+    }
   }
   lines.push('');
   lines.push(l.auto ? `--backend auto picks ${l.auto.name}: ${l.auto.reason}` : '--backend auto finds no backend');

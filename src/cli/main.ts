@@ -1,11 +1,13 @@
 /**
  * The `gatv2` command line. Each subcommand lives in its own module; this file wires them and
  * turns errors into exit codes: an InputError (bad file, flag or value) prints one line and exits
- * 2, anything else is a bug and keeps its stack trace.
+ * 2, a DeviceError (the GPU reported an error) one line and exit 1, anything else is a bug and
+ * keeps its stack trace.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXIT_BAD_INPUT, InputError } from '../errors.js';
+import { DeviceError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError } from '../errors.js';
+import { setNativeVerbose } from '../../kernels/webgpu/native-stderr.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
 import { datasetsCommand } from './datasets.js';
@@ -21,6 +23,10 @@ function fail(err: unknown): never {
   if (err instanceof InputError) {
     console.error(`gatv2: ${err.message}`);
     process.exit(EXIT_BAD_INPUT);
+  }
+  if (err instanceof DeviceError) {
+    console.error(`gatv2: ${err.message}`);
+    process.exit(EXIT_CHECK_FAILED);
   }
   console.error(err);
   process.exit(70);
@@ -41,6 +47,8 @@ async function main(): Promise<void> {
     .command(exportCommand)
     .command(importCommand)
     .command(runsCommand)
+    .option('verbose', { type: 'boolean', default: false, global: true, describe: 'Also print the GPU driver\'s own log lines' })
+    .middleware((argv) => setNativeVerbose(argv['verbose'] === true))
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .recommendCommands()

@@ -84,10 +84,17 @@ export function projectWeightGrads(x: NodeInput, drop: InputDropout | null, term
   return out;
 }
 
-/** Rows per slice where a weight gradient over n rows runs kernels/webgpu/weight-grad.ts, else 0. */
+/**
+ * Rows per slice where a weight gradient over n rows runs kernels/webgpu/weight-grad.ts, else 0.
+ * On webgpu that is every weight gradient: TF.js's matmul with a transposed operand runs as a
+ * split-K program that adds its partial products with float atomics, in whatever order the GPU
+ * runs them, so two identical runs drifted apart from the second epoch. Fewer than two slices'
+ * rows (or GATV2_SPLIT_ROWS=0) make one slice of all n rows.
+ */
 function slicedRows(n: number): number {
-  const split = tf.getBackend() === 'webgpu' ? splitRows() : 0;
-  return split > 0 && n >= 2 * split ? split : 0;
+  if (tf.getBackend() !== 'webgpu') return 0;
+  const split = splitRows();
+  return split > 0 && n >= 2 * split ? split : Math.max(n, 1);
 }
 
 /** dropout(x)^T dy (x itself without `drop`) by kernels/webgpu/weight-grad.ts, in slices of `rows`. */
@@ -116,8 +123,8 @@ export function projectWeightGrad(x: NodeInput, dy: tf.Tensor2D, w: tf.Tensor2D)
 export const SPLIT_ROWS = 4096;
 
 /**
- * SPLIT_ROWS, or GATV2_SPLIT_ROWS where set (0 turns the split off, to measure TF.js's own matmul
- * against it). Read when used, so a bad value fails the webgpu run that uses it, not every command.
+ * SPLIT_ROWS, or GATV2_SPLIT_ROWS where set (0: one slice of all rows, to measure the split
+ * against none). Read when used, so a bad value fails the webgpu run that uses it, not every command.
  */
 function splitRows(): number {
   const v = process.env['GATV2_SPLIT_ROWS'];

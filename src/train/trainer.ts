@@ -10,6 +10,7 @@
  *   summary.json    written when the run completes
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { watchGpu } from './gpu-watch.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -233,6 +234,7 @@ export async function trainRun(
     if (lastDiagnostics) reporter.note(summarizeDiagnostics(lastDiagnostics));
     reporter.note(`report: ${writeReport(spec.dir)}`);
   };
+  const gpu = watchGpu();
   try {
     writeRunStatus(spec.dir, { status: 'running', epoch: state.epoch });
     if (resuming) reporter.note(`resuming ${spec.dir} after epoch ${state.epoch}`);
@@ -301,6 +303,8 @@ export async function trainRun(
       state.stoppedEarly = es.stop;
       state.finished = es.stop || epoch >= config.epochs;
       reporter.epoch(m);
+      // Before anything of this epoch is written: numbers computed after a GPU error are not kept.
+      await gpu.check(`epoch ${epoch}`);
       if (state.finished || epoch % config.saveEvery === 0) {
         await save();
         savedEpoch = epoch;
@@ -331,6 +335,7 @@ export async function trainRun(
     }
     throw err;
   } finally {
+    await gpu.release();
     if (best) tf.dispose(best.params);
     obj.targets.dispose();
     optimizer.dispose();
