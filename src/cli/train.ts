@@ -6,6 +6,8 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { BACKENDS } from '../backend.js';
 import { BUILTIN_DATASETS } from '../data/load.js';
+import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
+import { InputError } from '../errors.js';
 import { ACTIVATIONS } from '../model/network.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type TrainConfig } from '../train/config.js';
 import { CRITERIA } from '../train/early-stopping.js';
@@ -72,6 +74,13 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
 
 const M = DEFAULT_MODEL;
 
+/** --normalize-features MODE; --no-normalize-features (yargs gives false) is none, as it was before the modes. */
+function normalizeFeaturesFlag(v: unknown): NormalizeMode {
+  if (v === false) return 'none';
+  if (typeof v === 'string' && (NORMALIZE_MODES as readonly string[]).includes(v)) return v as NormalizeMode;
+  throw new InputError(`--normalize-features must be one of ${NORMALIZE_MODES.join(', ')}, got "${String(v)}"`);
+}
+
 export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
   return y
     .option('dataset', { type: 'string', default: D.dataset, describe: `${BUILTIN_DATASETS.join(', ')}, or a dataset directory` })
@@ -116,7 +125,10 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .option('bias', { type: 'boolean', default: M.bias })
     .option('share-weights', { type: 'boolean', default: M.shareWeights, describe: 'W_R = W_L' })
     .option('residual', { type: 'boolean', default: M.residual })
-    .option('normalize-features', { type: 'boolean', default: D.normalizeFeatures, describe: 'divide each feature row by its sum' })
+    .option('normalize-features', {
+      type: 'string', default: 'auto', coerce: normalizeFeaturesFlag,
+      describe: `${NORMALIZE_MODES.join('|')}: row divides each feature row by its sum (GAT), standardize each column to mean 0, std 1; auto: row when no feature is negative, else none (--no-normalize-features: none)`,
+    })
     .example('$0 train --dataset cora', 'the GAT recipe on Cora')
     .example('$0 train --dataset citeseer --seeds 10 --json', '10 seeds, JSON lines')
     .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run') as unknown as Argv<TrainArgs>;

@@ -6,7 +6,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendReason, useBackend } from '../backend.js';
+import { chooseNormalization, requestedMode, type FeatureNormalization } from '../data/feature-normalization.js';
 import { loadDataset, resolveDataset } from '../data/load.js';
+import { createLoadProgress } from '../data/load-progress.js';
+import { checkTrainable } from '../data/trainable.js';
 import { InputError } from '../errors.js';
 import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../model/network.js';
 import { writeJsonAtomic } from './atomic.js';
@@ -90,14 +93,17 @@ function newSessionDir(out: string | undefined, datasetName: string): string {
   return dir;
 }
 
-function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig): ModelConfig {
-  return {
+function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig, norm: FeatureNormalization): ModelConfig {
+  const mc: ModelConfig = {
     network: net,
     dataset: config.dataset,
-    normalizeFeatures: config.normalizeFeatures,
+    normalizeFeatures: norm.mode === 'row',
+    featureNormalization: norm,
     numFeatures: data.features.numFeatures,
     classNames: data.dataset.classNames,
   };
+  if (data.dataset.featureNames !== undefined) mc.featureNames = data.dataset.featureNames;
+  return mc;
 }
 
 function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: RunSummary[]): SessionSummary {
@@ -125,13 +131,13 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
   const backend = await useBackend(config.backend);
   opts.reporter.note(`backend: ${backendReason() ?? backend}`);
-  const ds = await loadDataset(datasetRef);
-  for (const w of ds.warnings) opts.reporter.note(`warning: ${w}`);
-  const data = prepareData(ds, { normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops });
-  if (data.splits.train.length === 0) throw new InputError(`${ds.name}: no node is in the train split`);
-  if (data.splits.val.length === 0) {
-    throw new InputError(`${ds.name}: no node is in the val split; early stopping and the best checkpoint are chosen on it`);
-  }
+  const ds = await loadDataset(datasetRef, createLoadProgress({ tty: process.stderr.isTTY === true }));
+  const problems = checkTrainable(ds);
+  if (problems.errors.length > 0) throw new InputError(problems.errors[0]);
+  for (const w of [...ds.warnings, ...problems.warnings]) opts.reporter.note(`warning: ${w}`);
+  const norm = chooseNormalization(ds.features, requestedMode(config.normalizeFeatures));
+  opts.reporter.note(norm.reason);
+  const data = prepareData(ds, { normalizeFeatures: norm.normalization, addSelfLoops: config.model.addSelfLoops });
   const net = buildNetworkConfig({ ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses });
   const full: TrainConfig = { ...config, dataset: datasetRef };
 
@@ -149,7 +155,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
 
   const inputs = createNetworkInputs(data.features, data.layout);
-  const modelConfig = modelConfigFor(full, data, net);
+  const modelConfig = modelConfigFor(full, data, net, norm.normalization);
   const runs: RunSummary[] = [];
   try {
     for (let k = 0; k < config.seeds; k++) {
