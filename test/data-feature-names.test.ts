@@ -80,7 +80,7 @@ test('named sparse features: the checkpoint keeps the names; other row orders an
   writeNamed(extra, [...rows, ['v0', 'mango', '1']]);
   const bad = await predict(run, extra);
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /^gatv2: .*: feature "mango" is not one of the model's 8 features; remove it, or train on this data\n$/);
+  assert.match(bad.err, /^gatv2: .*: feature "mango" is not one of the model's 8 features; remove it, or train on this data$/m);
 
   const numbered = tmpDir('names-numbered');
   writeNamed(numbered, rows.map((r) => [r[0], String(WORDS.indexOf(r[1])), r[2]]));

@@ -13,8 +13,14 @@ export interface SignedDatasetOptions {
   features?: number;
   /** Noise standard deviation around the class centroid (before column scaling). */
   noise?: number;
-  /** Column scales: spread over 0.1..10 (mixed, the default) or all 1 (unit). */
-  scales?: 'mixed' | 'unit';
+  /**
+   * Column scales: spread over 0.1..10 (mixed, the default), all 1 (unit), or like principal
+   * components (pca: the `signal` leading columns at scale 10 carry the classes, the rest is noise
+   * at scales 1 down to 0.1).
+   */
+  scales?: 'mixed' | 'unit' | 'pca';
+  /** With scales pca: how many leading columns carry the class centroids (default 4). */
+  signal?: number;
   seed?: number;
 }
 
@@ -30,8 +36,13 @@ export function writeSignedDataset(dir: string, o: SignedDatasetOptions = {}): v
   const noise = o.noise ?? 1.5;
   const rand = lcg(o.seed ?? 7);
   const gauss = (): number => Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
-  const centroid = Array.from({ length: C }, () => Array.from({ length: F }, gauss));
-  const scale = Array.from({ length: F }, (_, j) => (o.scales === 'unit' ? 1 : 10 ** (-1 + (2 * j) / Math.max(1, F - 1))));
+  const signal = o.scales === 'pca' ? (o.signal ?? 4) : F;
+  const centroid = Array.from({ length: C }, () => Array.from({ length: F }, (_, j) => (j < signal ? gauss() : 0)));
+  const scale = Array.from({ length: F }, (_, j) => {
+    if (o.scales === 'unit') return 1;
+    if (o.scales === 'pca') return j < signal ? 10 : 10 ** (-(j - signal) / Math.max(1, F - signal - 1));
+    return 10 ** (-1 + (2 * j) / Math.max(1, F - 1));
+  });
   const offset = Array.from({ length: F }, (_, j) => 0.2 * gauss() * scale[j]);
   const n = C * per;
   const cls = (i: number): number => Math.floor(i / per);

@@ -7,7 +7,6 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { BACKENDS } from '../backend.js';
 import { BUILTIN_DATASETS } from '../data/load.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
-import { InputError } from '../errors.js';
 import { ACTIVATIONS } from '../model/network.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type TrainConfig } from '../train/config.js';
 import { CRITERIA } from '../train/early-stopping.js';
@@ -74,11 +73,12 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
 
 const M = DEFAULT_MODEL;
 
-/** --normalize-features MODE; --no-normalize-features (yargs gives false) is none, as it was before the modes. */
+/**
+ * --no-normalize-features (yargs gives false) is none, as it was before the modes. Other values
+ * are checked by checkTrainConfig: an error thrown here would reach the user as yargs' own.
+ */
 function normalizeFeaturesFlag(v: unknown): NormalizeMode {
-  if (v === false) return 'none';
-  if (typeof v === 'string' && (NORMALIZE_MODES as readonly string[]).includes(v)) return v as NormalizeMode;
-  throw new InputError(`--normalize-features must be one of ${NORMALIZE_MODES.join(', ')}, got "${String(v)}"`);
+  return v === false ? 'none' : (v as NormalizeMode);
 }
 
 export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
