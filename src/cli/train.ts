@@ -127,7 +127,7 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .option('residual', { type: 'boolean', default: M.residual })
     .option('normalize-features', {
       type: 'string', default: 'auto', coerce: normalizeFeaturesFlag,
-      describe: `${NORMALIZE_MODES.join('|')}: row divides each feature row by its sum (GAT), standardize each column to mean 0, std 1; auto: row when no feature is negative, else none (--no-normalize-features: none)`,
+      describe: `${NORMALIZE_MODES.join('|')}: row divides each feature row by its sum (GAT), standardize scales each column to mean 0 and std 1; auto: row when no feature is negative, else standardize (dense) or none (sparse); --no-normalize-features is none`,
     })
     .example('$0 train --dataset cora', 'the GAT recipe on Cora')
     .example('$0 train --dataset citeseer --seeds 10 --json', '10 seeds, JSON lines')
