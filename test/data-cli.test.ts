@@ -55,7 +55,7 @@ test('gatv2 datasets inspect PATH --json, with the empty-edge warning on stderr'
   assert.equal(s.isolatedNodes, 2);
   assert.equal(s.featureKind, 'dense');
   assert.deepEqual(s.inDegree.withSelfLoops, { min: 1, median: 1, max: 1, mean: 1, shareDegreeOne: 1 });
-  assert.match(err, /^warning: .*edges\.csv: no edges/);
+  assert.match(err, /^warning: .*edges\.csv: no edges/m);
 });
 
 test('gatv2 datasets inspect on bad input: one line naming file and line, exit 2', async () => {

@@ -199,3 +199,28 @@ test('not a directory, and not a built-in name', async () => {
 test('features file with no rows', async () => {
   await assertBad(writeDataset({ 'features.csv': 'node,feature,value\n' }), 'features.csv', null, /no feature rows/);
 });
+
+test('sparse feature ids that are not non-negative integers are refused, naming the feature_name header', async () => {
+  for (const id of ['2.5', '-3', '1e9', 'red']) {
+    await assertBad(
+      writeDataset({ 'features.csv': `node,feature,value\nn1,0,1\nn2,${id},1\n` }),
+      'features.csv',
+      3,
+      new RegExp(`^.*: feature "${id.replace('.', '\\.')}" is not an index \\(an integer 0\\.\\.F-1\\); number the features, or give names under the header "node,feature_name,value"$`),
+    );
+  }
+  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,,1\n' }), 'features.csv', 2, /feature index is empty/);
+  await assertBad(writeDataset({ 'features.csv': 'node,feature_name,value\nn1,,1\n' }), 'features.csv', 2, /feature name is empty/);
+});
+
+test('a huge feature index is refused on its line, before anything of its size is allocated', async () => {
+  await assertBad(
+    writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn2,1000000000,1\n' }),
+    'features.csv',
+    3,
+    /feature index 1000000000 is over the limit of 999999 \(at most 1000000 features, F = the largest index \+ 1\)/,
+  );
+  // The largest index allowed loads.
+  const ds = await loadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,999999,1\n' }));
+  assert.equal(ds.features.numFeatures, 1000000);
+});

@@ -107,15 +107,24 @@ test('dense headers with real names are kept as featureNames', async () => {
   assert.deepEqual(ds.featureNames, ['height', 'weight']);
 });
 
-test('sparse features with string feature ids are numbered by first appearance', async () => {
+test('sparse features under a feature_name header are columns in sorted name order, whatever the row order', async () => {
+  const nodes = 'id,label,split\nx,a,train\ny,b,test\n';
   const dir = writeDataset({
-    'nodes.csv': 'id,label,split\nx,a,train\ny,b,test\n',
+    'nodes.csv': nodes,
     'edges.csv': 'source,target\nx,y\n',
-    'features.csv': 'node,feature,value\ny,red,1\nx,blue,2\nx,red,3\n',
+    'features.csv': 'node,feature_name,value\ny,red,1\nx,blue,2\nx,red,3\n',
   });
   const ds = await loadDataset(dir);
-  assert.deepEqual(ds.featureNames, ['red', 'blue']);
-  assert.deepEqual(Array.from(toDense(ds.features).values), [3, 2, 1, 0]);
+  assert.deepEqual(ds.featureNames, ['blue', 'red']);
+  assert.deepEqual(Array.from(toDense(ds.features).values), [2, 3, 0, 1]);
+  const reordered = writeDataset({
+    'nodes.csv': nodes,
+    'edges.csv': 'source,target\nx,y\n',
+    'features.csv': 'node,feature_name,value\nx,red,3\nx,blue,2\ny,red,1\n',
+  });
+  const again = await loadDataset(reordered);
+  assert.deepEqual(again.featureNames, ds.featureNames);
+  assert.deepEqual(Array.from(toDense(again.features).values), Array.from(toDense(ds.features).values));
 });
 
 test('integer feature ids give F = max + 1 and unsorted triplets end up sorted per row', async () => {
@@ -140,7 +149,7 @@ test('a directory of .csv.gz files loads the same as the plain one', async () =>
     'features.csv.gz': gzipSync(readFileSync(join(src, 'features.csv'))),
   });
   const [plain, gz] = await Promise.all([loadDataset('cora'), loadDataset(dir)]);
-  assert.deepEqual({ ...gz, name: '', dir: '' }, { ...plain, name: '', dir: '' });
+  assert.deepEqual({ ...gz, name: '', dir: '', nodesFile: '' }, { ...plain, name: '', dir: '', nodesFile: '' });
 });
 
 test('the built-in name is case-insensitive', async () => {

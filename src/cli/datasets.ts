@@ -5,7 +5,10 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { BUILTIN_DATASETS, loadDataset } from '../data/load.js';
+import { createLoadProgress } from '../data/load-progress.js';
 import { datasetStats, type DatasetStats, type DegreeSummary } from '../data/stats.js';
+import { checkTrainable } from '../data/trainable.js';
+import { EXIT_BAD_INPUT } from '../errors.js';
 
 interface JsonArg {
   json: boolean;
@@ -104,10 +107,16 @@ const inspectCommand: CommandModule<JsonArg, InspectArgs> = {
       describe: `dataset directory, or one of ${BUILTIN_DATASETS.join(', ')}`,
     }) as Argv<InspectArgs>,
   handler: async (args) => {
-    const ds = await loadDataset(args.path);
+    const ds = await loadDataset(args.path, createLoadProgress({ tty: process.stderr.isTTY === true }));
     const stats = datasetStats(ds);
-    for (const w of ds.warnings) process.stderr.write(`warning: ${w}\n`);
-    process.stdout.write(args.json ? JSON.stringify(stats, null, 2) + '\n' : formatInspect(stats));
+    // The same check as gatv2 train: what it would refuse makes inspect fail too.
+    const problems = checkTrainable(ds);
+    for (const w of [...ds.warnings, ...problems.warnings]) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write(args.json ? JSON.stringify({ ...stats, problems }, null, 2) + '\n' : formatInspect(stats));
+    if (problems.errors.length > 0) {
+      for (const e of problems.errors) process.stderr.write(`gatv2: ${e}\n`);
+      process.exitCode = EXIT_BAD_INPUT;
+    }
   },
 };
 

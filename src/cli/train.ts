@@ -7,6 +7,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { train } from '../api/train.js';
 import { BACKENDS } from '../backend.js';
 import { BUILTIN_DATASETS } from '../data/load.js';
+import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
 import { ACTIVATIONS } from '../model/network.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type TrainConfig } from '../train/config.js';
 import { CRITERIA } from '../train/early-stopping.js';
@@ -75,6 +76,14 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
 
 const M = DEFAULT_MODEL;
 
+/**
+ * --no-normalize-features (yargs gives false) is none, as it was before the modes. Other values
+ * are checked by checkTrainConfig: an error thrown here would reach the user as yargs' own.
+ */
+function normalizeFeaturesFlag(v: unknown): NormalizeMode {
+  return v === false ? 'none' : (v as NormalizeMode);
+}
+
 export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
   return dataScheduleOptions(y)
     .option('dataset', { type: 'string', default: D.dataset, describe: `${BUILTIN_DATASETS.join(', ')}, or a dataset directory` })
@@ -119,7 +128,10 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .option('bias', { type: 'boolean', default: M.bias })
     .option('share-weights', { type: 'boolean', default: M.shareWeights, describe: 'W_R = W_L' })
     .option('residual', { type: 'boolean', default: M.residual })
-    .option('normalize-features', { type: 'boolean', default: D.normalizeFeatures, describe: 'divide each feature row by its sum' })
+    .option('normalize-features', {
+      type: 'string', default: 'auto', coerce: normalizeFeaturesFlag,
+      describe: `${NORMALIZE_MODES.join('|')}: row divides each feature row by its sum (GAT), standardize scales each column to mean 0 and std 1; auto: row when no feature is negative, else standardize (dense) or none (sparse); --no-normalize-features is none`,
+    })
     .example('$0 train --dataset cora', 'the GAT recipe on Cora')
     .example('$0 train --dataset citeseer --seeds 10 --json', '10 seeds, JSON lines')
     .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run') as unknown as Argv<TrainArgs>;

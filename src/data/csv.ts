@@ -17,6 +17,8 @@ export interface CsvFile {
   /** The path as the user should read it in an error message. */
   display: string;
   gzip: boolean;
+  /** Told the size of each chunk read from the file as stored (for a progress bar). */
+  onRead?: (bytes: number) => void;
 }
 
 export interface CsvRow {
@@ -109,6 +111,8 @@ export async function* readCsv(file: CsvFile): AsyncGenerator<CsvRow[]> {
     relax_column_count: true,
   });
   const source = createReadStream(file.path);
+  const onRead = file.onRead;
+  if (onRead !== undefined) source.on('data', (chunk: string | Buffer) => onRead(chunk.length));
   // Errors from any stage (fs, zlib, csv-parse) are delivered by destroying the parser with them,
   // so the for-await below rethrows them.
   const done = (_err: NodeJS.ErrnoException | null): void => {};

@@ -43,6 +43,8 @@ export interface GraphDataset {
   name: string;
   /** Absolute path of the directory it was read from. */
   dir: string;
+  /** nodes.csv as messages name it (datasets/cora/nodes.csv, or under the directory the user gave). */
+  nodesFile?: string;
   /** Node index -> the user's id string. */
   nodeIds: string[];
   /** Class index -> the user's label string. */

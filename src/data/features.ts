@@ -1,6 +1,8 @@
 /**
  * Reads features.csv in either layout, told apart by the header:
- * - sparse triplets `node,feature,value` (non-zeros only) -> CSR;
+ * - sparse triplets `node,feature,value` (non-zeros only, `feature` an index 0..F-1) or
+ *   `node,feature_name,value` (`feature_name` any string; columns are the names in sorted order,
+ *   so the row order of the file does not matter) -> CSR;
  * - dense rows `id,<name>,<name>,...` (one row per node, e.g. `id,f0,f1`) -> row-major N x F.
  * Values must be finite numbers; both layouts reject rows for unknown nodes and repeated entries.
  */
@@ -11,6 +13,15 @@ import { GrowableFloat32, GrowableInt32 } from './growable.js';
 import type { NodeTable } from './nodes.js';
 
 export const SPARSE_COLUMNS = ['node', 'feature', 'value'];
+/** The sparse header whose second column holds feature names rather than indices. */
+export const NAMED_SPARSE_COLUMNS = ['node', 'feature_name', 'value'];
+
+/**
+ * Most features per node. The first layer's weights alone are F x (heads * channels) floats
+ * (F = the largest index + 1), twice over with Adam's moments; an index like 1e9 is a mistake
+ * (or an id from another numbering) and must stop here, before anything that size is allocated.
+ */
+export const MAX_FEATURES = 1_000_000;
 
 export interface FeatureTable {
   features: SparseFeatures | DenseFeatures;
@@ -36,13 +47,16 @@ export async function readFeatures(file: CsvFile, nodes: NodeTable, nodesDisplay
 function chooseLayout(file: CsvFile, header: CsvRow, nodes: NodeTable, nodesDisplay: string): SparseBuilder | DenseBuilder {
   const names = header.fields.map((f) => f.toLowerCase());
   if (names.length === 3 && SPARSE_COLUMNS.every((c, i) => names[i] === c)) {
-    return new SparseBuilder(file, nodes, nodesDisplay);
+    return new SparseBuilder(file, nodes, nodesDisplay, false);
+  }
+  if (names.length === 3 && NAMED_SPARSE_COLUMNS.every((c, i) => names[i] === c)) {
+    return new SparseBuilder(file, nodes, nodesDisplay, true);
   }
   if (names[0] === 'id' && names.length >= 2) return new DenseBuilder(file, header, nodes, nodesDisplay);
   failAt(
     file,
     header.line,
-    `header is "${header.fields.join(',')}"; the first line must be "${SPARSE_COLUMNS.join(',')}" (sparse triplets) or "id,f0,f1,..." (one column per feature)`,
+    `header is "${header.fields.join(',')}"; the first line must be "${SPARSE_COLUMNS.join(',')}" (sparse triplets), "${NAMED_SPARSE_COLUMNS.join(',')}" (sparse, named features) or "id,f0,f1,..." (one column per feature)`,
   );
 }
 
@@ -55,12 +69,13 @@ class SparseBuilder {
   private readonly tripLine = new GrowableInt32(1 << 16);
   private readonly names: string[] = [];
   private readonly nameIndex = new Map<string, number>();
-  private allIntegers = true;
 
   constructor(
     private readonly file: CsvFile,
     private readonly nodes: NodeTable,
     private readonly nodesDisplay: string,
+    /** The header says `feature_name`: ids are names, else indices 0..F-1. */
+    private readonly named: boolean,
   ) {}
 
   add(row: CsvRow): void {
@@ -69,16 +84,12 @@ class SparseBuilder {
     const [nodeId, featId, valueText] = row.fields as [string, string, string];
     const node = this.nodes.lookup(nodeId);
     if (node === undefined) unknownNode(file, row.line, nodeId, this.nodesDisplay);
-    if (featId === '') failAt(file, row.line, 'feature id is empty; give an integer 0..F-1 or a feature name');
     let f = this.nameIndex.get(featId);
     if (f === undefined) {
+      this.checkNewId(featId, row.line);
       f = this.names.length;
       this.names.push(featId);
       this.nameIndex.set(featId, f);
-      if (this.allIntegers && !/^\d+$/.test(featId)) this.allIntegers = false;
-      if (this.allIntegers && Number(featId) > 0x7ffffffe) {
-        failAt(file, row.line, `feature id ${featId} is too large; number features 0..F-1`);
-      }
     }
     this.tripNode.push(node);
     this.tripFeat.push(f);
@@ -86,28 +97,62 @@ class SparseBuilder {
     this.tripLine.push(row.line);
   }
 
-  finish(): FeatureTable {
-    const { names, file } = this;
-    if (this.tripNode.length === 0) {
-      throw new InputError(`${file.display}: no feature rows after the header; add node,feature,value rows`);
+  /**
+   * An index must be a non-negative integer below MAX_FEATURES: anything else (2.5, -3, 1e9, a word)
+   * used to turn the file into names numbered by first appearance, which changes with row order.
+   */
+  private checkNewId(featId: string, line: number): void {
+    const { file } = this;
+    if (featId === '') {
+      failAt(file, line, `feature ${this.named ? 'name' : 'index'} is empty; give ${this.named ? 'a name' : 'an integer 0..F-1'}`);
     }
-    // Integer ids are the columns themselves (F = max + 1; unused ids are all-zero columns). Names
-    // are numbered by first appearance.
+    if (this.named) {
+      if (this.names.length === MAX_FEATURES) {
+        failAt(file, line, `feature "${featId}" is name number ${MAX_FEATURES + 1}; at most ${MAX_FEATURES} features are supported`);
+      }
+      return;
+    }
+    if (!/^\d+$/.test(featId)) {
+      failAt(
+        file,
+        line,
+        `feature "${featId}" is not an index (an integer 0..F-1); number the features, or give names under the header "${NAMED_SPARSE_COLUMNS.join(',')}"`,
+      );
+    }
+    if (Number(featId) >= MAX_FEATURES) {
+      failAt(
+        file,
+        line,
+        `feature index ${featId} is over the limit of ${MAX_FEATURES - 1} (at most ${MAX_FEATURES} features, F = the largest index + 1); number the features 0..F-1 without gaps, or give names under the header "${NAMED_SPARSE_COLUMNS.join(',')}"`,
+      );
+    }
+  }
+
+  finish(): FeatureTable {
+    const { file } = this;
+    if (this.tripNode.length === 0) {
+      throw new InputError(`${file.display}: no feature rows after the header; add ${(this.named ? NAMED_SPARSE_COLUMNS : SPARSE_COLUMNS).join(',')} rows`);
+    }
+    // Indices are the columns themselves (F = max + 1; unused indices are all-zero columns). Names
+    // are numbered in sorted order, so the file's row order does not change the columns.
+    let names = this.names;
     const column = new Int32Array(names.length);
     let numFeatures = names.length;
-    if (this.allIntegers) {
+    if (!this.named) {
       numFeatures = 0;
       for (let k = 0; k < names.length; k++) {
         column[k] = Number(names[k]);
         numFeatures = Math.max(numFeatures, column[k] + 1);
       }
     } else {
-      for (let k = 0; k < names.length; k++) column[k] = k;
+      const order = names.map((_, k) => k).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+      order.forEach((k, rank) => (column[k] = rank));
+      names = order.map((k) => names[k]);
     }
     const features = buildCsr(
       file,
       this.nodes,
-      names,
+      this.names,
       column,
       numFeatures,
       this.tripNode.view(),
@@ -115,7 +160,7 @@ class SparseBuilder {
       this.tripVal.view(),
       this.tripLine.view(),
     );
-    return this.allIntegers ? { features } : { features, featureNames: names };
+    return this.named ? { features, featureNames: names } : { features };
   }
 }
 

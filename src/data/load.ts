@@ -6,9 +6,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
-import { findCsv } from './csv.js';
+import { findCsv, type CsvFile } from './csv.js';
 import type { GraphDataset } from './dataset.js';
 import { readEdges } from './edges.js';
+import type { LoadProgress, LoadPhase } from './load-progress.js';
 import { readFeatures } from './features.js';
 import { readNodes } from './nodes.js';
 import { isOgbDir, loadOgbDataset } from './ogb.js';
@@ -75,7 +76,8 @@ export function resolveDataset(nameOrPath: string): ResolvedDataset {
   return { name: basename(dir), dir, display: nameOrPath, builtin: false };
 }
 
-export async function loadDataset(nameOrPath: string): Promise<GraphDataset> {
+/** The dataset; `progress` is told of each file as it is read (see load-progress.ts). */
+export async function loadDataset(nameOrPath: string, progress?: LoadProgress): Promise<GraphDataset> {
   const where = resolveDataset(nameOrPath);
   if (isOgbDir(where.dir)) return loadOgbDataset(where);
   // Locate all three files before parsing any, so a missing one is reported at once.
@@ -84,13 +86,26 @@ export async function loadDataset(nameOrPath: string): Promise<GraphDataset> {
   const featuresFile = findCsv(where.dir, where.display, 'features');
   const nodesName = basename(nodesFile.display);
 
+  const track = (phase: LoadPhase, file: CsvFile): void => {
+    if (progress === undefined) return;
+    progress.start(phase, file.display, statSync(file.path).size);
+    file.onRead = (bytes) => progress.advance(bytes);
+  };
+  track('nodes', nodesFile);
   const nodes = await readNodes(nodesFile);
+  progress?.end(nodes.ids.length, 'nodes');
+  track('edges', edgesFile);
   const edges = await readEdges(edgesFile, nodes, nodesName);
+  progress?.end(edges.source.length, 'edges');
+  track('features', featuresFile);
   const feats = await readFeatures(featuresFile, nodes, nodesName);
+  const f = feats.features;
+  progress?.end(f.kind === 'sparse' ? f.colIdx.length : f.numNodes, f.kind === 'sparse' ? 'feature values' : 'feature rows');
 
   const ds: GraphDataset = {
     name: where.name,
     dir: where.dir,
+    nodesFile: nodesFile.display,
     nodeIds: nodes.ids,
     classNames: nodes.classNames,
     labels: nodes.labels,

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FeatureNormalization } from '../data/feature-normalization.js';
 import { InputError } from '../errors.js';
 import type { RandomSplit } from '../data/split.js';
 import type { UndirectedReduce } from '../data/undirected.js';
@@ -28,8 +29,16 @@ export interface ModelConfig {
   network: NetworkConfig;
   /** The dataset trained on: a built-in name or an absolute directory. */
   dataset: string;
+  /** Row-normalised or not; checkpoints written before featureNormalization have only this. */
   normalizeFeatures: boolean;
+  /** The transform applied to the features (with standardize's column statistics). */
+  featureNormalization?: FeatureNormalization;
   numFeatures: number;
+  /**
+   * Column -> feature name, when the dataset named its features (a feature_name column, or a dense
+   * header other than f0..fN): evaluate and predict match another file's columns by these names.
+   */
+  featureNames?: string[];
   /** Class index -> the user's label. */
   classNames: string[];
   /** The dataset transforms of training (src/train/data.ts), so evaluate sees the same graph and split. */

@@ -2,6 +2,7 @@
  * The options of a training run (every part of the GAT recipe is one of them), their defaults, and
  * their validation. A run directory's config.json holds them, so `--resume` needs nothing else.
  */
+import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
 import { InputError } from '../errors.js';
 import { checkNetworkShape, type NetworkShape } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
@@ -35,7 +36,11 @@ export interface TrainConfig {
   /** L2 coefficient on all parameters: the optimizer adds weightDecay * theta to each gradient
    * (torch.optim's weight_decay), the gradient of (weightDecay / 2) * sum theta^2 in the loss. */
   weightDecay: number;
-  normalizeFeatures: boolean;
+  /**
+   * Feature transform (src/data/feature-normalization.ts). A boolean in config.json files written
+   * before the modes existed: true is row, false none.
+   */
+  normalizeFeatures: NormalizeMode | boolean;
   optimizer: OptimizerConfig;
   model: ModelOptions;
   /** Compare analytic and autograd gradients every K epochs (0: never). */
@@ -85,7 +90,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   monitor: 'both',
   select: 'loss',
   weightDecay: 5e-4,
-  normalizeFeatures: true,
+  normalizeFeatures: 'auto',
   optimizer: DEFAULT_OPTIMIZER,
   model: DEFAULT_MODEL,
   checkGrads: 0,
@@ -113,6 +118,9 @@ export function checkTrainConfig(c: TrainConfig): void {
   nonNegInt('--diagnostics', c.diagnostics ?? 0);
   for (const [flag, v] of [['--monitor', c.monitor], ['--select', c.select]] as const) {
     if (!CRITERIA.includes(v)) throw new InputError(`${flag} must be one of ${CRITERIA.join(', ')}, got "${v}"`);
+  }
+  if (typeof c.normalizeFeatures !== 'boolean' && !NORMALIZE_MODES.includes(c.normalizeFeatures)) {
+    throw new InputError(`--normalize-features must be one of ${NORMALIZE_MODES.join(', ')}, got "${String(c.normalizeFeatures)}"`);
   }
   if (!(c.weightDecay >= 0)) throw new InputError(`--weight-decay must be >= 0, got ${c.weightDecay}`);
   checkOptimizerConfig(c.optimizer);

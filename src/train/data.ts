@@ -4,14 +4,14 @@
  * gradient checks, so all of them see exactly the same inputs.
  */
 import { SPLITS, splitIndices, type DenseFeatures, type GraphDataset, type Split, type SparseFeatures } from '../data/dataset.js';
-import { rowNormalize } from '../data/normalize.js';
+import { applyNormalization, type FeatureNormalization } from '../data/feature-normalization.js';
 import { randomSplit, type RandomSplit } from '../data/split.js';
 import { toUndirected, type UndirectedReduce } from '../data/undirected.js';
 import { buildLayout, type GraphLayout } from '../graph/layout.js';
 
 export interface DataOptions {
-  /** Divide each feature row by its sum (the GAT recipe). */
-  normalizeFeatures: boolean;
+  /** The feature transform; true is row (divide each row by its sum, the GAT recipe), false none. */
+  normalizeFeatures: FeatureNormalization | boolean;
   addSelfLoops: boolean;
   /** PyG's ToUndirected with this reduce for merged edges' features (absent or null: as loaded). */
   toUndirected?: UndirectedReduce | null;
@@ -45,9 +45,13 @@ export function prepareData(loaded: GraphDataset, opts: DataOptions): PreparedDa
   for (const s of SPLITS) splits[s] = splitIndices(ds, s);
   return {
     dataset: ds,
-    features: opts.normalizeFeatures ? rowNormalize(ds.features) : ds.features,
+    features: applyNormalization(ds.features, normalizationOf(opts.normalizeFeatures)),
     layout: buildLayout(ds.nodeIds.length, ds.edgeSource, ds.edgeTarget, { addSelfLoops: opts.addSelfLoops }),
     numClasses: ds.classNames.length,
     splits,
   };
+}
+
+function normalizationOf(n: FeatureNormalization | boolean): FeatureNormalization {
+  return typeof n === 'boolean' ? { mode: n ? 'row' : 'none' } : n;
 }

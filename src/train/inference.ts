@@ -8,7 +8,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '../backend.js';
 import type { GraphDataset } from '../data/dataset.js';
+import { alignFeatures } from '../data/align-features.js';
+import { savedNormalization } from '../data/feature-normalization.js';
 import { loadDataset } from '../data/load.js';
+import { createLoadProgress } from '../data/load-progress.js';
 import { InputError } from '../errors.js';
 import { createNetworkInputs, networkForward, numClassesOf, type NetworkInputs } from '../model/network.js';
 import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, readManifest, type Checkpoint } from './checkpoint.js';
@@ -81,12 +84,11 @@ export async function loadModel(
   const checkpoint = await loadCheckpoint(ckptDir);
   try {
     const mc = checkpoint.manifest.modelConfig;
-    const ds = await loadDataset(opts.dataset ?? mc.dataset);
-    if (ds.features.numFeatures !== mc.numFeatures) {
-      throw new InputError(`${ds.name} has ${ds.features.numFeatures} features per node, the model was trained on ${mc.numFeatures}`);
-    }
-    const data = prepareData(ds, {
-      normalizeFeatures: mc.normalizeFeatures, addSelfLoops: mc.network.layers[0].addSelfLoops,
+    const ds = await loadDataset(opts.dataset ?? mc.dataset, createLoadProgress({ tty: process.stderr.isTTY === true }));
+    // The model's columns (matched by name where it has names), transformed as in training.
+    const features = alignFeatures(ds, mc);
+    const data = prepareData({ ...ds, features }, {
+      normalizeFeatures: savedNormalization(mc), addSelfLoops: mc.network.layers[0].addSelfLoops,
       toUndirected: mc.toUndirected ?? null, split: mc.split ?? null,
     });
     const edgeDim = mc.network.layers[0].edgeDim;

@@ -64,12 +64,18 @@ export function formatSummary(s: SessionSummary): string {
       lines.push(`seed ${r.seed}: no best epoch, the validation loss was never a number (the run diverged; try a lower --lr)`);
       continue;
     }
+    // A dataset without test nodes has no test accuracy (NaN): say so rather than print "NaN%".
+    const best = Number.isNaN(r.best.testAcc)
+      ? `best epoch ${r.bestEpoch} (val ${pct(r.best.valAcc)}%; no test nodes, so no test accuracy)`
+      : `test accuracy ${pct(r.best.testAcc)}% at epoch ${r.bestEpoch} (val ${pct(r.best.valAcc)}%)`;
     lines.push(
-      `seed ${r.seed}: test accuracy ${pct(r.best.testAcc)}% at epoch ${r.bestEpoch} (val ${pct(r.best.valAcc)}%), ` +
+      `seed ${r.seed}: ${best}, ` +
         `${r.epochsRun} epochs${r.stoppedEarly ? ' (early stop)' : ''}, ${(r.timeMs / 1000).toFixed(1)} s, ${r.meanEpochMs.toFixed(1)} ms/epoch`,
     );
   }
-  if (s.runs.length > 1) {
+  if (s.runs.length > 1 && s.runs.every((r) => r.bestEpoch > 0 && Number.isNaN(r.best.testAcc))) {
+    lines.push(`over ${s.runs.length} seeds: val accuracy ${pct(s.valAcc.mean)} +- ${pct(s.valAcc.std)}% (no test nodes)`);
+  } else if (s.runs.length > 1) {
     lines.push(
       `test accuracy over ${s.testAcc.n} seeds: ${pct(s.testAcc.mean)} +- ${pct(s.testAcc.std)}% ` +
         `(val ${pct(s.valAcc.mean)} +- ${pct(s.valAcc.std)}%)`,

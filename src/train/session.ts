@@ -6,13 +6,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendReason, useBackend } from '../backend.js';
+import { chooseNormalization, requestedMode, type FeatureNormalization } from '../data/feature-normalization.js';
 import { loadDataset, resolveDataset } from '../data/load.js';
+import { createLoadProgress } from '../data/load-progress.js';
+import { checkTrainable } from '../data/trainable.js';
 import { InputError } from '../errors.js';
 import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../model/network.js';
 import { writeJsonAtomic } from './atomic.js';
 import type { ModelConfig } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
-import { prepareData, type PreparedData } from './data.js';
+import { prepareData, transformDataset, type PreparedData } from './data.js';
 import { meanStd, type MeanStd } from './metrics.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
@@ -90,16 +93,19 @@ function newSessionDir(out: string | undefined, datasetName: string): string {
   return dir;
 }
 
-function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig): ModelConfig {
-  return {
+function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig, norm: FeatureNormalization): ModelConfig {
+  const mc: ModelConfig = {
     network: net,
     dataset: config.dataset,
-    normalizeFeatures: config.normalizeFeatures,
+    normalizeFeatures: norm.mode === 'row',
+    featureNormalization: norm,
     numFeatures: data.features.numFeatures,
     classNames: data.dataset.classNames,
     ...(config.toUndirected ? { toUndirected: config.toUndirected } : {}),
     ...(config.split ? { split: config.split } : {}),
   };
+  if (data.dataset.featureNames !== undefined) mc.featureNames = data.dataset.featureNames;
+  return mc;
 }
 
 function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: RunSummary[]): SessionSummary {
@@ -127,18 +133,15 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
   const backend = await useBackend(config.backend);
   opts.reporter.note(`backend: ${backendReason() ?? backend}`);
-  const ds = await loadDataset(datasetRef);
-  for (const w of ds.warnings) opts.reporter.note(`warning: ${w}`);
-  const data = prepareData(ds, {
-    normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops,
-    toUndirected: config.toUndirected ?? null, split: config.split ?? null,
-  });
-  if (data.splits.train.length === 0) {
-    throw new InputError(`${ds.name}: no node is in the train split; give the dataset a split or use --split random:0.6,0.2,0.2`);
-  }
-  if (data.splits.val.length === 0) {
-    throw new InputError(`${ds.name}: no node is in the val split; early stopping and the best checkpoint are chosen on it`);
-  }
+  const loaded = await loadDataset(datasetRef, createLoadProgress({ tty: process.stderr.isTTY === true }));
+  // --to-undirected and --split first: what can train is decided on the graph and split trained on.
+  const ds = transformDataset(loaded, { toUndirected: config.toUndirected ?? null, split: config.split ?? null });
+  const problems = checkTrainable(ds);
+  if (problems.errors.length > 0) throw new InputError(problems.errors[0]);
+  for (const w of [...ds.warnings, ...problems.warnings]) opts.reporter.note(`warning: ${w}`);
+  const norm = chooseNormalization(ds.features, requestedMode(config.normalizeFeatures));
+  opts.reporter.note(norm.reason);
+  const data = prepareData(ds, { normalizeFeatures: norm.normalization, addSelfLoops: config.model.addSelfLoops });
   const net = buildNetworkConfig({
     ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses, edgeDim: data.dataset.edgeAttr?.dim ?? null,
   });
@@ -158,7 +161,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
 
   const inputs = createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr);
-  const modelConfig = modelConfigFor(full, data, net);
+  const modelConfig = modelConfigFor(full, data, net, norm.normalization);
   const runs: RunSummary[] = [];
   try {
     for (let k = 0; k < config.seeds; k++) {
