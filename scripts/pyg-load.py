@@ -161,8 +161,10 @@ def main():
     if width != mc["numFeatures"]:
         fail(f"{dataset} has {width} features per node, the model was trained on {mc['numFeatures']}")
 
-    # Features as float32 (the loader's precision), normalised as src/data/normalize.ts: sums in
-    # float64, each value times 1/sum, rows summing to 0 left alone.
+    # Features as float32 (the loader's precision), transformed as the checkpoint records
+    # (src/data/feature-normalization.ts): "row" divides by the row sum (float64 sums, rows summing
+    # to 0 left alone), "standardize" uses the saved column statistics, "none" leaves them. Older
+    # checkpoints only have the boolean normalizeFeatures (true: row).
     x = torch.zeros(n, width, dtype=torch.float32)
     if feats is not None:
         for i, j, v in feats:
@@ -170,11 +172,18 @@ def main():
     else:
         for i, row in dense.items():
             x[i] = torch.tensor(row, dtype=torch.float32)
-    if mc["normalizeFeatures"]:
+    norm = mc.get("featureNormalization") or {"mode": "row" if mc["normalizeFeatures"] else "none"}
+    if norm["mode"] == "row":
         x64 = x.double()
         s = x64.sum(dim=1, keepdim=True)
         scale = torch.where(s == 0, torch.ones_like(s), 1.0 / s)
         x = (x64 * scale).float()
+    elif norm["mode"] == "standardize":
+        mean = torch.tensor(norm["mean"], dtype=torch.float64)
+        std = torch.tensor(norm["std"], dtype=torch.float64)
+        x = ((x.double() - mean) / std).float()
+    elif norm["mode"] != "none":
+        fail(f"unknown feature normalisation {norm['mode']!r} in the model config")
     edge_index = torch.tensor([src, dst], dtype=torch.long)
     ea = torch.tensor(edge_attr, dtype=torch.float32) if edge_attr else None
 

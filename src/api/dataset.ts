@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { splitIndices, type DenseFeatures, type SparseFeatures } from '../data/dataset.js';
 import { loadDataset as loadGraphDataset } from '../data/load.js';
-import { rowNormalize } from '../data/normalize.js';
+import { applyNormalization, chooseNormalization, requestedMode, type NormalizationChoice, type NormalizeMode } from '../data/feature-normalization.js';
 import { releaseInputDropout, dropSparse } from '../model/network.js';
 import { isSparse, type NodeInput } from '../ops/linear.js';
 import { dropout as denseDropout } from '../ops/dropout.js';
@@ -33,12 +33,18 @@ export interface Dataset {
   classNames: string[];
   /** Non-fatal findings of the loader (e.g. an empty edge list). */
   warnings: string[];
+  /** The feature transform applied, and the one-line reason it was chosen. */
+  normalization: NormalizationChoice;
   dispose(): void;
 }
 
 export interface LoadOptions {
-  /** Divide each feature row by its sum, as the GAT recipe (and `gatv2 train`) does. Default true. */
-  normalizeFeatures?: boolean;
+  /**
+   * The feature transform, as `gatv2 train --normalize-features`: 'auto' (default) row-normalises
+   * non-negative features (the GAT recipe) and never divides signed ones by their row sums;
+   * true means 'row', false 'none'.
+   */
+  normalizeFeatures?: NormalizeMode | boolean;
 }
 
 /**
@@ -47,7 +53,8 @@ export interface LoadOptions {
  */
 export async function loadDataset(nameOrDir: string, options: LoadOptions = {}): Promise<Dataset> {
   const ds = await loadGraphDataset(nameOrDir);
-  const features = options.normalizeFeatures ?? true ? rowNormalize(ds.features) : ds.features;
+  const choice = chooseNormalization(ds.features, requestedMode(options.normalizeFeatures));
+  const features = applyNormalization(ds.features, choice.normalization);
   const N = ds.nodeIds.length;
   const x = uploadFeatures(features);
   const index = (s: 'train' | 'val' | 'test') => tf.keep(tf.tensor1d(splitIndices(ds, s), 'int32'));
@@ -64,6 +71,7 @@ export async function loadDataset(nameOrDir: string, options: LoadOptions = {}):
     nodeIds: ds.nodeIds,
     classNames: ds.classNames,
     warnings: ds.warnings,
+    normalization: choice,
     dispose() {
       releaseInputDropout(x);
       if (isSparse(x)) tf.dispose([x.rowPtr, x.colIdx, x.values]);
