@@ -3,7 +3,7 @@
  * turns errors into exit codes: an InputError (bad file, flag or value) prints one line and exits
  * 2, anything else is a bug and keeps its stack trace.
  */
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT, InputError } from '../errors.js';
 import { backendsCommand } from './backends.js';
@@ -12,6 +12,7 @@ import { datasetsCommand } from './datasets.js';
 import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { MISSING_VALUE_STRINGS, withValueChecks } from './option-values.js';
 import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 
@@ -24,30 +25,35 @@ function fail(err: unknown): never {
   process.exit(70);
 }
 
+const NO_COMMAND = 'Name a command from the list above.';
+
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  const argv = hideBin(process.argv);
+  const commands = [
+    trainCommand, evaluateCommand, predictCommand, gradcheckCommand, benchCommand, backendsCommand, datasetsCommand, diagnoseCommand,
+  ] as CommandModule<object, never>[];
+  let y = yargs(argv)
     .scriptName('gatv2')
-    .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.')
-    .command(trainCommand)
-    .command(evaluateCommand)
-    .command(predictCommand)
-    .command(gradcheckCommand)
-    .command(benchCommand)
-    .command(backendsCommand)
-    .command(datasetsCommand)
-    .command(diagnoseCommand)
-    .demandCommand(1, 'Name a command (see the list above).')
+    .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.');
+  for (const c of commands) y = y.command(withValueChecks(c, argv));
+  await y
+    .demandCommand(1, NO_COMMAND)
     .strict()
     .recommendCommands()
+    .updateStrings(MISSING_VALUE_STRINGS)
     .fail((msg, err, y) => {
-      if (err) fail(err);
-      console.error(y.help().toString() ? `gatv2: ${msg}\nRun "gatv2 --help" for usage.` : msg);
+      // yargs' own parse errors (YError: a flag without its value, ...) are usage errors, not bugs.
+      if (err && err.name !== 'YError') fail(err);
+      // Without a command, the list of commands is what the user needs.
+      if (msg === NO_COMMAND) y.showHelp('error');
+      console.error(msg === NO_COMMAND ? `\ngatv2: ${msg}` : `gatv2: ${msg} (see gatv2 --help)`);
       process.exit(EXIT_BAD_INPUT);
     })
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // Words wrap at the terminal's width, or at 100 columns when the output is not a terminal.
+    .wrap(process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100)
     .parseAsync();
 }
 
