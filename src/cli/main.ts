@@ -16,9 +16,23 @@ import { MISSING_VALUE_STRINGS, withValueChecks } from './option-values.js';
 import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 
+/**
+ * File-system refusals that come from where the user pointed us (permissions, a full or read-only
+ * disk), not from a bug: one line naming the path, like any bad input.
+ */
+const USER_FS_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
+
 function fail(err: unknown): never {
   if (err instanceof InputError) {
     console.error(`gatv2: ${err.message}`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+  const fsErr = err as NodeJS.ErrnoException;
+  if (fsErr?.code !== undefined && fsErr.code in USER_FS_ERRORS && fsErr.path !== undefined) {
+    console.error(`gatv2: ${fsErr.path}: ${USER_FS_ERRORS[fsErr.code]}`);
     process.exit(EXIT_BAD_INPUT);
   }
   console.error(err);

@@ -10,7 +10,7 @@
  *   summary.json    written when the run completes
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deriveSeed, initNetworkParams, networkForward, networkParamShapes, SEED_STREAM,
@@ -19,6 +19,7 @@ import {
 import type { GradMode } from '../ops/graph-tensors.js';
 import { isCheckpointDir, loadCheckpoint, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
 import { writeJsonAtomic } from './atomic.js';
+import { InputError } from '../errors.js';
 import type { TrainConfig } from './config.js';
 import type { PreparedData } from './data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
@@ -131,14 +132,14 @@ async function resumedModel(spec: RunSpec): Promise<Model> {
   const ckpt = await loadCheckpoint<TrainingState>(join(spec.dir, LAST_DIR));
   try {
     const state = ckpt.manifest.trainingState;
-    if (!state) throw new Error(`${ckpt.dir} holds no training state`);
+    if (!state) throw new InputError(`${ckpt.dir}: holds no training state; it is not a resumable checkpoint of gatv2 train`);
     const params: Record<string, tf.Variable> = {};
     for (const [n, t] of Object.entries(ckpt.params)) params[n] = tf.variable(t, true);
     const optimizer = trainingOptimizer(spec);
     optimizer.load({ step: state.optimizerStep, slots: ckpt.optimizerSlots });
     const metrics = readMetrics(join(spec.dir, METRICS_FILE), state.epoch);
     if (metrics.length !== state.epoch) {
-      throw new Error(`${spec.dir}: ${METRICS_FILE} holds ${metrics.length} epochs, the checkpoint ${state.epoch}`);
+      throw new InputError(`${join(spec.dir, METRICS_FILE)}: holds ${metrics.length} epochs, the checkpoint in ${LAST_DIR}/ ${state.epoch}; the run directory was changed by hand`);
     }
     return { params, optimizer, state, metrics };
   } finally {
@@ -176,6 +177,26 @@ export function readSummary(dir: string): RunSummary | null {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : null;
 }
 
+/** A resumed run cannot be given fewer epochs than it has already run. */
+export function checkEpochs(config: TrainConfig, epochsRun: number): void {
+  if (config.epochs < epochsRun) {
+    throw new InputError(`--epochs ${config.epochs}: the run has already completed ${epochsRun} epochs; give at least that many`);
+  }
+}
+
+/**
+ * A resumed run under possibly new --epochs / --patience: whether it is finished (or stopped
+ * early) is decided again from where it stands, so a finished run given more epochs goes on.
+ */
+function reopen(dir: string, state: TrainingState, config: TrainConfig): void {
+  checkEpochs(config, state.epoch);
+  const wasFinished = state.finished;
+  state.stoppedEarly = config.patience > 0 && state.earlyStopping.badEpochs >= config.patience;
+  state.finished = state.stoppedEarly || state.epoch >= config.epochs;
+  // An extension stopped half-way must not be taken for the finished run by the next --resume.
+  if (wasFinished && !state.finished) rmSync(join(dir, SUMMARY_FILE), { force: true });
+}
+
 /** Runs (or resumes, when dir holds last/) one seed to its end or to a stop request. */
 export async function trainRun(
   spec: RunSpec, reporter: ProgressReporter, stop: StopControl, position: { index: number; count: number },
@@ -184,6 +205,15 @@ export async function trainRun(
   const resuming = isCheckpointDir(join(spec.dir, LAST_DIR));
   const model = resuming ? await resumedModel(spec) : freshModel(spec);
   const { params, optimizer, state, metrics } = model;
+  if (resuming) {
+    try {
+      reopen(spec.dir, state, config);
+    } catch (err) {
+      optimizer.dispose();
+      tf.dispose(Object.values(params));
+      throw err;
+    }
+  }
   const labels = data.dataset.labels;
   const obj: Objective = { targets: splitTargets(labels, data.splits.train, data.numClasses), weightDecay: config.weightDecay };
   // What the step differentiates: the optimizer adds weightDecay * theta to these gradients (the
