@@ -5,7 +5,7 @@
  */
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXIT_BAD_INPUT, InputError } from '../errors.js';
+import { CheckFailedError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError } from '../errors.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
 import { datasetsCommand } from './datasets.js';
@@ -29,6 +29,10 @@ function fail(err: unknown): never {
   if (err instanceof InputError) {
     console.error(`gatv2: ${err.message}`);
     process.exit(EXIT_BAD_INPUT);
+  }
+  if (err instanceof CheckFailedError) {
+    console.error(`gatv2: ${err.message}`);
+    process.exit(EXIT_CHECK_FAILED);
   }
   const fsErr = err as NodeJS.ErrnoException;
   if (fsErr?.code !== undefined && fsErr.code in USER_FS_ERRORS && fsErr.path !== undefined) {

@@ -17,9 +17,9 @@ import {
   type NetworkConfig, type NetworkInputs,
 } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import { isCheckpointDir, loadCheckpoint, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
+import { isCheckpointDir, loadCheckpoint, readManifest, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
 import { writeJsonAtomic } from './atomic.js';
-import { InputError } from '../errors.js';
+import { CheckFailedError, InputError } from '../errors.js';
 import type { TrainConfig } from './config.js';
 import type { PreparedData } from './data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
@@ -251,6 +251,14 @@ export async function trainRun(
     if (lastDiagnostics) reporter.note(summarizeDiagnostics(lastDiagnostics));
     reporter.note(`report: ${writeReport(spec.dir)}`);
   };
+  // The loss stopped being a number: stop without saving the weights that made it, and say where.
+  const diverged = (epoch: number, what: string): never => {
+    reporter.runEnd(null);
+    const saved = isCheckpointDir(join(spec.dir, LAST_DIR)) ? `; ${join(spec.dir, LAST_DIR)} holds epoch ${readManifest(join(spec.dir, LAST_DIR)).epoch}, saved before` : '';
+    throw new CheckFailedError(
+      `training diverged at epoch ${epoch}: ${what}; lower --lr (now ${config.optimizer.lr}) or change --optimizer (now ${config.optimizer.name})${saved}`,
+    );
+  };
   try {
     if (resuming) reporter.note(`resuming ${spec.dir} after epoch ${state.epoch}`);
     reporter.runStart({ seed: config.seed, ...position, startEpoch: state.epoch, maxEpochs: config.epochs });
@@ -278,8 +286,12 @@ export async function trainRun(
         appendDiagnostics(spec.dir, epoch, lastDiagnostics);
         checkMs += performance.now() - t;
       }
-      optimizer.apply(params, step.grads);
       const trainLoss = (await step.loss.data())[0];
+      if (!Number.isFinite(trainLoss)) {
+        tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
+        diverged(epoch, `the training loss is ${trainLoss}`);
+      }
+      optimizer.apply(params, step.grads);
       tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
 
       const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
@@ -288,6 +300,10 @@ export async function trainRun(
       const score = (s: Int32Array) => scoreSplit(logits, labels, s, data.numClasses);
       const tr = score(data.splits.train), va = score(data.splits.val), te = score(data.splits.test);
       const epochMs = performance.now() - started - checkMs;
+      // The update made the weights produce NaN or infinite logits: nothing of this epoch is saved.
+      if (!Number.isFinite(tr.loss) || !Number.isFinite(va.loss)) {
+        diverged(epoch, `after its update the ${Number.isFinite(tr.loss) ? `validation loss is ${va.loss}` : `training loss is ${tr.loss}`}`);
+      }
 
       const es = earlyStoppingStep(state.earlyStopping, epoch, va, config);
       const m: EpochMetrics = {
