@@ -174,7 +174,12 @@ function summarize(spec: RunSpec, m: Model): RunSummary {
 
 export function readSummary(dir: string): RunSummary | null {
   const p = join(dir, SUMMARY_FILE);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : null;
+  if (!existsSync(p)) return null;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as RunSummary;
+  } catch (err) {
+    throw new InputError(`${p}: cannot read the run's summary (${(err as Error).message}); remove it to finish the run again`);
+  }
 }
 
 /** A resumed run cannot be given fewer epochs than it has already run. */
