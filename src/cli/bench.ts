@@ -12,6 +12,8 @@ import { datasetBenchGraph, syntheticBenchGraph } from '../bench/graphs.js';
 import { benchMode, peakMemoryBytes, type BenchGraph, type BenchResult, type BenchSettings } from '../bench/step-bench.js';
 import type { DegreeDistribution } from '../graph/synthetic.js';
 import { formatTable } from './table.js';
+import { buildNetworkConfig } from '../model/network.js';
+import { checkAutogradFits } from '../train/autograd-memory.js';
 
 interface BenchArgs {
   dataset?: string;
@@ -143,6 +145,18 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const g = await make();
       for (const mode of modes) {
         if (!live.has(mode)) continue;
+        if (mode === 'autograd') {
+          const net = buildNetworkConfig({ ...settings.model, inFeatures: g.features.numFeatures, numClasses: g.numClasses });
+          try {
+            checkAutogradFits(net, g.layout.numEdges, '--grad autograd', backend);
+          } catch (err) {
+            // A sweep goes on with the other mode; a single graph is refused.
+            if (!args.sweep || !(err instanceof InputError)) throw err;
+            console.error(`${g.label}: ${err.message}`);
+            live.delete(mode);
+            continue;
+          }
+        }
         const r = await benchMode(g, mode, settings);
         results.push(r);
         if (args.json) console.log(JSON.stringify({ type: 'result', ...r }));

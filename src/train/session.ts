@@ -12,6 +12,7 @@ import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../
 import { writeJsonAtomic } from './atomic.js';
 import type { ModelConfig } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
+import { checkAutogradFits } from './autograd-memory.js';
 import { prepareData, type PreparedData } from './data.js';
 import { meanStd, type MeanStd } from './metrics.js';
 import type { ProgressReporter } from './progress.js';
@@ -151,6 +152,8 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   }
   const net = buildNetworkConfig({ ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses });
   const full: TrainConfig = { ...config, dataset: datasetRef };
+  if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
+  if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
 
   if (prior) {
     if (JSON.stringify(prior.network) !== JSON.stringify(net)) {
