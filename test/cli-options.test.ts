@@ -40,6 +40,12 @@ test('a number option given something else quotes what was typed', async () => {
   await assertUsageError(['diagnose', '--checkpoint', 'x', '--seed', 'zero'], /^gatv2: --seed: expected a number, got 'zero'$/);
 });
 
+test('sizes and counts of bench and gradcheck are checked before any work', async () => {
+  await assertUsageError(['bench', '--steps', '0', '--nodes', '100'], /^gatv2: --steps must be an integer >= 1, got 0$/);
+  await assertUsageError(['gradcheck', '--heads', '4', '0'], /^gatv2: --heads must be an integer >= 1, got 0$/);
+  await assertUsageError(['gradcheck', '--nodes', '3', '--isolated', '3'], /^gatv2: --isolated 3: every one of the 3 nodes would be isolated/);
+});
+
 test('gatv2 without a command prints the list of commands and exits 2', async () => {
   const r = await runCli([]);
   assert.equal(r.code, 2);

@@ -87,3 +87,13 @@ export function withValueChecks<T, U>(cmd: CommandModule<T, U>, argv: readonly s
     },
   };
 }
+
+/** A flag's value must be an integer of at least `min` (a count, a size, a period). */
+export function checkInteger(flag: string, value: number, min: number): void {
+  if (!(Number.isInteger(value) && value >= min)) throw new InputError(`${flag} must be an integer >= ${min}, got ${value}`);
+}
+
+/** A flag's value must be a number greater than 0. */
+export function checkPositive(flag: string, value: number): void {
+  if (!(value > 0 && Number.isFinite(value))) throw new InputError(`${flag} must be a number > 0, got ${value}`);
+}
