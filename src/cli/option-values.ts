@@ -3,7 +3,8 @@
  * withValueChecks) rather than option by option:
  * - an option that takes a value (string, number, array, choices) must be given one: `--lr` as the
  *   last word, or followed by another flag, is an error naming the flag instead of the default;
- * - a number option must be given a number: `--lr abc` says what was typed instead of "NaN".
+ * - a number option must be given a number: `--lr abc` says what was typed instead of "NaN";
+ * - examples are shown one per line, so a long command is not wrapped inside itself.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../errors.js';
@@ -68,13 +69,25 @@ export function checkArrays(arrayKeys: readonly string[], argv: readonly string[
   }
 }
 
+/**
+ * yargs sets examples in two columns, the command in at most half the width, so a long command
+ * wraps inside itself (and pastes badly): each example goes on one line instead, its description
+ * as a shell comment after it.
+ */
+function examplesOnOneLine<T>(y: Argv<T>): Argv<T> {
+  const example = y.example.bind(y) as (command: string, description: string) => Argv<T>;
+  (y as unknown as { example: (command: string, description?: string) => Argv<T> }).example = (command, description) =>
+    example(description ? `${command}   # ${description}` : command, '');
+  return y;
+}
+
 /** The command with its builder's value-taking options made to require a value and its number options checked. */
 export function withValueChecks<T, U>(cmd: CommandModule<T, U>, argv: readonly string[]): CommandModule<T, U> {
   const build = cmd.builder;
   return {
     ...cmd,
     builder: (y: Argv<T>) => {
-      const built = (typeof build === 'function' ? build(y) : y.options(build ?? {})) as Argv<U>;
+      const built = (typeof build === 'function' ? build(examplesOnOneLine(y)) : y.options(build ?? {})) as Argv<U>;
       const o = (built as unknown as { getOptions(): OptionLists }).getOptions();
       const valued = [...new Set([...o.string, ...o.number, ...o.array, ...Object.keys(o.choices)])];
       const numbers = [...o.number];
