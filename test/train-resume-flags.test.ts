@@ -56,6 +56,23 @@ test('--resume --epochs extends a finished run from where it stopped, to the num
   assert.deepEqual(metricsOf(dir), metricsOf(reference));
 });
 
+test('a run stopped early goes on when resumed with more patience, to the numbers of a run that never stopped', async () => {
+  const reference = tmpDir('pat-ref');
+  await trainSession({ config: tinyConfig({ epochs: 8, monitor: 'acc', patience: 0 }), out: reference, reporter: recorder(), stop: quiet() });
+  const dir = tmpDir('pat');
+  const first = await trainSession({ config: tinyConfig({ epochs: 8, monitor: 'acc', patience: 1 }), out: dir, reporter: recorder(), stop: quiet() });
+  assert.ok(first.summary?.runs[0].stoppedEarly, 'the first run stops early (patience 1 on validation accuracy)');
+  const stoppedAt = first.summary!.runs[0].epochsRun;
+  assert.ok(stoppedAt < 8);
+
+  const rec = recorder();
+  const again = await trainSession({ resume: dir, resumeOverrides: { patience: 0 }, reporter: rec, stop: quiet() });
+  assert.deepEqual(rec.epochs.map((m) => m.epoch), Array.from({ length: 8 - stoppedAt }, (_, k) => stoppedAt + 1 + k));
+  assert.equal(again.summary?.runs[0].stoppedEarly, false);
+  assert.deepEqual(metricsOf(dir), metricsOf(reference));
+  assert.deepEqual(summaryOf(dir), summaryOf(reference));
+});
+
 test('--resume with a training flag that differs from the saved run is refused by name, nothing written', async () => {
   const dir = tmpDir('refuse');
   await trainSession({ config: tinyConfig({ epochs: 3 }), out: dir, reporter: recorder(), stop: quiet() });
