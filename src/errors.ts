@@ -25,3 +25,14 @@ export class DeviceError extends Error {
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
+
+/**
+ * A run that cannot go on for a reason the user can act on, not a bug (training diverged: the
+ * loss is NaN or infinite). The CLI prints its message as one line and exits with code 1.
+ */
+export class CheckFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckFailedError';
+  }
+}

@@ -10,9 +10,10 @@ export interface CliResult {
   err: string;
 }
 
-export function runCli(argv: string[]): Promise<CliResult> {
+/** `env`: variables added to this process's environment for the child. */
+export function runCli(argv: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/gatv2.js', ...argv], { cwd: PACKAGE_DIR, maxBuffer: 64 * 1024 * 1024 },
+    execFile(process.execPath, ['bin/gatv2.js', ...argv], { cwd: PACKAGE_DIR, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout, err: stderr }));
   });
 }

@@ -20,6 +20,8 @@ export interface TrainOptions {
   config?: TrainSettings;
   /** Or: the directory of an interrupted session to continue with its saved settings. */
   resume?: string;
+  /** With resume: a new epoch budget or patience (to extend a finished run); nothing else may change. */
+  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'patience'>>;
   /** Directory of a new session (default runs/<dataset>-<time>). */
   out?: string;
   /** Progress and notes (default: none). */
@@ -49,7 +51,9 @@ export function trainConfig(s: TrainSettings = {}): TrainConfig {
 export async function train(options: TrainOptions = {}): Promise<SessionResult> {
   const stop = options.stop ?? stopControl({ signals: false });
   return trainSession({
-    ...(options.resume !== undefined ? { resume: options.resume } : { config: trainConfig(options.config) }),
+    ...(options.resume !== undefined
+      ? { resume: options.resume, ...(options.resumeOverrides ? { resumeOverrides: options.resumeOverrides } : {}) }
+      : { config: trainConfig(options.config) }),
     ...(options.out !== undefined ? { out: options.out } : {}),
     reporter: options.reporter ?? SILENT,
     stop,

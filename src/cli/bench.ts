@@ -12,6 +12,9 @@ import { datasetBenchGraph, syntheticBenchGraph } from '../bench/graphs.js';
 import { benchMode, peakMemoryBytes, type BenchGraph, type BenchResult, type BenchSettings } from '../bench/step-bench.js';
 import type { DegreeDistribution } from '../graph/synthetic.js';
 import { formatTable } from './table.js';
+import { checkInteger, checkPositive } from './option-values.js';
+import { buildNetworkConfig } from '../model/network.js';
+import { checkAutogradFits } from '../train/autograd-memory.js';
 
 interface BenchArgs {
   dataset?: string;
@@ -109,6 +112,14 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .example('$0 bench --nodes 100000 --avg-degree 10 --grad analytic', 'a synthetic graph of 10^6 edges')
       .example('$0 bench --sweep --grad analytic', 'time and memory against E') as unknown as Argv<BenchArgs>,
   handler: async (args: ArgumentsCamelCase<BenchArgs>) => {
+    for (const [flag, v, min] of [
+      ['--nodes', args.nodes, 1], ['--features', args.features, 1], ['--classes', args.classes, 2], ['--heads', args.heads, 1],
+      ['--hidden', args.hidden, 1], ['--layers', args.layers, 1], ['--steps', args.steps, 1], ['--warmup', args.warmup, 0],
+      ['--seed', args.seed, 0], ['--kernels', args.kernels, 0],
+    ] as const) checkInteger(flag, v, min);
+    checkPositive('--avg-degree', args.avgDegree);
+    checkPositive('--sweep-max', args.sweepMax);
+    if (!(args.maxStepMs >= 0)) throw new InputError(`--max-step-ms must be >= 0, got ${args.maxStepMs}`);
     const modes = args.grad.map((g) => {
       if (g !== 'analytic' && g !== 'autograd') throw new InputError(`--grad must be analytic or autograd, got "${g}"`);
       return g as GradMode;
@@ -143,6 +154,18 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const g = await make();
       for (const mode of modes) {
         if (!live.has(mode)) continue;
+        if (mode === 'autograd') {
+          const net = buildNetworkConfig({ ...settings.model, inFeatures: g.features.numFeatures, numClasses: g.numClasses });
+          try {
+            checkAutogradFits(net, g.layout.numEdges, '--grad autograd', backend);
+          } catch (err) {
+            // A sweep goes on with the other mode; a single graph is refused.
+            if (!args.sweep || !(err instanceof InputError)) throw err;
+            console.error(`${g.label}: ${err.message}`);
+            live.delete(mode);
+            continue;
+          }
+        }
         const r = await benchMode(g, mode, settings);
         results.push(r);
         if (args.json) console.log(JSON.stringify({ type: 'result', ...r }));

@@ -11,6 +11,8 @@ import { checkFixture, checkRandom, type CheckReport } from '../check/gradcheck.
 import { listFixtureFiles, loadFixture } from '../check/fixture.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { formatTable, sci } from './table.js';
+import { checkInteger } from './option-values.js';
+import { InputError } from '../errors.js';
 
 interface GradcheckArgs {
   fixture?: string;
@@ -54,6 +56,20 @@ function printReport(r: CheckReport): void {
   console.log(`\n${r.name}  [backend ${r.backend}]  ${r.ok ? 'PASS' : 'FAIL'}`);
   console.log(formatTable(header, rows));
   console.log(`tolerance (relative): ${tol.join('; ')}`);
+}
+
+/** The random case's sizes: counts that are whole numbers, and edges that have somewhere to go. */
+function checkRandomCase(a: GradcheckArgs): void {
+  for (const [flag, v, min] of [
+    ['--nodes', a.nodes, 1], ['--edges', a.edges, 0], ['--features', a.features, 1], ['--channels', a.channels, 1],
+    ['--seed', a.seed, 0], ['--edge-dim', a.edgeDim, 0], ['--isolated', a.isolated, 0], ['--duplicates', a.duplicates, 0],
+    ['--hub', a.hub, 0], ['--fd-entries', a.fdEntries, 0],
+  ] as const) checkInteger(flag, v, min);
+  for (const h of a.heads) checkInteger('--heads', h, 1);
+  if (a.isolated >= a.nodes && a.edges + a.hub > 0) {
+    throw new InputError(`--isolated ${a.isolated}: every one of the ${a.nodes} nodes would be isolated, with edges to place; use fewer than --nodes`);
+  }
+  if (a.duplicates > 0 && a.edges === 0) throw new InputError('--duplicates needs --edges > 0 (it duplicates random edges)');
 }
 
 export const gradcheckCommand: CommandModule<object, GradcheckArgs> = {
@@ -108,6 +124,7 @@ export const gradcheckCommand: CommandModule<object, GradcheckArgs> = {
         if (!args.json) printReport(r);
       }
     } else {
+      checkRandomCase(args);
       for (const heads of args.heads) {
         const r = await checkRandom({
           numNodes: args.nodes, numEdges: args.edges, inChannels: args.features, outChannels: args.channels, heads,

@@ -4,9 +4,9 @@
  * 2, a DeviceError (the GPU reported an error) one line and exit 1, anything else is a bug and
  * keeps its stack trace.
  */
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DeviceError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError } from '../errors.js';
+import { CheckFailedError, DeviceError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError } from '../errors.js';
 import { setNativeVerbose } from '../../kernels/webgpu/native-stderr.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
@@ -15,52 +15,70 @@ import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
 import { exportCommand, importCommand } from './exchange.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { MISSING_VALUE_STRINGS, withValueChecks } from './option-values.js';
 import { predictCommand } from './predict.js';
 import { runsCommand } from './runs.js';
 import { trainCommand } from './train.js';
+
+/**
+ * File-system refusals that come from where the user pointed us (permissions, a full or read-only
+ * disk), not from a bug: one line naming the path, like any bad input.
+ */
+const USER_FS_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
 
 function fail(err: unknown): never {
   if (err instanceof InputError) {
     console.error(`gatv2: ${err.message}`);
     process.exit(EXIT_BAD_INPUT);
   }
-  if (err instanceof DeviceError) {
+  if (err instanceof CheckFailedError || err instanceof DeviceError) {
     console.error(`gatv2: ${err.message}`);
     process.exit(EXIT_CHECK_FAILED);
+  }
+  const fsErr = err as NodeJS.ErrnoException;
+  if (fsErr?.code !== undefined && fsErr.code in USER_FS_ERRORS && fsErr.path !== undefined) {
+    console.error(`gatv2: ${fsErr.path}: ${USER_FS_ERRORS[fsErr.code]}`);
+    process.exit(EXIT_BAD_INPUT);
   }
   console.error(err);
   process.exit(70);
 }
 
+const NO_COMMAND = 'Name a command from the list above.';
+
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  const argv = hideBin(process.argv);
+  const commands = [
+    trainCommand, evaluateCommand, predictCommand, gradcheckCommand, benchCommand, backendsCommand, datasetsCommand, diagnoseCommand,
+    exportCommand, importCommand, runsCommand,
+  ] as CommandModule<object, never>[];
+  let y = yargs(argv)
     .scriptName('gatv2')
     .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.')
-    .command(trainCommand)
-    .command(evaluateCommand)
-    .command(predictCommand)
-    .command(gradcheckCommand)
-    .command(benchCommand)
-    .command(backendsCommand)
-    .command(datasetsCommand)
-    .command(diagnoseCommand)
-    .command(exportCommand)
-    .command(importCommand)
-    .command(runsCommand)
     .option('verbose', { type: 'boolean', default: false, global: true, describe: 'Also print the GPU driver\'s own log lines' })
-    .middleware((argv) => setNativeVerbose(argv['verbose'] === true))
-    .demandCommand(1, 'Name a command (see the list above).')
+    .middleware((a) => setNativeVerbose(a['verbose'] === true));
+  for (const c of commands) y = y.command(withValueChecks(c, argv));
+  await y
+    .demandCommand(1, NO_COMMAND)
     .strict()
     .recommendCommands()
+    .updateStrings(MISSING_VALUE_STRINGS)
     .fail((msg, err, y) => {
-      if (err) fail(err);
-      console.error(y.help().toString() ? `gatv2: ${msg}\nRun "gatv2 --help" for usage.` : msg);
+      // yargs' own parse errors (YError: a flag without its value, ...) are usage errors, not bugs.
+      if (err && err.name !== 'YError') fail(err);
+      // Without a command, the list of commands is what the user needs.
+      if (msg === NO_COMMAND) y.showHelp('error');
+      console.error(msg === NO_COMMAND ? `\ngatv2: ${msg}` : `gatv2: ${msg} (see gatv2 --help)`);
       process.exit(EXIT_BAD_INPUT);
     })
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // Words wrap at the terminal's width, or at 100 columns when the output is not a terminal.
+    .wrap(process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100)
     .parseAsync();
 }
 

@@ -3,14 +3,15 @@
  * the class probabilities of every node, under the user's own node ids and labels; optionally the
  * attention weight of every edge, layer and head.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkpointOptions } from './checkpoint-options.js';
 import { InputError } from '../errors.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeTextAtomic } from '../train/atomic.js';
 import { infer, loadModel } from '../train/inference.js';
-import { softmaxRows } from '../train/loss.js';
+import { scoreSplit, softmaxRows } from '../train/loss.js';
+import { SPLITS, type Split } from '../data/dataset.js';
 import type { GraphLayout } from '../graph/layout.js';
 
 interface PredictArgs {
@@ -19,6 +20,7 @@ interface PredictArgs {
   attention?: string;
   dataset?: string;
   backend?: string;
+  json: boolean;
 }
 
 /** RFC 4180 quoting where a field needs it. */
@@ -28,37 +30,56 @@ export function csvField(s: string): string {
 
 const num = (x: number) => String(Number(x.toPrecision(7)));
 
-export function predictionsCsv(nodeIds: string[], classNames: string[], logits: Float32Array): string {
+/** The predictions CSV, a line at a time (header first), each ending in a newline. */
+export function* predictionsCsv(nodeIds: string[], classNames: string[], logits: Float32Array): Generator<string> {
   const C = classNames.length;
   const probs = softmaxRows(logits, C);
-  const lines = [['id', 'predicted', ...classNames.map((c) => `p_${c}`)].map(csvField).join(',')];
+  yield ['id', 'predicted', ...classNames.map((c) => `p_${c}`)].map(csvField).join(',') + '\n';
   for (let i = 0; i < nodeIds.length; i++) {
     let best = 0;
     for (let c = 1; c < C; c++) if (probs[i * C + c] > probs[i * C + best]) best = c;
     const p: string[] = [];
     for (let c = 0; c < C; c++) p.push(num(probs[i * C + c]));
-    lines.push([csvField(nodeIds[i]), csvField(classNames[best]), ...p].join(','));
+    yield [csvField(nodeIds[i]), csvField(classNames[best]), ...p].join(',') + '\n';
   }
-  return lines.join('\n') + '\n';
 }
 
 /**
- * One row per (layer, edge, head): attention edges in PyG's order (the input edges as kept, then
- * the added self loops), mapped from the CSR positions the model works in.
+ * One row per (layer, edge, head), a line at a time: attention edges in PyG's order (the input
+ * edges as kept, then the added self loops), mapped from the CSR positions the model works in.
+ * Streamed: at millions of edges the whole CSV is more than a JavaScript string can hold.
  */
-export function attentionCsv(nodeIds: string[], layout: GraphLayout, layers: { heads: number; values: Float32Array }[]): string {
+export function* attentionCsv(nodeIds: string[], layout: GraphLayout, layers: { heads: number; values: Float32Array }[]): Generator<string> {
   const posOfEdge = new Int32Array(layout.numEdges);
   for (let p = 0; p < layout.numEdges; p++) posOfEdge[layout.csrToEdgeId[p]] = p;
   const ids = nodeIds.map(csvField);
-  const lines = ['layer,source,target,head,alpha'];
-  layers.forEach(({ heads, values }, l) => {
+  yield 'layer,source,target,head,alpha\n';
+  for (let l = 0; l < layers.length; l++) {
+    const { heads, values } = layers[l];
     for (let k = 0; k < layout.numEdges; k++) {
       const p = posOfEdge[k];
       const prefix = `${l + 1},${ids[layout.csrSrc[p]]},${ids[layout.csrDst[p]]},`;
-      for (let h = 0; h < heads; h++) lines.push(`${prefix}${h},${num(values[p * heads + h])}`);
+      for (let h = 0; h < heads; h++) yield `${prefix}${h},${num(values[p * heads + h])}\n`;
     }
-  });
-  return lines.join('\n') + '\n';
+  }
+}
+
+/** An output path must name a file in an existing directory. */
+export function checkOutputFile(flag: string, file: string): void {
+  if (existsSync(file) && statSync(file).isDirectory()) throw new InputError(`${flag} ${file}: is a directory; name a file to write`);
+  if (!existsSync(dirname(file))) throw new InputError(`${flag} ${file}: directory ${dirname(file)} does not exist`);
+}
+
+/** What `predict --json` prints. */
+export interface PredictSummary {
+  checkpoint: string;
+  epoch: number;
+  dataset: string;
+  backend: string;
+  predictions: { file: string; rows: number };
+  attention?: { file: string; rows: number; layers: number; edges: number };
+  /** Per split, over its nodes labelled with a class the model knows (splits without any left out). */
+  accuracy: Partial<Record<Split, { nodes: number; accuracy: number }>>;
 }
 
 export const predictCommand: CommandModule<object, PredictArgs> = {
@@ -67,11 +88,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   builder: (y: Argv) =>
     checkpointOptions(y, 'predict on')
       .option('out', { type: 'string', demandOption: true, describe: 'CSV to write: id, predicted, one probability column per class' })
-      .option('attention', { type: 'string', describe: 'also write attention weights: layer, source, target, head, alpha' }) as unknown as Argv<PredictArgs>,
+      .option('attention', { type: 'string', describe: 'also write attention weights: layer, source, target, head, alpha' })
+      .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary (files, rows, accuracy on labelled nodes) on stdout' }) as unknown as Argv<PredictArgs>,
   handler: async (args: ArgumentsCamelCase<PredictArgs>) => {
-    for (const file of [args.out, args.attention]) {
-      if (file !== undefined && !existsSync(dirname(file))) throw new InputError(`${file}: directory ${dirname(file)} does not exist`);
-    }
+    checkOutputFile('--out', args.out);
+    if (args.attention !== undefined) checkOutputFile('--attention', args.attention);
     const m = await loadModel(args.checkpoint, {
       ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
       ...(args.backend !== undefined ? { backend: args.backend } : {}),
@@ -80,13 +101,25 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     try {
       const r = await infer(m, args.attention !== undefined);
       const { nodeIds } = m.data.dataset;
-      writeFileAtomic(args.out, predictionsCsv(nodeIds, m.checkpoint.manifest.modelConfig.classNames, r.logits));
-      process.stderr.write(`wrote ${nodeIds.length} predictions to ${args.out}\n`);
+      const classNames = m.checkpoint.manifest.modelConfig.classNames;
+      writeTextAtomic(args.out, predictionsCsv(nodeIds, classNames, r.logits));
+      const summary: PredictSummary = {
+        checkpoint: m.checkpoint.dir, epoch: m.checkpoint.manifest.epoch, dataset: m.data.dataset.name, backend: m.backend,
+        predictions: { file: args.out, rows: nodeIds.length }, accuracy: {},
+      };
+      if (!args.json) process.stderr.write(`wrote ${nodeIds.length} predictions to ${args.out}\n`);
       if (args.attention !== undefined) {
-        writeFileAtomic(args.attention, attentionCsv(nodeIds, m.data.layout, r.attention!));
+        writeTextAtomic(args.attention, attentionCsv(nodeIds, m.data.layout, r.attention!));
         const rows = r.attention!.reduce((a, x) => a + x.values.length, 0);
-        process.stderr.write(`wrote ${rows} attention weights to ${args.attention}\n`);
+        summary.attention = { file: args.attention, rows, layers: r.attention!.length, edges: m.data.layout.numEdges };
+        if (!args.json) process.stderr.write(`wrote ${rows} attention weights to ${args.attention}\n`);
       }
+      for (const s of SPLITS) {
+        const nodes = m.data.splits[s].filter((i) => m.labels[i] >= 0);
+        if (s === 'unlabeled' || nodes.length === 0) continue;
+        summary.accuracy[s] = { nodes: nodes.length, accuracy: scoreSplit(r.logits, m.labels, nodes, r.numClasses).accuracy };
+      }
+      if (args.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     } finally {
       m.dispose();
     }

@@ -13,6 +13,11 @@ import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type Train
 import { CRITERIA } from '../train/early-stopping.js';
 import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../train/optimizers.js';
 import { createReporter } from '../train/progress.js';
+import { readRunFile } from '../train/session.js';
+import { InputError } from '../errors.js';
+import { givenOptions, resumeFlags, type ResumeOverrides } from './resume-flags.js';
+import { resolve } from 'node:path';
+import { hideBin } from 'yargs/helpers';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
 import { dataScheduleConfig, dataScheduleOptions, type DataScheduleArgs } from './train-data-schedule-flags.js';
 
@@ -88,7 +93,10 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
   return dataScheduleOptions(y)
     .option('dataset', { type: 'string', default: D.dataset, describe: `${BUILTIN_DATASETS.join(', ')}, or a dataset directory` })
     .option('out', { type: 'string', describe: 'run directory (default runs/<dataset>-<time>)' })
-    .option('resume', { type: 'string', describe: 'continue the run in this directory with its saved options (other training flags are ignored)' })
+    .option('resume', {
+      type: 'string',
+      describe: 'continue the run in this directory with its saved options; --epochs and --patience may change (to extend a finished run), other training flags must match the saved ones',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch and a final summary on stdout' })
     .option('backend', { type: 'string', default: 'auto', describe: `TF.js backend: ${BACKENDS.join(', ')} (auto: a GPU if there is one, else wasm)` })
     .option('grad', { choices: ['analytic', 'autograd'] as const, default: D.grad, describe: 'backward: hand-derived kernels or TF.js autodiff' })
@@ -137,6 +145,21 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run') as unknown as Argv<TrainArgs>;
 }
 
+/** What --resume may change (--epochs, --patience); any other training flag that differs from the saved run is refused. */
+function resumeOverridesOf(args: ArgumentsCamelCase<TrainArgs>): ResumeOverrides {
+  const dir = args.resume!;
+  const saved = readRunFile(resolve(dir)).config;
+  const given = givenOptions(hideBin(process.argv), args);
+  const { overrides, refused } = resumeFlags(saved, args as unknown as Record<string, unknown>, given, dir);
+  if (refused.length > 0) {
+    throw new InputError(
+      `--resume ${dir}: ${refused.join(', ')} differ${refused.length === 1 ? 's' : ''} from the run's saved options and cannot change on a resumed run ` +
+        '(only --epochs and --patience can); leave them out, or start a new run with another --out',
+    );
+  }
+  return overrides;
+}
+
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'train a GATv2 network on a dataset',
@@ -149,7 +172,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     });
     try {
       const r = await train({
-        ...(args.resume !== undefined ? { resume: args.resume } : { config: configFromArgs(args) }),
+        ...(args.resume !== undefined ? { resume: args.resume, resumeOverrides: resumeOverridesOf(args) } : { config: configFromArgs(args) }),
         ...(args.out !== undefined ? { out: args.out } : {}),
         reporter,
         stop,

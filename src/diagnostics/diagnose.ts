@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inDegrees } from '../graph/layout.js';
+import { checkAutogradFits } from '../train/autograd-memory.js';
 import { layerPrefix, type NetworkConfig, type NetworkInputs } from '../model/network.js';
 import { edgeAttrInCsrOrder } from '../model/edge-attr.js';
 import type { GradMode } from '../ops/graph-tensors.js';
@@ -146,6 +147,7 @@ export async function diagnoseNetwork(
   const thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
   const entropyBins = opts.entropyBins ?? 20;
   const fwd = opts.training ? { mode, training: true, seed: opts.seed ?? 0 } : { mode, training: false };
+  if (mode === 'autograd') checkAutogradFits(net, inputs.graph.layout.numEdges, 'diagnostics through autograd (--mode autograd)');
   const pass = instrumentedPass(net, params, inputs, objective.targets, fwd);
   try {
     const layers: LayerDiagnostics[] = [];

@@ -8,21 +8,57 @@ import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/**
+ * Runs `write` on a temporary file next to `path`, flushes it and renames it over `path`. On any
+ * failure (the write, or the rename onto a directory) the temporary file is removed: nothing is
+ * left behind.
+ */
+function atomically(path: string, write: (fd: number) => void): void {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${counter++}`);
   const fd = openSync(tmp, 'w');
+  let open = true;
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    write(fd);
     fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
+    open = false;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (open) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  atomically(path, (fd) => writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/**
+ * Text made piece by piece (rows of a CSV), written atomically without ever holding the whole in
+ * one string: pieces are gathered into chunks of about `chunkChars` characters and written as they
+ * fill. A string in V8 is limited to about 2^29 characters, which a large CSV exceeds.
+ */
+export function writeTextAtomic(path: string, pieces: Iterable<string>, chunkChars = 1 << 20): void {
+  atomically(path, (fd) => {
+    let chunk: string[] = [];
+    let chars = 0;
+    for (const piece of pieces) {
+      chunk.push(piece);
+      chars += piece.length;
+      if (chars >= chunkChars) {
+        writeAll(fd, Buffer.from(chunk.join(''), 'utf8'));
+        chunk = [];
+        chars = 0;
+      }
+    }
+    if (chunk.length > 0) writeAll(fd, Buffer.from(chunk.join(''), 'utf8'));
+  });
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

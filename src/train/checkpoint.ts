@@ -110,7 +110,7 @@ export function readManifest<S = unknown>(dir: string): CheckpointManifest<S> {
   } catch (err) {
     throw new InputError(`${path}: cannot read the checkpoint manifest (${(err as Error).message})`);
   }
-  if (manifest.format !== CHECKPOINT_FORMAT || manifest.formatVersion !== CHECKPOINT_VERSION) {
+  if (manifest?.format !== CHECKPOINT_FORMAT || manifest.formatVersion !== CHECKPOINT_VERSION) {
     throw new InputError(`${path}: not a gatv2 checkpoint of format version ${CHECKPOINT_VERSION}`);
   }
   return manifest;
@@ -130,6 +130,12 @@ export async function loadCheckpoint<S = unknown>(dir: string): Promise<Checkpoi
     }
     specs.push(...group.weights);
   }
+  const have = buffers.reduce((a, b) => a + b.byteLength, 0);
+  const need = weightsBytes(path, specs);
+  if (have !== need) {
+    const files = manifest.weightsManifest.flatMap((g) => g.paths).join(', ');
+    throw new InputError(`${join(dir, files)}: holds ${have} bytes, ${MANIFEST} describes ${need} (${have < need ? 'truncated' : 'not the file it describes'}); train again or restore the file`);
+  }
   const tensors = tf.io.decodeWeights(tf.io.concatenateArrayBuffers(buffers), specs);
   const params: Record<string, tf.Tensor> = {};
   const optimizerSlots: Record<string, tf.Tensor> = {};
@@ -139,6 +145,19 @@ export async function loadCheckpoint<S = unknown>(dir: string): Promise<Checkpoi
   }
   checkParams(path, manifest.modelConfig.network, params);
   return { dir, manifest, params, optimizerSlots };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** Bytes the weights of a manifest take in the weights file (this project writes unquantized float32). */
+function weightsBytes(path: string, specs: tf.io.WeightsManifestEntry[]): number {
+  let total = 0;
+  for (const s of specs) {
+    const bytes = DTYPE_BYTES[s.dtype];
+    if (bytes === undefined || s.quantization) throw new InputError(`${path}: weight ${s.name} has dtype ${s.dtype}${s.quantization ? ' (quantized)' : ''}, which gatv2 does not write`);
+    total += bytes * s.shape.reduce((a, d) => a * d, 1);
+  }
+  return total;
 }
 
 function checkParams(path: string, net: NetworkConfig, params: Record<string, tf.Tensor>): void {

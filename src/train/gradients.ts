@@ -7,6 +7,7 @@ import { dense, relError } from '../check/dense.js';
 import { networkForward, type ForwardOptions, type NetworkConfig, type NetworkInputs } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { crossEntropy, l2Penalty } from './loss.js';
+import { checkAutogradFits } from './autograd-memory.js';
 
 export interface Objective {
   /** splitTargets of the nodes the loss is taken over. */
@@ -27,6 +28,8 @@ export type LossAndGrads = {
 export function lossAndGrads(
   net: NetworkConfig, params: Record<string, tf.Tensor>, inputs: NetworkInputs, obj: Objective, opts: ForwardOptions,
 ): LossAndGrads {
+  // Refused before the step, not by "memory access out of bounds" in its middle.
+  if (opts.mode === 'autograd') checkAutogradFits(net, inputs.graph.layout.numEdges, 'autograd');
   const names = Object.keys(params);
   let loss: tf.Scalar | null = null;
   const f = (...xs: tf.Tensor[]): tf.Scalar => {

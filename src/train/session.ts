@@ -3,7 +3,7 @@
  * or resumed, on one backend and one loaded dataset, with the mean and standard deviation of the
  * results. Used by `gatv2 train`; tests drive it directly.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendReason, useBackend } from '../backend.js';
 import { chooseNormalization, requestedMode, type FeatureNormalization } from '../data/feature-normalization.js';
@@ -15,11 +15,13 @@ import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../
 import { writeJsonAtomic } from './atomic.js';
 import type { ModelConfig } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
+import { checkAutogradFits } from './autograd-memory.js';
 import { prepareData, transformDataset, type PreparedData } from './data.js';
 import { meanStd, type MeanStd } from './metrics.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
-import { readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
+import { checkEpochs, LAST_DIR, readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
+import { isCheckpointDir, readManifest } from './checkpoint.js';
 
 export const CONFIG_FILE = 'config.json';
 const RUN_FORMAT = 'gatv2-run';
@@ -58,19 +60,26 @@ export interface SessionResult {
 export interface SessionOptions {
   /** A new session's options, or... */
   config?: TrainConfig;
-  /** ...the directory of a session to continue. */
+  /** ...the directory of a session to continue... */
   resume?: string;
+  /** ...with these options changed (a longer run, other patience); config.json is updated. */
+  resumeOverrides?: Partial<Pick<TrainConfig, 'epochs' | 'patience'>>;
   /** New session's directory (default runs/<dataset>-<time>). */
   out?: string;
   reporter: ProgressReporter;
   stop: StopControl;
 }
 
-function readRunFile(dir: string): RunFile {
+export function readRunFile(dir: string): RunFile {
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) throw new InputError(`${dir}: no ${CONFIG_FILE}; --resume takes the directory of a gatv2 train run`);
-  const f = JSON.parse(readFileSync(path, 'utf8')) as RunFile;
-  if (f.format !== RUN_FORMAT) throw new InputError(`${path}: not a gatv2 run configuration`);
+  let f: RunFile;
+  try {
+    f = JSON.parse(readFileSync(path, 'utf8')) as RunFile;
+  } catch (err) {
+    throw new InputError(`${path}: cannot read the run configuration (${(err as Error).message})`);
+  }
+  if (f?.format !== RUN_FORMAT) throw new InputError(`${path}: not a gatv2 run configuration`);
   return f;
 }
 
@@ -82,6 +91,7 @@ function timestamp(d = new Date()): string {
 /** The directory of a new session (not created yet): --out, or a fresh runs/<dataset>-<time>. */
 function newSessionDir(out: string | undefined, datasetName: string): string {
   if (out !== undefined) {
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out}: is a file; name a new or existing directory`);
     if (existsSync(join(out, CONFIG_FILE))) {
       throw new InputError(`${out} already holds a run; continue it with --resume ${out}, or choose another --out`);
     }
@@ -122,9 +132,17 @@ function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: 
   };
 }
 
+/**
+ * A finished run goes on when given more epochs than it ran, unless it stopped early and its
+ * patience is unchanged (it would stop again at once); trainRun decides from the saved state.
+ */
+function reopens(done: RunSummary, config: TrainConfig, saved: TrainConfig | null): boolean {
+  return done.epochsRun < config.epochs && (!done.stoppedEarly || (saved !== null && saved.patience !== config.patience));
+}
+
 export async function trainSession(opts: SessionOptions): Promise<SessionResult> {
   const prior = opts.resume !== undefined ? readRunFile(resolve(opts.resume)) : null;
-  const config = prior ? prior.config : opts.config!;
+  const config = prior ? { ...prior.config, ...opts.resumeOverrides } : opts.config!;
   checkTrainConfig(config);
   const where = resolveDataset(config.dataset);
   // A user directory is recorded absolute, so --resume, evaluate and predict work from anywhere.
@@ -146,6 +164,8 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
     ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses, edgeDim: data.dataset.edgeAttr?.dim ?? null,
   });
   const full: TrainConfig = { ...config, dataset: datasetRef };
+  if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
+  if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
 
   if (prior) {
     if (JSON.stringify(prior.network) !== JSON.stringify(net)) {
@@ -159,6 +179,20 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
     dataset: { name: ds.name, dir: ds.dir, nodes: ds.nodeIds.length, features: data.features.numFeatures, classes: data.numClasses },
   });
   if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
+  const changed = prior !== null && JSON.stringify(prior.config) !== JSON.stringify(config);
+  // A resumed run with new --epochs/--patience records them, so the next --resume goes on with them.
+  const updateRunFile = (path: string, c: TrainConfig) => {
+    const f = readRunFile(path);
+    writeJsonAtomic(join(path, CONFIG_FILE), { ...f, config: { ...f.config, epochs: c.epochs, patience: c.patience } });
+  };
+  if (changed) {
+    // Refused before anything is written: fewer epochs than a seed's run has already done.
+    for (let k = 0; k < config.seeds; k++) {
+      const last = join(config.seeds > 1 ? join(dir, `seed-${k}`) : dir, LAST_DIR);
+      if (isCheckpointDir(last)) checkEpochs(config, readManifest(last).epoch);
+    }
+    updateRunFile(dir, config);
+  }
 
   const inputs = createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr);
   const modelConfig = modelConfigFor(full, data, net, norm.normalization);
@@ -168,10 +202,12 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
       const runConfig: TrainConfig = { ...full, seed: config.seed + k, seeds: 1 };
       const runDir = config.seeds > 1 ? join(dir, `seed-${k}`) : dir;
       const done = readSummary(runDir);
-      if (done) {
+      if (done && !reopens(done, runConfig, prior?.config ?? null)) {
+        checkEpochs(runConfig, done.epochsRun);
         runs.push(done);
         continue;
       }
+      if (changed && config.seeds > 1 && existsSync(join(runDir, CONFIG_FILE))) updateRunFile(runDir, runConfig);
       if (config.seeds > 1 && !existsSync(join(runDir, CONFIG_FILE))) {
         mkdirSync(runDir, { recursive: true });
         writeJsonAtomic(join(runDir, CONFIG_FILE), runFile(runConfig));

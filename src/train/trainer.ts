@@ -11,15 +11,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { watchGpu } from './gpu-watch.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deriveSeed, initNetworkParams, networkForward, networkParamShapes, SEED_STREAM,
   type NetworkConfig, type NetworkInputs,
 } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import { isCheckpointDir, loadCheckpoint, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
+import { isCheckpointDir, loadCheckpoint, readManifest, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
 import { writeJsonAtomic } from './atomic.js';
+import { CheckFailedError, InputError } from '../errors.js';
 import type { TrainConfig } from './config.js';
 import type { PreparedData } from './data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
@@ -143,14 +144,14 @@ async function resumedModel(spec: RunSpec): Promise<Model> {
   const ckpt = await loadCheckpoint<TrainingState>(join(spec.dir, LAST_DIR));
   try {
     const state = ckpt.manifest.trainingState;
-    if (!state) throw new Error(`${ckpt.dir} holds no training state`);
+    if (!state) throw new InputError(`${ckpt.dir}: holds no training state; it is not a resumable checkpoint of gatv2 train`);
     const params: Record<string, tf.Variable> = {};
     for (const [n, t] of Object.entries(ckpt.params)) params[n] = tf.variable(t, true);
     const optimizer = trainingOptimizer(spec);
     optimizer.load({ step: state.optimizerStep, slots: ckpt.optimizerSlots });
     const metrics = readMetrics(join(spec.dir, METRICS_FILE), state.epoch);
     if (metrics.length !== state.epoch) {
-      throw new Error(`${spec.dir}: ${METRICS_FILE} holds ${metrics.length} epochs, the checkpoint ${state.epoch}`);
+      throw new InputError(`${join(spec.dir, METRICS_FILE)}: holds ${metrics.length} epochs, the checkpoint in ${LAST_DIR}/ ${state.epoch}; the run directory was changed by hand`);
     }
     return { params, optimizer, state, metrics };
   } finally {
@@ -186,7 +187,32 @@ function summarize(spec: RunSpec, m: Model): RunSummary {
 
 export function readSummary(dir: string): RunSummary | null {
   const p = join(dir, SUMMARY_FILE);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : null;
+  if (!existsSync(p)) return null;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as RunSummary;
+  } catch (err) {
+    throw new InputError(`${p}: cannot read the run's summary (${(err as Error).message}); remove it to finish the run again`);
+  }
+}
+
+/** A resumed run cannot be given fewer epochs than it has already run. */
+export function checkEpochs(config: TrainConfig, epochsRun: number): void {
+  if (config.epochs < epochsRun) {
+    throw new InputError(`--epochs ${config.epochs}: the run has already completed ${epochsRun} epochs; give at least that many`);
+  }
+}
+
+/**
+ * A resumed run under possibly new --epochs / --patience: whether it is finished (or stopped
+ * early) is decided again from where it stands, so a finished run given more epochs goes on.
+ */
+function reopen(dir: string, state: TrainingState, config: TrainConfig): void {
+  checkEpochs(config, state.epoch);
+  const wasFinished = state.finished;
+  state.stoppedEarly = config.patience > 0 && state.earlyStopping.badEpochs >= config.patience;
+  state.finished = state.stoppedEarly || state.epoch >= config.epochs;
+  // An extension stopped half-way must not be taken for the finished run by the next --resume.
+  if (wasFinished && !state.finished) rmSync(join(dir, SUMMARY_FILE), { force: true });
 }
 
 /** Runs (or resumes, when dir holds last/) one seed to its end or to a stop request. */
@@ -197,6 +223,15 @@ export async function trainRun(
   const resuming = isCheckpointDir(join(spec.dir, LAST_DIR));
   const model = resuming ? await resumedModel(spec) : freshModel(spec);
   const { params, optimizer, state, metrics } = model;
+  if (resuming) {
+    try {
+      reopen(spec.dir, state, config);
+    } catch (err) {
+      optimizer.dispose();
+      tf.dispose(Object.values(params));
+      throw err;
+    }
+  }
   const labels = data.dataset.labels;
   const obj: Objective = { targets: splitTargets(labels, data.splits.train, data.numClasses), weightDecay: config.weightDecay };
   // What the step differentiates: the optimizer adds weightDecay * theta to these gradients (the
@@ -235,6 +270,14 @@ export async function trainRun(
     reporter.note(`report: ${writeReport(spec.dir)}`);
   };
   const gpu = watchGpu();
+  // The loss stopped being a number: stop without saving the weights that made it, and say where.
+  const diverged = (epoch: number, what: string): never => {
+    reporter.runEnd(null);
+    const saved = isCheckpointDir(join(spec.dir, LAST_DIR)) ? `; ${join(spec.dir, LAST_DIR)} holds epoch ${readManifest(join(spec.dir, LAST_DIR)).epoch}, saved before` : '';
+    throw new CheckFailedError(
+      `training diverged at epoch ${epoch}: ${what}; lower --lr (now ${config.optimizer.lr}) or change --optimizer (now ${config.optimizer.name})${saved}`,
+    );
+  };
   try {
     writeRunStatus(spec.dir, { status: 'running', epoch: state.epoch });
     if (resuming) reporter.note(`resuming ${spec.dir} after epoch ${state.epoch}`);
@@ -263,13 +306,17 @@ export async function trainRun(
         appendDiagnostics(spec.dir, epoch, lastDiagnostics);
         checkMs += performance.now() - t;
       }
+      const trainLoss = (await step.loss.data())[0];
+      if (!Number.isFinite(trainLoss)) {
+        tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
+        diverged(epoch, `the training loss is ${trainLoss}`);
+      }
       // --clip-norm, then the step with this epoch's lr (--lr-schedule): both functions of the
       // config and the epoch only, so a resumed run applies exactly what it would have.
       const lr = lrAt(config.optimizer.lr, config.lrSchedule, epoch, config.epochs);
       const clip = config.clipNorm ? await clipGradNorm(step.grads, config.clipNorm) : null;
       const grads = clip ? clip.grads : step.grads;
       optimizer.apply(params, grads, lr);
-      const trainLoss = (await step.loss.data())[0];
       tf.dispose([step.loss, step.objective, ...Object.values(grads)]);
 
       const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
@@ -278,6 +325,10 @@ export async function trainRun(
       const score = (s: Int32Array) => scoreSplit(logits, labels, s, data.numClasses);
       const tr = score(data.splits.train), va = score(data.splits.val), te = score(data.splits.test);
       const epochMs = performance.now() - started - checkMs;
+      // The update made the weights produce NaN or infinite logits: nothing of this epoch is saved.
+      if (!Number.isFinite(tr.loss) || !Number.isFinite(va.loss)) {
+        diverged(epoch, `after its update the ${Number.isFinite(tr.loss) ? `validation loss is ${va.loss}` : `training loss is ${tr.loss}`}`);
+      }
 
       const es = earlyStoppingStep(state.earlyStopping, epoch, va, config);
       const m: EpochMetrics = {

@@ -1,0 +1,62 @@
+/**
+ * How much memory the autograd twin needs, checked before it runs on wasm. tf.grads keeps every
+ * tensor of the forward pass (per layer several [E, H*C] and [E, H] tensors: gathered endpoints,
+ * their sum, the LeakyReLU, the weighted messages, scores, softmax steps) until the whole backward
+ * is done; wasm's heap is a 32-bit WebAssembly memory of at most 4 GiB, and past it the backend
+ * dies with "memory access out of bounds" in the middle of a step. The analytic stages keep far
+ * less (their own [E, H] intermediates), so they, or the cpu backend, are the way out.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors.js';
+import type { NetworkConfig } from '../model/network.js';
+
+/** WebAssembly memory of TF.js's wasm backend: 65536 pages of 64 KiB (its module's maximum). */
+export const WASM_HEAP_BYTES = 2 ** 32;
+
+/**
+ * Share of the heap the autograd peak may take: the heap also holds the inputs, the weights, the
+ * optimizer's moments and free fragments between buffers. A 3-layer 8x32 model at 88k edges
+ * (estimate 2.9 GB) runs, one at 117k edges (estimate 3.9 GB) dies.
+ */
+const USABLE_SHARE = 0.85;
+
+/**
+ * Per edge, bytes per channel of every layer's H*C and per head of its H: fitted to the peak of
+ * distinct tensor bytes (peakDataBytes) that `gatv2 bench --backend wasm --grad autograd --json
+ * --features 64 --avg-degree 10 --steps 1 --warmup 1` measures on its synthetic graphs: 5574 bytes
+ * per edge for 2 layers 8x8 (16 classes), 33363 for 3 layers 8x32, 4630 for 2 layers 4x16 (4
+ * classes); linear in E (2000 and 8000 nodes within 0.3%). Node-sized tensors are folded in at
+ * that graph's 11 edges per node.
+ */
+const BYTES_PER_EDGE_CHANNEL = 60.6;
+const BYTES_PER_EDGE_HEAD = 80.8;
+
+/** Estimated peak bytes of one autograd step (forward and backward) of `net` on a graph. */
+export function autogradPeakBytes(net: NetworkConfig, numEdges: number): number {
+  let perEdge = 0;
+  for (const l of net.layers) perEdge += BYTES_PER_EDGE_CHANNEL * l.heads * l.outChannels + BYTES_PER_EDGE_HEAD * l.heads;
+  return perEdge * numEdges;
+}
+
+/** The heap limit: 4 GiB, or GATV2_WASM_HEAP_BYTES (tests lower it to check the refusal on a small graph). */
+export function wasmHeapLimit(): number {
+  const v = process.env.GATV2_WASM_HEAP_BYTES;
+  return v !== undefined && v !== '' && Number(v) > 0 ? Number(v) : WASM_HEAP_BYTES;
+}
+
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(bytes < 1e8 ? 3 : 1)} GB`;
+
+/**
+ * Refuses (InputError) to run the autograd twin on wasm when its estimated peak does not fit the
+ * heap. `what` names what asked for autograd (e.g. "--grad autograd"). Other backends: no limit.
+ */
+export function checkAutogradFits(net: NetworkConfig, numEdges: number, what: string, backend = tf.getBackend()): void {
+  if (backend !== 'wasm') return;
+  const need = autogradPeakBytes(net, numEdges);
+  const limit = wasmHeapLimit();
+  if (need <= USABLE_SHARE * limit) return;
+  throw new InputError(
+    `${what}: autograd would hold about ${gb(need)} at ${numEdges} edges (estimated), more than the wasm heap allows ` +
+      `(${gb(limit)}, about ${Math.round(USABLE_SHARE * 100)}% of it usable); use --backend cpu, or the analytic gradients (--grad analytic)`,
+  );
+}
