@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { buildNetworkConfig } from '../src/model/network.js';
 import { autogradPeakBytes, checkAutogradFits } from '../src/train/autograd-memory.js';
 import { InputError } from '../src/errors.js';
-import { runCli } from './cli-helpers.js';
+import { runCli, messageLines } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
@@ -22,7 +22,7 @@ const REFUSAL = /autograd would hold about (\d+\.\d+) GB at (\d+) edges \(estima
 async function assertRefused(argv: string[], prefix: string): Promise<void> {
   const r = await runCli(argv, SMALL_HEAP);
   assert.equal(r.code, 2, `gatv2 ${argv.join(' ')}: ${r.err}`);
-  const lines = r.err.trim().split('\n').filter((l) => !/^(backend|note): /.test(l));
+  const lines = messageLines(r.err);
   assert.equal(lines.length, 1, `one line, got:\n${r.err}`);
   assert.ok(lines[0].startsWith(`gatv2: ${prefix}: `), lines[0]);
   assert.match(lines[0], REFUSAL);

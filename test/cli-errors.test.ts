@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 import { readManifest } from '../src/train/checkpoint.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import { runCli } from './cli-helpers.js';
+import { runCli, messageLines } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
 
 let run = '';
@@ -30,7 +30,7 @@ function copyRun(): string {
 async function assertBadInput(argv: string[], message: RegExp): Promise<void> {
   const r = await runCli(argv);
   assert.equal(r.code, 2, `gatv2 ${argv.join(' ')}: ${r.err}`);
-  const lines = r.err.trim().split('\n').filter((l) => !/^(backend|note): /.test(l));
+  const lines = messageLines(r.err);
   assert.equal(lines.length, 1, `one line, got:\n${r.err}`);
   assert.match(lines[0], message);
 }

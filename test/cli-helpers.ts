@@ -22,3 +22,12 @@ export function runCli(argv: string[], env: Record<string, string> = {}): Promis
 export function spawnCli(argv: string[]): ChildProcess {
   return spawn(process.execPath, ['bin/gatv2.js', ...argv], { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/**
+ * The lines of a command's stderr that are not progress notes: "backend: ...", "features: ..."
+ * (the feature transform chosen), "note: ..." and the loader's "read FILE: ..." lines, which a
+ * busy machine can make appear on small datasets too.
+ */
+export function messageLines(err: string): string[] {
+  return err.trim().split('\n').filter((l) => l !== '' && !/^(backend|features|note): |^read \S+: \d+ /.test(l));
+}

@@ -15,7 +15,7 @@ import type { EpochMetrics } from '../src/train/metrics.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import type { RunSummary } from '../src/train/trainer.js';
-import { runCli } from './cli-helpers.js';
+import { runCli, messageLines } from './cli-helpers.js';
 import { CLI_TINY, numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
 
 const quiet = () => stopControl({ signals: false });
@@ -29,7 +29,7 @@ const savedConfig = (dir: string) => readFileSync(join(dir, 'config.json'), 'utf
 /** One line on stderr (after the backend note) and the exit code. */
 function assertOneLine(r: { code: number; err: string }, code: number, message: RegExp): void {
   assert.equal(r.code, code, r.err);
-  const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('backend: '));
+  const lines = messageLines(r.err);
   assert.equal(lines.length, 1, `one line, got:\n${r.err}`);
   assert.match(lines[0], message);
 }
