@@ -13,6 +13,7 @@ import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { predictCommand } from './predict.js';
+import { withThreadsOption } from './threads-option.js';
 import { trainCommand } from './train.js';
 
 function fail(err: unknown): never {
@@ -25,7 +26,7 @@ function fail(err: unknown): never {
 }
 
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  await withThreadsOption(yargs(hideBin(process.argv)))
     .scriptName('gatv2')
     .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.')
     .command(trainCommand)
