@@ -189,3 +189,40 @@ test('the JS fallback says once on stderr that it is in use', () => {
   assert.equal(lines.length, 1, run.stderr);
   assert.match(lines[0], /GATV2_NO_SIMD is set/);
 });
+
+test('denseMatMul (x W and x^T dy) matches a plain loop, bit-identical on 1, 2 and 3 threads', async (t) => {
+  if (!simd.simdEnabled()) {
+    t.skip(`SIMD unavailable: ${simd.simdDisabledReason()}`);
+    return;
+  }
+  simd.setMinParallelWork(0);
+  const r = rng(11);
+  for (const [M, K, N] of [[1, 1, 1], [7, 5, 3], [37, 19, 70], [130, 64, 16]]) {
+    const a = randF32(r, M * K), b = randF32(r, K * N);
+    // a^T as stored [K, M]: the same product through the transposed path.
+    const at = new Float32Array(K * M);
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) at[k * M + m] = a[m * K + k];
+    const want = new Float32Array(M * N);
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[m * K + k] * b[k * N + n];
+        want[m * N + n] = s;
+      }
+    }
+    let one: Float32Array | null = null;
+    for (const threads of [1, 2, 3]) {
+      simd.setThreads(threads);
+      await simd.threadsReady();
+      const got = new Float32Array(M * N), gotT = new Float32Array(M * N);
+      assert.ok(simd.denseMatMul(a, M, K, false, b, N, got));
+      assert.ok(simd.denseMatMul(at, M, K, true, b, N, gotT));
+      assert.deepEqual(gotT, got, `transposed path M=${M} K=${K} N=${N}`);
+      assert.ok(worstDiff(got, want, 1) < 1e-5, `M=${M} K=${K} N=${N} threads=${threads}`);
+      if (one) assert.deepEqual(got, one, `M=${M} K=${K} N=${N}: ${threads} threads differ from 1`);
+      one ??= got;
+    }
+  }
+  simd.setThreads(1);
+  simd.setMinParallelWork(1 << 16);
+});

@@ -63,12 +63,13 @@ export interface Exports {
   ): void;
   softmax_forward(rowPtr: number, e: number, H: number, alpha: number, i0: number, i1: number): void;
   softmax_backward(rowPtr: number, alpha: number, dAlpha: number, H: number, dE: number, i0: number, i1: number): void;
+  gemm(a: number, sam: number, sak: number, b: number, c: number, K: number, N: number, m0: number, m1: number): void;
 }
 
 /** The kernels a job can name (by index in the control block). */
 export const KERNELS = [
   'sparse_matmul', 'sparse_matmul_grad', 'score_forward', 'score_backward',
-  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward',
+  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 
@@ -718,5 +719,23 @@ function softmaxBackwardSimd(rowPtr: I32, alpha: F32, dAlpha: F32, H: number, dE
   const [pRow, pAlpha, pDAlpha, pDE] = f.ptr;
   run('softmax_backward', [pRow, pAlpha, pDAlpha, H, pDE], rowSplit(rowPtr, N, taskCount(alpha.length * 4, N)));
   f.close([3]);
+  return true;
+}
+
+/**
+ * out [M, N] = A B with B [K, N] row-major and A [M, K] (or, transA, A stored as [K, M]): the
+ * dense products x W and x^T dy, split by rows of out. Not registered as TF.js's MatMul (measured
+ * slower than XNNPACK's single thread on two threads here, see the README); kept with its test so
+ * the measurement can be repeated. Returns false (nothing written) when the SIMD module is off.
+ */
+export function denseMatMul(a: F32, M: number, K: number, transA: boolean, b: F32, N: number, out: F32): boolean {
+  if (!simdEnabled() || M === 0 || N === 0 || a.length < M * K || b.length < K * N || out.length < M * N) return false;
+  if (!disjoint([out], [a, b])) return false;
+  const f = Frame.open([a, b, out]);
+  if (f === null) return false;
+  const [pA, pB, pOut] = f.ptr;
+  const tasks = evenSplit(Math.ceil(M / 4), taskCount(M * K * N, Math.ceil(M / 4), 2)).map(([x, y]) => [x * 4, Math.min(y * 4, M), 0, 0]);
+  run('gemm', [pA, transA ? 1 : K, transA ? M : 1, pB, pOut, K, N], tasks);
+  f.close([2]);
   return true;
 }

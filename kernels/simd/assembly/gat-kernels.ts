@@ -468,3 +468,72 @@ export function softmax_backward(rowPtr: usize, alpha: usize, dAlpha: usize, H: 
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dense product (measured against TF.js's matmul; see kernels/simd/index.ts denseMatMul).
+
+/**
+ * c[m, :] = sum_k a[m, k] b[k, :] for rows m0..m1-1 of c [M, N], with b [K, N] row-major and a
+ * read through strides (a[m, k] at a + 4 (m sam + k sak)), so a transposed a (x^T dy) costs
+ * nothing. Four rows by 16 columns of c stay in registers while k runs from 0 to K - 1, so every
+ * element sums its terms in k order whatever the tiling or the thread split. c is overwritten.
+ */
+export function gemm(a: usize, sam: i32, sak: i32, b: usize, c: usize, K: i32, N: i32, m0: i32, m1: i32): void {
+  const rowB = <usize>N << 2, n16 = <usize>(N & ~15) << 2, n4 = <usize>(N & ~3) << 2;
+  const amB = <usize>sam << 2, akB = <usize>sak << 2;
+  let m = m0;
+  for (; m + 4 <= m1; m += 4) {
+    const a0 = a + <usize>m * amB;
+    const c0 = c + <usize>m * rowB;
+    let nb: usize = 0;
+    for (; nb < n16; nb += 64) {
+      let r00 = f32x4.splat(0), r01 = f32x4.splat(0), r02 = f32x4.splat(0), r03 = f32x4.splat(0);
+      let r10 = f32x4.splat(0), r11 = f32x4.splat(0), r12 = f32x4.splat(0), r13 = f32x4.splat(0);
+      let r20 = f32x4.splat(0), r21 = f32x4.splat(0), r22 = f32x4.splat(0), r23 = f32x4.splat(0);
+      let r30 = f32x4.splat(0), r31 = f32x4.splat(0), r32 = f32x4.splat(0), r33 = f32x4.splat(0);
+      let ap = a0, bp = b + nb;
+      for (let k = 0; k < K; k++, ap += akB, bp += rowB) {
+        const b0 = v128.load(bp, 0), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+        let s = v128.load32_splat(ap);
+        r00 = f32x4.add(r00, f32x4.mul(s, b0)); r01 = f32x4.add(r01, f32x4.mul(s, b1));
+        r02 = f32x4.add(r02, f32x4.mul(s, b2)); r03 = f32x4.add(r03, f32x4.mul(s, b3));
+        s = v128.load32_splat(ap + amB);
+        r10 = f32x4.add(r10, f32x4.mul(s, b0)); r11 = f32x4.add(r11, f32x4.mul(s, b1));
+        r12 = f32x4.add(r12, f32x4.mul(s, b2)); r13 = f32x4.add(r13, f32x4.mul(s, b3));
+        s = v128.load32_splat(ap + 2 * amB);
+        r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
+        r22 = f32x4.add(r22, f32x4.mul(s, b2)); r23 = f32x4.add(r23, f32x4.mul(s, b3));
+        s = v128.load32_splat(ap + 3 * amB);
+        r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
+        r32 = f32x4.add(r32, f32x4.mul(s, b2)); r33 = f32x4.add(r33, f32x4.mul(s, b3));
+      }
+      const cp = c0 + nb;
+      v128.store(cp, r00, 0); v128.store(cp, r01, 16); v128.store(cp, r02, 32); v128.store(cp, r03, 48);
+      v128.store(cp + rowB, r10, 0); v128.store(cp + rowB, r11, 16); v128.store(cp + rowB, r12, 32); v128.store(cp + rowB, r13, 48);
+      v128.store(cp + 2 * rowB, r20, 0); v128.store(cp + 2 * rowB, r21, 16); v128.store(cp + 2 * rowB, r22, 32); v128.store(cp + 2 * rowB, r23, 48);
+      v128.store(cp + 3 * rowB, r30, 0); v128.store(cp + 3 * rowB, r31, 16); v128.store(cp + 3 * rowB, r32, 32); v128.store(cp + 3 * rowB, r33, 48);
+    }
+    gemmColumns(a0, amB, akB, b, c0, rowB, K, nb, n4, 4);
+  }
+  for (; m < m1; m++) gemmColumns(a + <usize>m * amB, amB, akB, b, c + <usize>m * rowB, rowB, K, 0, n4, 1);
+}
+
+/** gemm's remaining columns from byte nb of `rows` rows: four at a time up to n4, then one. */
+@inline function gemmColumns(a0: usize, amB: usize, akB: usize, b: usize, c0: usize, rowB: usize, K: i32, nb: usize, n4: usize, rows: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a0 + <usize>r * amB, cr = c0 + <usize>r * rowB;
+    let n = nb;
+    for (; n < n4; n += 16) {
+      let acc = f32x4.splat(0);
+      let ap = ar, bp = b + n;
+      for (let k = 0; k < K; k++, ap += akB, bp += rowB) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(ap), v128.load(bp)));
+      v128.store(cr + n, acc);
+    }
+    for (; n < rowB; n += 4) {
+      let s: f32 = 0;
+      let ap = ar, bp = b + n;
+      for (let k = 0; k < K; k++, ap += akB, bp += rowB) s += load<f32>(ap) * load<f32>(bp);
+      store<f32>(cr + n, s);
+    }
+  }
+}
