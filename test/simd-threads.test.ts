@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import * as js from '../kernels/loops.js';
 import * as simd from '../kernels/simd/index.js';
+import { dropoutConstants, dropoutLoop } from '../kernels/dropout-hash.js';
 
 const THREADS = [1, 2, 3, 5];
 
@@ -221,6 +222,34 @@ test('denseMatMul (x W and x^T dy) matches a plain loop, bit-identical on 1, 2 a
       assert.ok(worstDiff(got, want, 1) < 1e-5, `M=${M} K=${K} N=${N} threads=${threads}`);
       if (one) assert.deepEqual(got, one, `M=${M} K=${K} N=${N}: ${threads} threads differ from 1`);
       one ??= got;
+    }
+  }
+  simd.setThreads(1);
+  simd.setMinParallelWork(1 << 16);
+});
+
+test('dropout gives the bits of the JS loop (kernels/dropout-hash.ts) on 1, 2 and 3 threads', async (t) => {
+  if (!simd.simdEnabled()) {
+    t.skip(`SIMD unavailable: ${simd.simdDisabledReason()}`);
+    return;
+  }
+  simd.setMinParallelWork(0);
+  const r = rng(21);
+  for (const n of [1, 3, 4, 5, 17, 1000, 40001]) {
+    const x = randF32(r, n).map((v) => v * 100);
+    if (n > 5) x.set([NaN, Infinity, -Infinity, -0, 0, 1e-40], 0);
+    for (const [p, seed] of [[0, 1], [0.5, 7], [0.6, 0xfffffff0], [0.999, 3]]) {
+      const c = dropoutConstants(p, seed);
+      const want = new Float32Array(n);
+      dropoutLoop(x, c, want);
+      for (const threads of [1, 2, 3]) {
+        simd.setThreads(threads);
+        await simd.threadsReady();
+        const got = new Float32Array(n);
+        assert.ok(simd.dropout(x, c.key, c.seed, c.threshold, c.scale, got));
+        // deepEqual tells -0 from 0 and matches NaN with NaN.
+        assert.deepEqual(got, want, `n=${n} p=${p} seed=${seed} threads=${threads}`);
+      }
     }
   }
   simd.setThreads(1);

@@ -64,12 +64,13 @@ export interface Exports {
   softmax_forward(rowPtr: number, e: number, H: number, alpha: number, i0: number, i1: number): void;
   softmax_backward(rowPtr: number, alpha: number, dAlpha: number, H: number, dE: number, i0: number, i1: number): void;
   gemm(a: number, sam: number, sak: number, b: number, c: number, K: number, N: number, m0: number, m1: number): void;
+  dropout(x: number, key: number, seed: number, threshold: number, scale: number, out: number, i0: number, i1: number): void;
 }
 
 /** The kernels a job can name (by index in the control block). */
 export const KERNELS = [
   'sparse_matmul', 'sparse_matmul_grad', 'score_forward', 'score_backward',
-  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm',
+  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm', 'dropout',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 
@@ -737,5 +738,24 @@ export function denseMatMul(a: F32, M: number, K: number, transA: boolean, b: F3
   const tasks = evenSplit(Math.ceil(M / 4), taskCount(M * K * N, Math.ceil(M / 4), 2)).map(([x, y]) => [x * 4, Math.min(y * 4, M), 0, 0]);
   run('gemm', [pA, transA ? 1 : K, transA ? M : 1, pB, pOut, K, N], tasks);
   f.close([2]);
+  return true;
+}
+
+/**
+ * kernels/dropout-hash.ts dropoutLoop (the caller passes its constants: key and seed as uint32,
+ * threshold, scale): out[i] = x[i] * (keep_i ? scale : 0), split by element ranges. Same bits as
+ * the JS (the hash is integer arithmetic; a float32 times a float32 rounds once in both). Returns
+ * false (nothing written) when the SIMD module cannot run it; the caller then runs the JS loop.
+ */
+export function dropout(x: F32, key: number, seed: number, threshold: number, scale: number, out: F32): boolean {
+  const n = x.length;
+  if (n === 0 || out.length < n || !simdEnabled() || !disjoint([out], [x])) return false;
+  const f = Frame.open([x, out]);
+  if (f === null) return false;
+  const [pX, pOut] = f.ptr;
+  // Tasks of whole multiples of 4 elements (the vector loop; the last task takes the tail).
+  const tasks = evenSplit(Math.ceil(n / 4), taskCount(n * 8, Math.ceil(n / 4))).map(([a, b]) => [a * 4, Math.min(b * 4, n), 0, 0]);
+  run('dropout', [pX, key | 0, seed | 0, threshold, scale, pOut], tasks);
+  f.close([1]);
   return true;
 }

@@ -537,3 +537,37 @@ export function gemm(a: usize, sam: i32, sak: i32, b: usize, c: usize, K: i32, N
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dropout (kernels/dropout-hash.ts, the same bits as its JS loop and its WGSL).
+
+/** lowbias32 on four int32 lanes (i32x4.mul keeps products modulo 2^32, as Math.imul does). */
+@inline function mix32x4(v: v128): v128 {
+  let x = v128.xor(v, i32x4.shr_u(v, 16));
+  x = i32x4.mul(x, i32x4.splat(0x7feb352d));
+  x = v128.xor(x, i32x4.shr_u(x, 15));
+  x = i32x4.mul(x, i32x4.splat(<i32>0x846ca68b));
+  return v128.xor(x, i32x4.shr_u(x, 16));
+}
+
+/**
+ * out[i] = x[i] * (keep_i ? scale : 0) for i in i0..i1-1, keep_i = (h_i >> 8) >= threshold with
+ * h_i = mix32(mix32(i xor key) + seed) (kernels/dropout-hash.ts dropoutLoop). Each element on its
+ * own, so any split gives the same bits; x * +0 is a signed zero, as in the JS.
+ */
+export function dropout(x: usize, key: i32, seed: i32, threshold: i32, scale: f32, out: usize, i0: i32, i1: i32): void {
+  const keyv = i32x4.splat(key), seedv = i32x4.splat(seed), thv = i32x4.splat(threshold), scalev = f32x4.splat(scale);
+  let i = i0;
+  let iv = i32x4.add(i32x4.splat(i0), i32x4(0, 1, 2, 3));
+  for (; i + 4 <= i1; i += 4, iv = i32x4.add(iv, i32x4.splat(4))) {
+    const h = mix32x4(i32x4.add(mix32x4(v128.xor(iv, keyv)), seedv));
+    const keep = i32x4.ge_s(i32x4.shr_u(h, 8), thv);
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(x + o), v128.and(scalev, keep)));
+  }
+  for (; i < i1; i++) {
+    const h = i32x4.extract_lane(mix32x4(i32x4.add(mix32x4(i32x4.splat(i ^ key)), seedv)), 0);
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(x + o) * ((h >>> 8) >= threshold ? scale : 0));
+  }
+}
