@@ -120,7 +120,10 @@ export const TYPED_ARRAY_KERNELS: TypedKernelSpec[] = [
   {
     kernelName: K.DROPOUT,
     outputs: (i) => (i['x'].dtype === 'float32' ? [f32(i['x'].shape)] : null),
-    run: (i, [y], _s, a) => dropoutLoop(i['x'] as F32, dropoutConstants(a['p'] as number, a['seed'] as number), y as F32),
+    run: (i, [y], _s, a) => {
+      const c = dropoutConstants(a['p'] as number, a['seed'] as number);
+      if (!simd.dropout(i['x'] as F32, c.key, c.seed, c.threshold, c.scale, y as F32)) dropoutLoop(i['x'] as F32, c, y as F32);
+    },
   },
   {
     kernelName: 'UnsortedSegmentSum',

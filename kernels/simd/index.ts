@@ -1,16 +1,27 @@
 /**
  * WebAssembly SIMD versions of the hot loops of kernels/loops.ts, with exactly their signatures
  * and semantics (outputs accumulate into what the caller passed, dE === 0 skips, ep / dEp null,
- * empty rows, E = 0), up to float32 rounding. Why: V8 runs the JS loops at about 4.5 ns per
- * multiply-add with no SIMD; the f32x4 loops of gat-kernels.wat are several times faster.
+ * empty rows, E = 0), up to float32 rounding, run on several threads. Why: V8 runs the JS loops at
+ * about 4.5 ns per multiply-add with no SIMD; the f32x4 loops of gat-kernels.wasm (built from
+ * kernels/simd/assembly/gat-kernels.ts) are several times faster, and a training step on a large
+ * graph has enough work per kernel to share it between cores.
  *
- * The module (dist/kernels/simd/gat-kernels.wasm, built by scripts/build-wasm.mjs) is compiled and
- * instantiated synchronously on first use. It works on its own growable memory: each call copies its
- * inputs and outputs in, runs, and copies the outputs back (about 19 MB in, 2-3 ms, per Cora
- * training step, measured). Working in place on tfjs-wasm's heap would save that, but needs that
- * heap's WebAssembly.Memory, which the backend does not hand to kernels (typed-array-kernel.ts).
+ * The module is compiled and instantiated synchronously on first use. It works on its own shared,
+ * growable memory: each call copies its inputs and outputs in, runs, and copies the outputs back
+ * (about 19 MB in, 2-3 ms, per Cora training step, measured). Working in place on tfjs-wasm's heap
+ * would save that, but needs that heap's WebAssembly.Memory, which the backend does not hand to
+ * kernels (typed-array-kernel.ts), and which is not shared, so worker threads could not see it.
  *
- * Every function falls back to its JS twin in loops.ts when:
+ * Threads (`--threads N`, GATV2_THREADS, default os.availableParallelism()): a call with enough
+ * work is cut into tasks by the ranges each kernel takes (destination rows, edges, heads or output
+ * columns; see the assembly source). Every output element belongs to exactly one task and
+ * accumulates its terms in the JS loop's order within it, so results are bit-identical for any
+ * thread count and any assignment of tasks to threads. Worker threads (./worker.js) share the
+ * memory and a small control block; the calling thread publishes a job, takes tasks itself like
+ * the workers do, and blocks (Atomics.wait) until all are done, so the kernels stay synchronous.
+ * Workers start lazily; until they are up, the calling thread runs every task itself.
+ *
+ * Every function falls back to its JS twin in loops.ts (single-threaded; said once on stderr) when:
  * - GATV2_NO_SIMD is set (to anything but "" or "0"), read once at first use;
  * - the .wasm is missing or the engine cannot compile it (no SIMD);
  * - an index or a length would make the JS read or write outside an array (the JS then yields NaN
@@ -18,7 +29,10 @@
  *   the JS is the reference for such input, so it runs it;
  * - the memory cannot grow enough.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import * as js from '../loops.js';
 import type { CsrArrays } from '../loops.js';
 
@@ -26,31 +40,42 @@ type F32 = Float32Array;
 type I32 = Int32Array;
 type Arr = Float32Array | Int32Array;
 
-/** The exports of gat-kernels.wat; every pointer is a byte address in the module's memory. */
-interface Exports {
+/** The exports of gat-kernels.wasm; every pointer is a byte address in the module's memory. Each
+ * kernel's last parameters are the range it covers (see the assembly source). */
+export interface Exports {
   in_range(p: number, n: number, hi: number): number;
-  sparse_matmul(rowPtr: number, colIdx: number, values: number, w: number, K: number, y: number, N: number): void;
-  sparse_matmul_grad(rowPtr: number, colIdx: number, values: number, dy: number, K: number, dw: number, N: number): void;
+  sparse_matmul(rowPtr: number, colIdx: number, values: number, w: number, K: number, y: number, i0: number, i1: number): void;
+  sparse_matmul_grad(rowPtr: number, colIdx: number, values: number, dy: number, K: number, dw: number, N: number, k0: number, k1: number): void;
   score_forward(
     csrSrc: number, csrDst: number, xl: number, xr: number, att: number, ep: number, hasEp: number,
-    H: number, C: number, slope: number, e: number, E: number,
+    H: number, C: number, slope: number, e: number, p0: number, p1: number,
   ): void;
   score_backward(
     csrSrc: number, csrDst: number, xl: number, xr: number, att: number, ep: number, hasEp: number,
     dE: number, H: number, C: number, slope: number,
     dxl: number, dxr: number, dAtt: number, dEp: number, hasDEp: number, E: number,
+    h0: number, h1: number, c0: number, c1: number,
   ): void;
-  aggregate_forward(rowPtr: number, csrSrc: number, alpha: number, xl: number, H: number, C: number, out: number, N: number): void;
+  aggregate_forward(rowPtr: number, csrSrc: number, alpha: number, xl: number, H: number, C: number, out: number, i0: number, i1: number): void;
   aggregate_backward(
     csrSrc: number, csrDst: number, alpha: number, xl: number, dOut: number,
-    H: number, C: number, dAlpha: number, dxl: number, E: number,
+    H: number, C: number, dAlpha: number, dxl: number, E: number, h0: number, h1: number,
   ): void;
-  softmax_forward(rowPtr: number, e: number, H: number, alpha: number, N: number): void;
-  softmax_backward(rowPtr: number, alpha: number, dAlpha: number, H: number, dE: number, N: number): void;
+  softmax_forward(rowPtr: number, e: number, H: number, alpha: number, i0: number, i1: number): void;
+  softmax_backward(rowPtr: number, alpha: number, dAlpha: number, H: number, dE: number, i0: number, i1: number): void;
+  gemm(a: number, sam: number, sak: number, b: number, c: number, K: number, N: number, m0: number, m1: number): void;
+  dropout(x: number, key: number, seed: number, threshold: number, scale: number, out: number, i0: number, i1: number): void;
 }
 
+/** The kernels a job can name (by index in the control block). */
+export const KERNELS = [
+  'sparse_matmul', 'sparse_matmul_grad', 'score_forward', 'score_backward',
+  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm', 'dropout',
+] as const;
+type KernelName = (typeof KERNELS)[number];
+
 const PAGE = 65536;
-/** wasm32's limit: 65536 pages of 64 KiB. */
+/** wasm32's limit: 65536 pages of 64 KiB (a shared memory must declare its maximum). */
 const MAX_PAGES = 65536;
 /** After a call that needed more memory than this, drop the memory so a one-off big graph does not
  * keep it (wasm memory never shrinks); the next call instantiates afresh, which is cheap. */
@@ -65,6 +90,8 @@ interface Instance {
 
 let module: WebAssembly.Module | null | undefined;
 let instance: Instance | null = null;
+/** Which memory `instance` has (workers compare it with theirs). */
+let memoryEpoch = 0;
 let disabledBy: string | null | undefined;
 let runs = 0;
 
@@ -79,22 +106,30 @@ function compiled(): WebAssembly.Module | null {
   module = null;
   if (envDisabled()) {
     disabledBy = 'GATV2_NO_SIMD is set';
-    return module;
+  } else {
+    try {
+      const bytes = readFileSync(new URL('./gat-kernels.wasm', import.meta.url));
+      module = new WebAssembly.Module(bytes);
+      disabledBy = null;
+    } catch (err) {
+      disabledBy = `cannot load gat-kernels.wasm: ${(err as Error).message}`;
+    }
   }
-  try {
-    const bytes = readFileSync(new URL('./gat-kernels.wasm', import.meta.url));
-    module = new WebAssembly.Module(bytes);
-    disabledBy = null;
-  } catch (err) {
-    disabledBy = `cannot load gat-kernels.wasm: ${(err as Error).message}`;
-  }
+  // Once per process: the JS loops are several times slower and single-threaded, which a user
+  // timing a run should know.
+  if (module === null) process.stderr.write(`gatv2: using the JS kernel loops (single-threaded): ${disabledBy}\n`);
   return module;
 }
 
+/** An instance of the kernels on `memory` (the worker threads make theirs with this too). */
+export function instantiateKernels(m: WebAssembly.Module, memory: WebAssembly.Memory): Exports {
+  return new WebAssembly.Instance(m, { env: { memory } }).exports as unknown as Exports;
+}
+
 function instantiate(m: WebAssembly.Module): Instance {
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
-  const inst = new WebAssembly.Instance(m, { env: { memory } });
-  return { exports: inst.exports as unknown as Exports, memory };
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+  memoryEpoch++;
+  return { exports: instantiateKernels(m, memory), memory };
 }
 
 /** Whether the exported functions run the SIMD module (false: they run the JS loops). */
@@ -111,6 +146,271 @@ export function simdRunCount(): number {
 export function simdDisabledReason(): string | null {
   compiled();
   return disabledBy ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads.
+
+/** The most threads a call uses (a job holds at most 255 tasks). */
+export const MAX_THREADS = 256;
+
+/** Parses a thread count (`--threads`, GATV2_THREADS); throws a RangeError naming `what`. */
+export function parseThreads(text: string, what: string): number {
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new RangeError(`${what} must be a whole number from 1 to ${MAX_THREADS}, got "${text}"`);
+  }
+  return n;
+}
+
+let threadsSet: number | null = null;
+
+/** Sets the number of threads the kernels use (1: the calling thread only). */
+export function setThreads(n: number): void {
+  parseThreads(String(n), 'the thread count');
+  threadsSet = n;
+}
+
+/** The thread count in force and where it comes from: setThreads (--threads), GATV2_THREADS or
+ * the cores available to this process. */
+export function threadSetting(): { threads: number; source: 'option' | 'GATV2_THREADS' | 'cores' } {
+  if (threadsSet !== null) return { threads: threadsSet, source: 'option' };
+  const env = process.env['GATV2_THREADS'];
+  if (env !== undefined && env !== '') return { threads: parseThreads(env, 'GATV2_THREADS'), source: 'GATV2_THREADS' };
+  return { threads: Math.min(availableParallelism(), MAX_THREADS), source: 'cores' };
+}
+
+export function threadCount(): number {
+  return threadSetting().threads;
+}
+
+/** Below this much work (multiply-adds, roughly) a call runs on the calling thread: waking a
+ * worker costs tens of microseconds. Changing it changes no result. */
+let minParallelWork = 1 << 16;
+
+/** Sets that threshold (tests set 0 so that small inputs are split too). */
+export function setMinParallelWork(work: number): void {
+  minParallelWork = work;
+}
+
+// The control block shared with the workers (a SharedArrayBuffer apart from the kernels' memory,
+// which is replaced when it is dropped). Int32 slots:
+const W = 0; // the job word: generation (8 bits) | task count (8) | next unclaimed task (16)
+const DONE = 1; // tasks finished
+const KERNEL = 2; // index in KERNELS
+const EPOCH = 3; // memoryEpoch of the memory the job runs on
+const FAILED = 4; // 1 when a task threw
+const NARGS = 5; // how many numbers in ARGS
+const BY_WORKERS = 6; // tasks run by workers, all jobs (for tests)
+const ARGS_BYTE = 64; // float64 arguments, then
+const MAX_ARGS = 32;
+const TASKS_BYTE = 512; // int32 quadruples: each task's range
+const MAX_TASKS = 255;
+const CONTROL_BYTES = TASKS_BYTE + MAX_TASKS * 16;
+
+/** Views of a control block. */
+export interface Control {
+  ctrl: Int32Array;
+  args: Float64Array;
+  tasks: Int32Array;
+}
+
+export function controlViews(sab: SharedArrayBuffer): Control {
+  return {
+    ctrl: new Int32Array(sab, 0, 16),
+    args: new Float64Array(sab, ARGS_BYTE, MAX_ARGS),
+    tasks: new Int32Array(sab, TASKS_BYTE, MAX_TASKS * 4),
+  };
+}
+
+/** Whether the current job has a task left to claim. */
+export function jobOpen(c: Control): boolean {
+  const w = Atomics.load(c.ctrl, W);
+  return (w & 0xffff) < ((w >>> 16) & 0xff);
+}
+
+export function controlSlot(c: Control, slot: 'W' | 'EPOCH'): number {
+  return slot === 'W' ? Atomics.load(c.ctrl, W) : Atomics.load(c.ctrl, EPOCH);
+}
+
+export const W_SLOT = W;
+
+/**
+ * Claims and runs tasks of the current job until none is left (the calling thread and every
+ * worker run this). A claim is a compare-exchange of the whole job word, so it succeeds only while
+ * that very job is open; the job's arguments are read after the claim (they cannot change before
+ * the claimed task is done).
+ */
+export function workOn(c: Control, exports: Exports, worker: boolean): void {
+  const { ctrl, args, tasks } = c;
+  for (;;) {
+    const w = Atomics.load(ctrl, W);
+    const n = (w >>> 16) & 0xff, next = w & 0xffff;
+    if (next >= n) return;
+    if (Atomics.compareExchange(ctrl, W, w, w + 1) !== w) continue;
+    try {
+      const a: number[] = Array.from(args.subarray(0, ctrl[NARGS]));
+      a.push(tasks[next * 4], tasks[next * 4 + 1], tasks[next * 4 + 2], tasks[next * 4 + 3]);
+      (exports[KERNELS[ctrl[KERNEL]]] as (...x: number[]) => void)(...a);
+    } catch {
+      Atomics.store(ctrl, FAILED, 1);
+    }
+    if (worker) Atomics.add(ctrl, BY_WORKERS, 1);
+    if (Atomics.add(ctrl, DONE, 1) + 1 === n) Atomics.notify(ctrl, DONE);
+  }
+}
+
+interface Pool {
+  control: Control;
+  workers: { worker: Worker; port: MessagePort }[];
+  ready: Promise<void>[];
+  gen: number;
+  /** memoryEpoch last sent to the workers. */
+  epoch: number;
+  /** Why the workers cannot be used (the calling thread then runs every task). */
+  broken: string | null;
+}
+
+let pool: Pool | null = null;
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+function newPool(): Pool {
+  const sab = new SharedArrayBuffer(CONTROL_BYTES);
+  return { control: controlViews(sab), workers: [], ready: [], gen: 0, epoch: -1, broken: null };
+}
+
+/** Grows (or shrinks) the pool to threads - 1 workers; null when the calling thread works alone. */
+function poolFor(threads: number): Pool | null {
+  if (threads <= 1) return null;
+  if (pool === null) pool = newPool();
+  const p = pool;
+  if (p.broken !== null) return p;
+  while (p.workers.length > threads - 1) {
+    const w = p.workers.pop()!;
+    p.ready.pop();
+    void w.worker.terminate();
+  }
+  if (p.workers.length < threads - 1 && !existsSync(fileURLToPath(WORKER_URL))) {
+    p.broken = `no ${fileURLToPath(WORKER_URL)}`;
+    return p;
+  }
+  while (p.workers.length < threads - 1) {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WORKER_URL, {
+      workerData: { control: p.control.ctrl.buffer, module: compiled(), port: port2, epoch: memoryEpoch, memory: instance!.memory },
+      transferList: [port2],
+    });
+    worker.unref();
+    port1.unref();
+    p.ready.push(new Promise((resolve) => {
+      worker.once('message', () => resolve());
+      worker.once('error', (err) => {
+        p.broken = `a kernel worker failed: ${err.message}`;
+        resolve();
+      });
+    }));
+    p.workers.push({ worker, port: port1 });
+  }
+  return p;
+}
+
+/** Resolves when the worker threads of the current thread count have started (for tests). */
+export async function threadsReady(): Promise<void> {
+  if (compiled() === null || threadCount() <= 1) return;
+  if (instance === null) instance = instantiate(compiled()!);
+  const p = poolFor(threadCount());
+  if (p) await Promise.all(p.ready);
+}
+
+/** How many tasks worker threads (not the calling thread) have run so far (for tests). */
+export function workerTaskCount(): number {
+  return pool ? Atomics.load(pool.control.ctrl, BY_WORKERS) : 0;
+}
+
+/** Tells the workers to use the current memory (or none: they then drop theirs). */
+function sendMemory(p: Pool, memory: WebAssembly.Memory | null): void {
+  for (const { port } of p.workers) port.postMessage({ epoch: memoryEpoch, memory });
+  p.epoch = memoryEpoch;
+  Atomics.store(p.control.ctrl, EPOCH, memoryEpoch);
+}
+
+/** Publishes a job of n tasks (0: only wakes the workers, e.g. to swap memories). */
+function publish(p: Pool, n: number): void {
+  const { ctrl } = p.control;
+  Atomics.store(ctrl, DONE, 0);
+  Atomics.store(ctrl, FAILED, 0);
+  p.gen = (p.gen + 1) & 0xff;
+  Atomics.store(ctrl, W, (p.gen << 24) | (n << 16));
+  Atomics.notify(ctrl, W);
+}
+
+/** Runs `kernel` with `args` followed by each task's range, on this thread and the workers. */
+function run(kernel: KernelName, args: number[], tasks: number[][]): void {
+  const inst = instance!;
+  const p = tasks.length > 1 ? poolFor(threadCount()) : null;
+  if (p === null || p.broken !== null) {
+    const fn = inst.exports[kernel] as (...x: number[]) => void;
+    for (const t of tasks) fn(...args, ...t);
+    return;
+  }
+  const c = p.control;
+  if (p.epoch !== memoryEpoch) sendMemory(p, inst.memory);
+  c.ctrl[KERNEL] = KERNELS.indexOf(kernel);
+  c.ctrl[NARGS] = args.length;
+  c.args.set(args);
+  tasks.forEach((t, i) => c.tasks.set(t, i * 4));
+  publish(p, tasks.length);
+  workOn(c, inst.exports, false);
+  for (let d = Atomics.load(c.ctrl, DONE); d < tasks.length; d = Atomics.load(c.ctrl, DONE)) Atomics.wait(c.ctrl, DONE, d);
+  if (Atomics.load(c.ctrl, FAILED) !== 0) throw new Error(`${kernel}: a task failed in a kernel thread`);
+}
+
+/** Drops the kernels' memory (and the workers' hold on it). */
+function dropMemory(): void {
+  instance = null;
+  if (pool !== null && pool.broken === null && pool.workers.length > 0) {
+    memoryEpoch++;
+    sendMemory(pool, null);
+    publish(pool, 0);
+  }
+}
+
+/** How many tasks a call of `work` multiply-adds over `units` splittable units gets: 1 below the
+ * threshold or with one thread, else a few per thread (claimed as they come, for balance). */
+function taskCount(work: number, units: number, perThread = 4): number {
+  const threads = threadCount();
+  if (threads <= 1 || work < minParallelWork || units <= 1) return 1;
+  return Math.max(1, Math.min(units, threads * perThread, MAX_TASKS));
+}
+
+/** [lo, hi) of n items cut into k nearly equal parts, as [a, b, 0, 0] quadruples. */
+function evenSplit(n: number, k: number): number[][] {
+  const out: number[][] = [];
+  for (let t = 0; t < k; t++) out.push([Math.floor((n * t) / k), Math.floor((n * (t + 1)) / k), 0, 0]);
+  return out;
+}
+
+/** Rows 0..N-1 of a CSR cut into k ranges of about equal edges + rows (rows are whole: a hub's
+ * edges stay in one task). Boundaries never go back, whatever rowPtr holds. */
+function rowSplit(rowPtr: I32, N: number, k: number): number[][] {
+  if (k <= 1) return [[0, N, 0, 0]];
+  const cost = (i: number) => rowPtr[i] + i;
+  const total = Math.max(cost(N) - cost(0), 0);
+  const bounds = [0];
+  for (let t = 1; t < k; t++) {
+    const target = cost(0) + (total * t) / k;
+    let lo = bounds[t - 1], hi = N;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cost(mid) < target) lo = mid + 1;
+      else hi = mid;
+    }
+    bounds.push(lo);
+  }
+  bounds.push(N);
+  const out: number[][] = [];
+  for (let t = 0; t < k; t++) out.push([bounds[t], bounds[t + 1], 0, 0]);
+  return out;
 }
 
 function overlaps(a: Arr, b: Arr): boolean {
@@ -136,6 +436,20 @@ function isCount(n: number): boolean {
 /** How many whole rows of `stride` elements an array of `len` holds (any count when stride is 0). */
 function rows(len: number, stride: number): number {
   return stride > 0 ? Math.min(Math.floor(len / stride), NO_BOUND) : NO_BOUND;
+}
+
+/**
+ * Heads 0..H-1 cut into k tasks [h0, h1, c0, c1): whole heads when there are at least k heads,
+ * else each head's channels in blocks of 4 (the kernel's vector width).
+ */
+function headChannelSplit(H: number, C: number, k: number): number[][] {
+  if (k <= 1 || H >= k) return evenSplit(H, Math.min(k, Math.max(H, 1))).map(([a, b]) => [a, b, 0, C]);
+  const blocks = Math.ceil(C / 4), per = Math.max(1, Math.min(blocks, Math.ceil(k / H)));
+  const out: number[][] = [];
+  for (let h = 0; h < H; h++) {
+    for (const [a, b] of evenSplit(blocks, per)) out.push([h, h + 1, a * 4, Math.min(b * 4, C)]);
+  }
+  return out;
 }
 
 /** The arrays of one call, copied into the module's memory. */
@@ -187,12 +501,12 @@ class Frame {
       const a = this.arrays[k];
       if (a) a.set(new Float32Array(buf, this.ptr[k], a.length));
     }
-    if (buf.byteLength > KEEP_BYTES) instance = null;
+    if (buf.byteLength > KEEP_BYTES) dropMemory();
   }
 
   /** Gives up without writing anything back. */
   abandon(): void {
-    if (this.inst.memory.buffer.byteLength > KEEP_BYTES) instance = null;
+    if (this.inst.memory.buffer.byteLength > KEEP_BYTES) dropMemory();
   }
 }
 
@@ -221,8 +535,15 @@ function sparseProduct(grad: boolean, rowPtr: I32, colIdx: I32, values: F32, den
     return false;
   }
   const [pRow, pCol, pVal, pDense, pOut] = f.ptr;
-  if (grad) f.inst.exports.sparse_matmul_grad(pRow, pCol, pVal, pDense, K, pOut, N);
-  else f.inst.exports.sparse_matmul(pRow, pCol, pVal, pDense, K, pOut, N);
+  const work = nnz * K;
+  if (grad) {
+    // dW's rows are scattered to: split its columns, in blocks of 16 (the kernel's widest loop).
+    const blocks = Math.ceil(K / 16);
+    const tasks = evenSplit(blocks, taskCount(work, blocks, 2)).map(([a, b]) => [a * 16, Math.min(b * 16, K), 0, 0]);
+    run('sparse_matmul_grad', [pRow, pCol, pVal, pDense, K, pOut, N], tasks);
+  } else {
+    run('sparse_matmul', [pRow, pCol, pVal, pDense, K, pOut], rowSplit(rowPtr, N, taskCount(work, N)));
+  }
   f.close([4]);
   return true;
 }
@@ -252,7 +573,8 @@ function scoreForwardSimd(
     return false;
   }
   const [pSrc, pDst, pXl, pXr, pAtt, pEp, pE] = f.ptr;
-  f.inst.exports.score_forward(pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, H, C, slope, pE, E);
+  const tasks = evenSplit(E, taskCount(E * HC, E));
+  run('score_forward', [pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, H, C, slope, pE], tasks);
   f.close([6]);
   return true;
 }
@@ -293,10 +615,10 @@ function scoreBackwardSimd(
     return false;
   }
   const [pSrc, pDst, pXl, pXr, pAtt, pEp, pDE, pDxl, pDxr, pDAtt, pDEp] = f.ptr;
-  f.inst.exports.score_backward(
+  run('score_backward', [
     pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, pDE, H, C, slope,
     pDxl, pDxr, pDAtt, pDEp, dEp !== null ? 1 : 0, E,
-  );
+  ], headChannelSplit(H, C, taskCount(E * HC, H * Math.ceil(C / 4), 2)));
   f.close([7, 8, 9, 10]);
   return true;
 }
@@ -319,7 +641,7 @@ function aggregateForwardSimd(g: CsrArrays, alpha: F32, xl: F32, H: number, C: n
     return false;
   }
   const [pRow, pSrc, pAlpha, pXl, pOut] = f.ptr;
-  f.inst.exports.aggregate_forward(pRow, pSrc, pAlpha, pXl, H, C, pOut, N);
+  run('aggregate_forward', [pRow, pSrc, pAlpha, pXl, H, C, pOut], rowSplit(g.rowPtr, N, taskCount(edges * HC, N)));
   f.close([4]);
   return true;
 }
@@ -347,7 +669,8 @@ function aggregateBackwardSimd(
     return false;
   }
   const [pSrc, pDst, pAlpha, pXl, pDOut, pDAlpha, pDxl] = f.ptr;
-  f.inst.exports.aggregate_backward(pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E);
+  // dxl's rows are scattered to: split the heads (dAlpha[p, h] needs all of a head's channels).
+  run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount(E * HC, H, 1)));
   f.close([5, 6]);
   return true;
 }
@@ -373,7 +696,8 @@ function softmaxForwardSimd(rowPtr: I32, e: F32, H: number, alpha: F32): boolean
     return false;
   }
   const [pRow, pE, pAlpha] = f.ptr;
-  f.inst.exports.softmax_forward(pRow, pE, H, pAlpha, N);
+  // About 30 operations per (edge, head) for exp.
+  run('softmax_forward', [pRow, pE, H, pAlpha], rowSplit(rowPtr, N, taskCount(e.length * 30, N)));
   f.close([2]);
   return true;
 }
@@ -394,7 +718,44 @@ function softmaxBackwardSimd(rowPtr: I32, alpha: F32, dAlpha: F32, H: number, dE
     return false;
   }
   const [pRow, pAlpha, pDAlpha, pDE] = f.ptr;
-  f.inst.exports.softmax_backward(pRow, pAlpha, pDAlpha, H, pDE, N);
+  run('softmax_backward', [pRow, pAlpha, pDAlpha, H, pDE], rowSplit(rowPtr, N, taskCount(alpha.length * 4, N)));
   f.close([3]);
+  return true;
+}
+
+/**
+ * out [M, N] = A B with B [K, N] row-major and A [M, K] (or, transA, A stored as [K, M]): the
+ * dense products x W and x^T dy, split by rows of out. Not registered as TF.js's MatMul (measured
+ * slower than XNNPACK's single thread on two threads here, see the README); kept with its test so
+ * the measurement can be repeated. Returns false (nothing written) when the SIMD module is off.
+ */
+export function denseMatMul(a: F32, M: number, K: number, transA: boolean, b: F32, N: number, out: F32): boolean {
+  if (!simdEnabled() || M === 0 || N === 0 || a.length < M * K || b.length < K * N || out.length < M * N) return false;
+  if (!disjoint([out], [a, b])) return false;
+  const f = Frame.open([a, b, out]);
+  if (f === null) return false;
+  const [pA, pB, pOut] = f.ptr;
+  const tasks = evenSplit(Math.ceil(M / 4), taskCount(M * K * N, Math.ceil(M / 4), 2)).map(([x, y]) => [x * 4, Math.min(y * 4, M), 0, 0]);
+  run('gemm', [pA, transA ? 1 : K, transA ? M : 1, pB, pOut, K, N], tasks);
+  f.close([2]);
+  return true;
+}
+
+/**
+ * kernels/dropout-hash.ts dropoutLoop (the caller passes its constants: key and seed as uint32,
+ * threshold, scale): out[i] = x[i] * (keep_i ? scale : 0), split by element ranges. Same bits as
+ * the JS (the hash is integer arithmetic; a float32 times a float32 rounds once in both). Returns
+ * false (nothing written) when the SIMD module cannot run it; the caller then runs the JS loop.
+ */
+export function dropout(x: F32, key: number, seed: number, threshold: number, scale: number, out: F32): boolean {
+  const n = x.length;
+  if (n === 0 || out.length < n || !simdEnabled() || !disjoint([out], [x])) return false;
+  const f = Frame.open([x, out]);
+  if (f === null) return false;
+  const [pX, pOut] = f.ptr;
+  // Tasks of whole multiples of 4 elements (the vector loop; the last task takes the tail).
+  const tasks = evenSplit(Math.ceil(n / 4), taskCount(n * 8, Math.ceil(n / 4))).map(([a, b]) => [a * 4, Math.min(b * 4, n), 0, 0]);
+  run('dropout', [pX, key | 0, seed | 0, threshold, scale, pOut], tasks);
+  f.close([1]);
   return true;
 }

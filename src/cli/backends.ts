@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { chooseAuto, TENSORFLOW_OPT_IN } from '../backends/auto.js';
 import { probeAll } from '../backends/index.js';
 import type { BackendChoice, BackendReport } from '../backends/types.js';
+import { simdEnabled, threadSetting } from '../../kernels/simd/index.js';
 
 interface BackendsArgs {
   json: boolean;
@@ -15,6 +16,9 @@ interface BackendsArgs {
 export interface BackendsListing {
   backends: BackendReport[];
   auto: BackendChoice | null;
+  /** Threads of the cpu and wasm kernels, where the number comes from, and whether they run as
+   * WebAssembly SIMD (else the single-threaded JS loops). */
+  threads?: { threads: number; source: string; simd: boolean };
 }
 
 export async function listBackends(): Promise<BackendsListing> {
@@ -25,7 +29,7 @@ export async function listBackends(): Promise<BackendsListing> {
   } catch {
     auto = null;
   }
-  return { backends, auto };
+  return { backends, auto, threads: { ...threadSetting(), simd: simdEnabled() } };
 }
 
 export function formatBackends(l: BackendsListing): string {
@@ -48,6 +52,12 @@ export function formatBackends(l: BackendsListing): string {
   }
   lines.push('');
   lines.push(l.auto ? `--backend auto picks ${l.auto.name}: ${l.auto.reason}` : '--backend auto finds no backend');
+  if (l.threads) {
+    const from = { option: '--threads', GATV2_THREADS: 'GATV2_THREADS', cores: 'the available cores' }[l.threads.source] ?? l.threads.source;
+    lines.push(l.threads.simd
+      ? `cpu/wasm kernels: ${l.threads.threads} thread${l.threads.threads === 1 ? '' : 's'} (from ${from}), WebAssembly SIMD`
+      : 'cpu/wasm kernels: 1 thread, JS loops (no WebAssembly SIMD here, or GATV2_NO_SIMD)');
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { selectBackend } from '../backend.js';
+import { threadCount } from '../../kernels/simd/index.js';
 import { InputError } from '../errors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { DEFAULT_MODEL } from '../train/config.js';
@@ -126,6 +127,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     });
     const { name: backend, reason } = await selectBackend(args.backend);
     if (!args.json) console.error(`backend: ${reason}`);
+    if (!args.json && (backend === 'cpu' || backend === 'wasm')) console.error(`kernel threads: ${threadCount()}`);
     const settings: BenchSettings = {
       steps: args.steps, warmup: args.warmup, seed: args.seed, weightDecay: 5e-4, profileKernels: args.kernels > 0,
       maxStepMs: args.maxStepMs,
@@ -174,7 +176,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       }
     }
     if (args.json) {
-      console.log(JSON.stringify({ type: 'summary', backend, reason, results: results.map(({ kernels: _k, ...r }) => r) }));
+      console.log(JSON.stringify({ type: 'summary', backend, reason, threads: threadCount(), results: results.map(({ kernels: _k, ...r }) => r) }));
       return;
     }
     printTable(results);

@@ -18,6 +18,7 @@ import { gradcheckCommand } from './gradcheck.js';
 import { MISSING_VALUE_STRINGS, withValueChecks } from './option-values.js';
 import { predictCommand } from './predict.js';
 import { runsCommand } from './runs.js';
+import { withThreadsOption } from './threads-option.js';
 import { trainCommand } from './train.js';
 
 /**
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     trainCommand, evaluateCommand, predictCommand, gradcheckCommand, benchCommand, backendsCommand, datasetsCommand, diagnoseCommand,
     exportCommand, importCommand, runsCommand,
   ] as CommandModule<object, never>[];
-  let y = yargs(argv)
+  let y = withThreadsOption(yargs(argv))
     .scriptName('gatv2')
     .usage('$0 <command> [options]\n\nTrain GATv2 graph attention networks on TensorFlow.js with analytic gradients.')
     .option('verbose', { type: 'boolean', default: false, global: true, describe: 'Also print the GPU driver\'s own log lines' })

@@ -1,0 +1,573 @@
+/**
+ * WebAssembly SIMD twins of the hot loops of kernels/loops.ts (cpu and wasm backends), written in
+ * AssemblyScript: TypeScript syntax with wasm types (i32, f32, usize pointers) and the v128
+ * intrinsics (f32x4.add, v128.load, ...), each of which is one wasm instruction.
+ *
+ * Build: `npm run build` runs scripts/build-wasm.mjs, which compiles this file with `asc` (the npm
+ * package assemblyscript, a pinned devDependency: no native toolchain) to
+ * dist/kernels/simd/gat-kernels.wasm. This file is not part of the tsc build (tsconfig excludes it).
+ * Test: test/simd-kernels.test.ts runs every export against its JS twin in kernels/loops.ts, with
+ * one thread and several (kernels/simd/index.ts splits the work).
+ *
+ * Why SIMD: V8 runs the JS loops at about 4.5 ns per multiply-add and never vectorises them; here
+ * the inner loops run over the channel axis four floats at a time (the softmaxes over heads).
+ *
+ * Conventions (the loader, kernels/simd/index.ts, relies on them):
+ * - Every pointer is a byte address in the imported (shared) memory; every count is in elements.
+ * - Each kernel takes a range (rows, edges, heads or columns) as its last parameters, so that
+ *   several threads can run one call: every output element is written by exactly one range, and
+ *   within it accumulates its terms in the order of the JS loop it mirrors. So the result does not
+ *   depend on how the work is split, or on the number of threads.
+ * - Results differ from the JS only by float32 rounding: the JS keeps intermediates in float64; here
+ *   they are float32, and a dot product over c is summed four lanes at a time (then (l0 + l2) +
+ *   (l1 + l3), then the tail). The softmax forward works in float64 exactly where the JS does.
+ *   A lane of f32x4.add/mul is the same IEEE operation as f32.add/mul, so an element gives the same
+ *   bits whether a 16-, 4- or 1-wide loop reaches it.
+ * - Outputs accumulate (+=) into what the caller put there, exactly as the JS does.
+ * - Channels (heads) left over when C or K (H) is not a multiple of 4 are done one float (or two)
+ *   at a time, so no access touches a neighbouring head's or row's values.
+ * - Indices are trusted: the loader checks them with in_range first and runs the JS loops when
+ *   any is out of range.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Helpers (inlined: no call in any inner loop).
+
+/** int32 element i of the array at byte address base. */
+@inline function i32At(base: usize, i: i32): i32 {
+  return load<i32>(base + (<usize>i << 2));
+}
+
+/** float32 element i of the array at byte address base. */
+@inline function f32At(base: usize, i: i32): f32 {
+  return load<f32>(base + (<usize>i << 2));
+}
+
+/** LeakyReLU per lane: z > 0 ? z : slope z (NaN takes the slope branch, as in the JS). */
+@inline function leaky4(z: v128, slopev: v128): v128 {
+  return v128.bitselect(z, f32x4.mul(slopev, z), f32x4.gt(z, f32x4.splat(0)));
+}
+
+/** The sum of the four lanes as (l0 + l2) + (l1 + l3). */
+@inline function hsum4(acc: v128): f32 {
+  const s = f32x4.add(acc, i8x16.shuffle(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** 1 when every int32 of the n at p lies in [0, hi) (unsigned compare, so negatives fail), else 0. */
+export function in_range(p: usize, n: i32, hi: i32): i32 {
+  const end = p + (<usize>n << 2);
+  const vend = p + (<usize>(n & ~3) << 2);
+  const hiv = i32x4.splat(hi);
+  let ok = i32x4.splat(-1);
+  for (; p < vend; p += 16) ok = v128.and(ok, i32x4.lt_u(v128.load(p), hiv));
+  if (!i32x4.all_true(ok)) return 0;
+  for (; p < end; p += 4) if (<u32>load<i32>(p) >= <u32>hi) return 0;
+  return 1;
+}
+
+/**
+ * Sparse X (CSR) times dense W [F, K]: y[i,:] += sum_t values[t] W[colIdx[t], :], rows i0..i1-1.
+ * The projections xl = X W_L, xr = X W_R of gradients.md "Projections" for a sparse X (loops.ts
+ * sparseMatMul). Per row, 16 (then 4) output columns stay in registers while the row's non-zeros
+ * stream past, so y is read and written once per row.
+ */
+export function sparse_matmul(
+  rowPtr: usize, colIdx: usize, values: usize, w: usize, K: i32, y: usize, i0: i32, i1: i32,
+): void {
+  const rowB = <usize>K << 2;
+  const k16 = <usize>(K & ~15) << 2, k4 = <usize>(K & ~3) << 2;
+  for (let i = i0; i < i1; i++) {
+    const t0 = i32At(rowPtr, i), t1 = i32At(rowPtr, i + 1);
+    const yo = y + <usize>i * rowB;
+    let kb: usize = 0;
+    for (; kb < k16; kb += 64) {
+      const yp = yo + kb;
+      let a0 = v128.load(yp, 0), a1 = v128.load(yp, 16), a2 = v128.load(yp, 32), a3 = v128.load(yp, 48);
+      for (let t = t0; t < t1; t++) {
+        const v = f32x4.splat(f32At(values, t));
+        const wp = w + kb + <usize>i32At(colIdx, t) * rowB;
+        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(wp, 0)));
+        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(wp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(wp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(wp, 48)));
+      }
+      v128.store(yp, a0, 0);
+      v128.store(yp, a1, 16);
+      v128.store(yp, a2, 32);
+      v128.store(yp, a3, 48);
+    }
+    for (; kb < k4; kb += 16) {
+      let a0 = v128.load(yo + kb);
+      for (let t = t0; t < t1; t++) {
+        const wp = w + kb + <usize>i32At(colIdx, t) * rowB;
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(f32At(values, t)), v128.load(wp)));
+      }
+      v128.store(yo + kb, a0);
+    }
+    for (; kb < rowB; kb += 4) {
+      let s = load<f32>(yo + kb);
+      for (let t = t0; t < t1; t++) s += f32At(values, t) * load<f32>(w + kb + <usize>i32At(colIdx, t) * rowB);
+      store<f32>(yo + kb, s);
+    }
+  }
+}
+
+/**
+ * dW += X^T dY for the sparse X: dw[colIdx[t], k] += values[t] dy[i, k] for columns k0..k1-1
+ * (gradients.md "Projections": dL/dW_R = X^T dL/dxr, the same for W_L; loops.ts sparseMatMulGrad).
+ * The scatter goes to rows of dw, so threads split the columns: each dw element receives its terms
+ * in the JS order (row i, then t) whatever the split. A 16-column chunk of dy's row stays in
+ * registers while it is scattered.
+ */
+export function sparse_matmul_grad(
+  rowPtr: usize, colIdx: usize, values: usize, dy: usize, K: i32, dw: usize, N: i32, k0: i32, k1: i32,
+): void {
+  const rowB = <usize>K << 2, b0 = <usize>k0 << 2, b1 = <usize>k1 << 2;
+  for (let i = 0; i < N; i++) {
+    const t0 = i32At(rowPtr, i), t1 = i32At(rowPtr, i + 1);
+    const yo = dy + <usize>i * rowB;
+    let kb = b0;
+    for (; kb + 64 <= b1; kb += 64) {
+      const d0 = v128.load(yo + kb, 0), d1 = v128.load(yo + kb, 16);
+      const d2 = v128.load(yo + kb, 32), d3 = v128.load(yo + kb, 48);
+      for (let t = t0; t < t1; t++) {
+        const v = f32x4.splat(f32At(values, t));
+        const wp = dw + kb + <usize>i32At(colIdx, t) * rowB;
+        v128.store(wp, f32x4.add(v128.load(wp, 0), f32x4.mul(v, d0)), 0);
+        v128.store(wp, f32x4.add(v128.load(wp, 16), f32x4.mul(v, d1)), 16);
+        v128.store(wp, f32x4.add(v128.load(wp, 32), f32x4.mul(v, d2)), 32);
+        v128.store(wp, f32x4.add(v128.load(wp, 48), f32x4.mul(v, d3)), 48);
+      }
+    }
+    for (; kb + 16 <= b1; kb += 16) {
+      const d0 = v128.load(yo + kb);
+      for (let t = t0; t < t1; t++) {
+        const wp = dw + kb + <usize>i32At(colIdx, t) * rowB;
+        v128.store(wp, f32x4.add(v128.load(wp), f32x4.mul(f32x4.splat(f32At(values, t)), d0)));
+      }
+    }
+    for (; kb < b1; kb += 4) {
+      const ds = load<f32>(yo + kb);
+      for (let t = t0; t < t1; t++) {
+        const wp = dw + kb + <usize>i32At(colIdx, t) * rowB;
+        store<f32>(wp, load<f32>(wp) + f32At(values, t) * ds);
+      }
+    }
+  }
+}
+
+/**
+ * gradients.md eq. 1 (score stage): e[p,h] = sum_c att[h,c] LeakyReLU(xr[i] + xl[j] (+ ep[p]))[h,c]
+ * for edges p = (j -> i) in p0..p1-1 (loops.ts scoreForward).
+ */
+export function score_forward(
+  csrSrc: usize, csrDst: usize, xl: usize, xr: usize, att: usize, ep: usize, hasEp: i32,
+  H: i32, C: i32, slope: f32, e: usize, p0: i32, p1: i32,
+): void {
+  const cB = <usize>C << 2, c4B = <usize>(C & ~3) << 2, hcB = <usize>H * cB;
+  const slopev = f32x4.splat(slope);
+  for (let p = p0; p < p1; p++) {
+    const jo = xl + <usize>i32At(csrSrc, p) * hcB;
+    const io = xr + <usize>i32At(csrDst, p) * hcB;
+    const po = ep + <usize>p * hcB;
+    let ho: usize = 0;
+    for (let h = 0; h < H; h++, ho += cB) {
+      let acc = f32x4.splat(0);
+      let cb = ho;
+      for (; cb < ho + c4B; cb += 16) {
+        let z = f32x4.add(v128.load(io + cb), v128.load(jo + cb));
+        if (hasEp) z = f32x4.add(z, v128.load(po + cb));
+        acc = f32x4.add(acc, f32x4.mul(v128.load(att + cb), leaky4(z, slopev)));
+      }
+      let s = hsum4(acc);
+      for (; cb < ho + cB; cb += 4) {
+        let z = load<f32>(io + cb) + load<f32>(jo + cb);
+        if (hasEp) z += load<f32>(po + cb);
+        s += load<f32>(att + cb) * select<f32>(z, slope * z, z > 0);
+      }
+      store<f32>(e + ((<usize>p * <usize>H + <usize>h) << 2), s);
+    }
+  }
+}
+
+/**
+ * gradients.md "Score stage": with s_k[c] = (z > 0 ? 1 : slope),
+ *   delta_k = dE_k a s_k;  dL/da += dE_k u_k;  dxr[i] += delta_k;  dxl[j] += delta_k;  dep[k] = delta_k
+ * (loops.ts scoreBackward), over all edges, for heads h0..h1-1 and, within each head, channels
+ * c0..c1-1. Every channel is independent given dE, so threads split heads (and channels): dxl's
+ * scatter to sources and the sum into dAtt keep the JS's edge order. z is recomputed, and a (p, h)
+ * whose dE is +-0 is skipped as in the JS, leaving that part of dEp as the caller passed it.
+ */
+export function score_backward(
+  csrSrc: usize, csrDst: usize, xl: usize, xr: usize, att: usize, ep: usize, hasEp: i32,
+  dE: usize, H: i32, C: i32, slope: f32,
+  dxl: usize, dxr: usize, dAtt: usize, dEp: usize, hasDEp: i32, E: i32,
+  h0: i32, h1: i32, c0: i32, c1: i32,
+): void {
+  const cB = <usize>C << 2, hcB = <usize>H * cB;
+  const cb0 = <usize>c0 << 2, cbEnd = <usize>c1 << 2, c4End = cb0 + (<usize>((c1 - c0) & ~3) << 2);
+  const slopev = f32x4.splat(slope);
+  const one = f32x4.splat(1);
+  for (let p = 0; p < E; p++) {
+    // byte offsets of row j (xl, dxl), row i (xr, dxr) and edge p (ep, dEp)
+    const jo = <usize>i32At(csrSrc, p) * hcB;
+    const io = <usize>i32At(csrDst, p) * hcB;
+    const po = <usize>p * hcB;
+    for (let h = h0; h < h1; h++) {
+      const de = f32At(dE, p * H + h);
+      if (de == 0) continue;
+      const dev = f32x4.splat(de);
+      const ho = <usize>h * cB;
+      let cb = ho + cb0;
+      for (; cb < ho + c4End; cb += 16) {
+        let z = f32x4.add(v128.load(xr + io + cb), v128.load(xl + jo + cb));
+        if (hasEp) z = f32x4.add(z, v128.load(ep + po + cb));
+        const m = f32x4.gt(z, f32x4.splat(0));
+        // dAtt += de * u
+        v128.store(dAtt + cb, f32x4.add(v128.load(dAtt + cb), f32x4.mul(dev, v128.bitselect(z, f32x4.mul(slopev, z), m))));
+        // delta = de * att * s
+        const delta = f32x4.mul(f32x4.mul(dev, v128.load(att + cb)), v128.bitselect(one, slopev, m));
+        v128.store(dxr + io + cb, f32x4.add(v128.load(dxr + io + cb), delta));
+        v128.store(dxl + jo + cb, f32x4.add(v128.load(dxl + jo + cb), delta));
+        if (hasDEp) v128.store(dEp + po + cb, delta);
+      }
+      for (; cb < ho + cbEnd; cb += 4) {
+        let z = load<f32>(xr + io + cb) + load<f32>(xl + jo + cb);
+        if (hasEp) z += load<f32>(ep + po + cb);
+        const pos = z > 0;
+        store<f32>(dAtt + cb, load<f32>(dAtt + cb) + de * select<f32>(z, slope * z, pos));
+        const ds = de * load<f32>(att + cb) * select<f32>(1, slope, pos);
+        store<f32>(dxr + io + cb, load<f32>(dxr + io + cb) + ds);
+        store<f32>(dxl + jo + cb, load<f32>(dxl + jo + cb) + ds);
+        if (hasDEp) store<f32>(dEp + po + cb, ds);
+      }
+    }
+  }
+}
+
+/**
+ * gradients.md eq. 3 (aggregation stage): out[i,h,:] += sum_{p: j -> i} alpha[p,h] xl[j,h,:] for
+ * destination rows i0..i1-1 (loops.ts aggregateForward), in CSR order, so out[i] accumulates in
+ * the JS order.
+ */
+export function aggregate_forward(
+  rowPtr: usize, csrSrc: usize, alpha: usize, xl: usize, H: i32, C: i32, out: usize, i0: i32, i1: i32,
+): void {
+  const cB = <usize>C << 2, c4B = <usize>(C & ~3) << 2, hcB = <usize>H * cB;
+  for (let i = i0; i < i1; i++) {
+    const io = out + <usize>i * hcB;
+    const pEnd = i32At(rowPtr, i + 1);
+    for (let p = i32At(rowPtr, i); p < pEnd; p++) {
+      const jo = xl + <usize>i32At(csrSrc, p) * hcB;
+      const ao = alpha + ((<usize>p * <usize>H) << 2);
+      let ho: usize = 0;
+      for (let h = 0; h < H; h++, ho += cB) {
+        const a = load<f32>(ao + (<usize>h << 2));
+        const av = f32x4.splat(a);
+        let cb = ho;
+        for (; cb < ho + c4B; cb += 16) v128.store(io + cb, f32x4.add(v128.load(io + cb), f32x4.mul(av, v128.load(jo + cb))));
+        for (; cb < ho + cB; cb += 4) store<f32>(io + cb, load<f32>(io + cb) + a * load<f32>(jo + cb));
+      }
+    }
+  }
+}
+
+/**
+ * gradients.md "Aggregation stage": A_k = <G_i, xl[j]> per head (written to dAlpha[p,h]) and
+ * dxl[j] += alpha_k G_i, with G = dOut (loops.ts aggregateBackward), over all edges, for heads
+ * h0..h1-1: threads split heads, so the scatter to sources keeps the JS's edge order.
+ */
+export function aggregate_backward(
+  csrSrc: usize, csrDst: usize, alpha: usize, xl: usize, dOut: usize,
+  H: i32, C: i32, dAlpha: usize, dxl: usize, E: i32, h0: i32, h1: i32,
+): void {
+  const cB = <usize>C << 2, c4B = <usize>(C & ~3) << 2, hcB = <usize>H * cB;
+  for (let p = 0; p < E; p++) {
+    const jo = <usize>i32At(csrSrc, p) * hcB;
+    const io = dOut + <usize>i32At(csrDst, p) * hcB;
+    for (let h = h0; h < h1; h++) {
+      const ao = (<usize>p * <usize>H + <usize>h) << 2;
+      const a = load<f32>(alpha + ao);
+      const av = f32x4.splat(a);
+      const ho = <usize>h * cB;
+      let acc = f32x4.splat(0);
+      let cb = ho;
+      for (; cb < ho + c4B; cb += 16) {
+        const g = v128.load(io + cb);
+        acc = f32x4.add(acc, f32x4.mul(g, v128.load(xl + jo + cb)));
+        v128.store(dxl + jo + cb, f32x4.add(v128.load(dxl + jo + cb), f32x4.mul(av, g)));
+      }
+      let s = hsum4(acc);
+      for (; cb < ho + cB; cb += 4) {
+        const gs = load<f32>(io + cb);
+        s += gs * load<f32>(xl + jo + cb);
+        store<f32>(dxl + jo + cb, load<f32>(dxl + jo + cb) + a * gs);
+      }
+      store<f32>(dAlpha + ao, s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax forward. Every step is the JS's, in float64 where the JS is: m = max (NaN wins, as
+// Math.max); v = exp(e - m), stored as float32 and summed as a double; then
+// alpha = float32(float32(v) * (1 / sum)).
+
+/**
+ * exp(x) for two float64 lanes with x <= 0 or NaN (inline: a call costs more than the exp).
+ * x = n ln2 + r with |r| <= ln2/2 (fdlibm's split of ln2, so n ln2_hi is exact); exp(r) by its
+ * Taylor series to r^10 (relative error below 3e-13, far under float32's 6e-8), evaluated by
+ * Estrin's scheme (a short dependency chain); times 2^n built in the exponent bits. x is clamped at
+ * -700 (exp = 1e-304, still a normal double), which changes nothing a float32 or a row sum >= 1 can
+ * see: -Inf gives 0 after rounding to float32, NaN stays NaN, as with Math.exp.
+ */
+@inline function exp2lanes(x0: v128): v128 {
+  const x = f64x2.max(f64x2.splat(-700), x0);
+  const n = f64x2.nearest(f64x2.mul(x, f64x2.splat(1.4426950408889634)));
+  const r = f64x2.sub(
+    f64x2.sub(x, f64x2.mul(n, f64x2.splat(6.93147180369123816490e-01))),
+    f64x2.mul(n, f64x2.splat(1.90821492927058770002e-10)),
+  );
+  const r2 = f64x2.mul(r, r), r4 = f64x2.mul(r2, r2);
+  // sum_k r^k / k!, k = 0..10, as (c0 + c1 r) + r^2 (c2 + c3 r) + r^4 ((c4 + c5 r) + r^2 (c6 + c7 r))
+  //   + r^8 ((c8 + c9 r) + r^2 c10)
+  const t01 = f64x2.add(f64x2.splat(1), f64x2.mul(f64x2.splat(1), r));
+  const t23 = f64x2.mul(r2, f64x2.add(f64x2.splat(0.5), f64x2.mul(f64x2.splat(0.16666666666666666), r)));
+  const t47 = f64x2.mul(r4, f64x2.add(
+    f64x2.add(f64x2.splat(4.1666666666666664e-02), f64x2.mul(f64x2.splat(8.333333333333333e-03), r)),
+    f64x2.mul(r2, f64x2.add(f64x2.splat(1.388888888888889e-03), f64x2.mul(f64x2.splat(1.984126984126984e-04), r))),
+  ));
+  const t810 = f64x2.mul(f64x2.mul(r4, r4), f64x2.add(
+    f64x2.add(f64x2.splat(2.48015873015873e-05), f64x2.mul(f64x2.splat(2.7557319223985893e-06), r)),
+    f64x2.mul(r2, f64x2.splat(2.755731922398589e-07)),
+  ));
+  const poly = f64x2.add(f64x2.add(f64x2.add(t01, t23), t47), t810);
+  // times 2^n: n in [-1010, 0] here (NaN saturates to 0), so n + 1023 is a valid biased exponent
+  const scale = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(n)), i64x2.splat(1023)), 52);
+  return f64x2.mul(poly, scale);
+}
+
+/** Heads 2 and 3 of four float32 lanes moved to lanes 0 and 1. */
+@inline function highPair(v: v128): v128 {
+  return i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+/** Two float64 pairs rounded to float32 and packed as four lanes, in order. */
+@inline function demote4(lo: v128, hi: v128): v128 {
+  return i8x16.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi),
+    0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+/**
+ * One destination row (edges p0..p1-1) for two adjacent heads (pair = true) or one (the last head
+ * of an odd H; the unused lane computes on zeros and is never stored). hb is the heads' byte offset
+ * in a row of e, hB the byte length of that row.
+ */
+@inline function softmaxHeads(e: usize, alpha: usize, p0: i32, p1: i32, hB: usize, hb: usize, pair: bool): void {
+  let m = f64x2.splat(-Infinity);
+  for (let p = p0; p < p1; p++) {
+    const o = e + <usize>p * hB + hb;
+    m = f64x2.max(m, f64x2.promote_low_f32x4(pair ? v128.load64_zero(o) : v128.load32_zero(o)));
+  }
+  let sum = f64x2.splat(0);
+  for (let p = p0; p < p1; p++) {
+    const o = <usize>p * hB + hb;
+    const x = f64x2.promote_low_f32x4(pair ? v128.load64_zero(e + o) : v128.load32_zero(e + o));
+    const v = exp2lanes(f64x2.sub(x, m));
+    if (pair) v128.store64_lane(alpha + o, f32x4.demote_f64x2_zero(v), 0);
+    else v128.store32_lane(alpha + o, f32x4.demote_f64x2_zero(v), 0);
+    sum = f64x2.add(sum, v);
+  }
+  const inv = f64x2.div(f64x2.splat(1), sum);
+  for (let p = p0; p < p1; p++) {
+    const o = alpha + <usize>p * hB + hb;
+    if (pair) v128.store64_lane(o, f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(o)), inv)), 0);
+    else v128.store32_lane(o, f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v128.load32_zero(o)), inv)), 0);
+  }
+}
+
+/**
+ * The same for four adjacent heads (the common case: H = 8 makes two quads per row), as two
+ * independent float64 pairs (lo: heads hb..hb+1, hi: hb+2..hb+3), which also lets the two exp
+ * evaluations overlap.
+ */
+@inline function softmaxQuad(e: usize, alpha: usize, p0: i32, p1: i32, hB: usize, hb: usize): void {
+  // f32x4.max has Math.max's semantics (NaN wins, -0 < +0), and the max of float32 values is exact
+  let m4 = f32x4.splat(-Infinity);
+  for (let p = p0; p < p1; p++) m4 = f32x4.max(m4, v128.load(e + <usize>p * hB + hb));
+  const mlo = f64x2.promote_low_f32x4(m4), mhi = f64x2.promote_low_f32x4(highPair(m4));
+  let slo = f64x2.splat(0), shi = f64x2.splat(0);
+  for (let p = p0; p < p1; p++) {
+    const o = <usize>p * hB + hb;
+    const ev = v128.load(e + o);
+    const va = exp2lanes(f64x2.sub(f64x2.promote_low_f32x4(ev), mlo));
+    const vb = exp2lanes(f64x2.sub(f64x2.promote_low_f32x4(highPair(ev)), mhi));
+    v128.store(alpha + o, demote4(va, vb));
+    slo = f64x2.add(slo, va);
+    shi = f64x2.add(shi, vb);
+  }
+  const ilo = f64x2.div(f64x2.splat(1), slo), ihi = f64x2.div(f64x2.splat(1), shi);
+  for (let p = p0; p < p1; p++) {
+    const o = alpha + <usize>p * hB + hb;
+    const ev = v128.load(o);
+    v128.store(o, demote4(f64x2.mul(f64x2.promote_low_f32x4(ev), ilo), f64x2.mul(f64x2.promote_low_f32x4(highPair(ev)), ihi)));
+  }
+}
+
+/**
+ * gradients.md eq. 2 (softmax stage): alpha = softmax over each destination row's edges, per head,
+ * with the row max subtracted, for rows i0..i1-1 (loops.ts softmaxForward). Empty rows are left
+ * as they are.
+ */
+export function softmax_forward(rowPtr: usize, e: usize, H: i32, alpha: usize, i0: i32, i1: i32): void {
+  const hB = <usize>H << 2;
+  for (let i = i0; i < i1; i++) {
+    const p0 = i32At(rowPtr, i), p1 = i32At(rowPtr, i + 1);
+    if (p0 == p1) continue;
+    let hb: usize = 0;
+    for (; hb + 16 <= hB; hb += 16) softmaxQuad(e, alpha, p0, p1, hB, hb);
+    for (; hb + 8 <= hB; hb += 8) softmaxHeads(e, alpha, p0, p1, hB, hb, true);
+    if (hb < hB) softmaxHeads(e, alpha, p0, p1, hB, hb, false);
+  }
+}
+
+/**
+ * gradients.md "Softmax stage": dE_k = alpha_k (dAlpha_k - sum_{k' -> i} alpha_k' dAlpha_k') per
+ * destination row (rows i0..i1-1) and head (loops.ts softmaxBackward). Vectorised over heads,
+ * which are adjacent in [E, H]; the row sums run over p in the JS order.
+ */
+export function softmax_backward(rowPtr: usize, alpha: usize, dAlpha: usize, H: i32, dE: usize, i0: i32, i1: i32): void {
+  const hB = <usize>H << 2, h4B = <usize>(H & ~3) << 2;
+  for (let i = i0; i < i1; i++) {
+    const p0 = i32At(rowPtr, i), p1 = i32At(rowPtr, i + 1);
+    let hb: usize = 0;
+    for (; hb < h4B; hb += 16) {
+      let dot = f32x4.splat(0);
+      for (let p = p0; p < p1; p++) {
+        const o = <usize>p * hB + hb;
+        dot = f32x4.add(dot, f32x4.mul(v128.load(alpha + o), v128.load(dAlpha + o)));
+      }
+      for (let p = p0; p < p1; p++) {
+        const o = <usize>p * hB + hb;
+        v128.store(dE + o, f32x4.mul(v128.load(alpha + o), f32x4.sub(v128.load(dAlpha + o), dot)));
+      }
+    }
+    for (; hb < hB; hb += 4) {
+      let dot: f32 = 0;
+      for (let p = p0; p < p1; p++) {
+        const o = <usize>p * hB + hb;
+        dot += load<f32>(alpha + o) * load<f32>(dAlpha + o);
+      }
+      for (let p = p0; p < p1; p++) {
+        const o = <usize>p * hB + hb;
+        store<f32>(dE + o, load<f32>(alpha + o) * (load<f32>(dAlpha + o) - dot));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dense product (measured against TF.js's matmul; see kernels/simd/index.ts denseMatMul).
+
+/**
+ * c[m, :] = sum_k a[m, k] b[k, :] for rows m0..m1-1 of c [M, N], with b [K, N] row-major and a
+ * read through strides (a[m, k] at a + 4 (m sam + k sak)), so a transposed a (x^T dy) costs
+ * nothing. Four rows by 16 columns of c stay in registers while k runs from 0 to K - 1, so every
+ * element sums its terms in k order whatever the tiling or the thread split. c is overwritten.
+ */
+export function gemm(a: usize, sam: i32, sak: i32, b: usize, c: usize, K: i32, N: i32, m0: i32, m1: i32): void {
+  const rowB = <usize>N << 2, n16 = <usize>(N & ~15) << 2, n4 = <usize>(N & ~3) << 2;
+  const amB = <usize>sam << 2, akB = <usize>sak << 2;
+  let m = m0;
+  for (; m + 4 <= m1; m += 4) {
+    const a0 = a + <usize>m * amB;
+    const c0 = c + <usize>m * rowB;
+    let nb: usize = 0;
+    for (; nb < n16; nb += 64) {
+      let r00 = f32x4.splat(0), r01 = f32x4.splat(0), r02 = f32x4.splat(0), r03 = f32x4.splat(0);
+      let r10 = f32x4.splat(0), r11 = f32x4.splat(0), r12 = f32x4.splat(0), r13 = f32x4.splat(0);
+      let r20 = f32x4.splat(0), r21 = f32x4.splat(0), r22 = f32x4.splat(0), r23 = f32x4.splat(0);
+      let r30 = f32x4.splat(0), r31 = f32x4.splat(0), r32 = f32x4.splat(0), r33 = f32x4.splat(0);
+      let ap = a0, bp = b + nb;
+      for (let k = 0; k < K; k++, ap += akB, bp += rowB) {
+        const b0 = v128.load(bp, 0), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+        let s = v128.load32_splat(ap);
+        r00 = f32x4.add(r00, f32x4.mul(s, b0)); r01 = f32x4.add(r01, f32x4.mul(s, b1));
+        r02 = f32x4.add(r02, f32x4.mul(s, b2)); r03 = f32x4.add(r03, f32x4.mul(s, b3));
+        s = v128.load32_splat(ap + amB);
+        r10 = f32x4.add(r10, f32x4.mul(s, b0)); r11 = f32x4.add(r11, f32x4.mul(s, b1));
+        r12 = f32x4.add(r12, f32x4.mul(s, b2)); r13 = f32x4.add(r13, f32x4.mul(s, b3));
+        s = v128.load32_splat(ap + 2 * amB);
+        r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
+        r22 = f32x4.add(r22, f32x4.mul(s, b2)); r23 = f32x4.add(r23, f32x4.mul(s, b3));
+        s = v128.load32_splat(ap + 3 * amB);
+        r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
+        r32 = f32x4.add(r32, f32x4.mul(s, b2)); r33 = f32x4.add(r33, f32x4.mul(s, b3));
+      }
+      const cp = c0 + nb;
+      v128.store(cp, r00, 0); v128.store(cp, r01, 16); v128.store(cp, r02, 32); v128.store(cp, r03, 48);
+      v128.store(cp + rowB, r10, 0); v128.store(cp + rowB, r11, 16); v128.store(cp + rowB, r12, 32); v128.store(cp + rowB, r13, 48);
+      v128.store(cp + 2 * rowB, r20, 0); v128.store(cp + 2 * rowB, r21, 16); v128.store(cp + 2 * rowB, r22, 32); v128.store(cp + 2 * rowB, r23, 48);
+      v128.store(cp + 3 * rowB, r30, 0); v128.store(cp + 3 * rowB, r31, 16); v128.store(cp + 3 * rowB, r32, 32); v128.store(cp + 3 * rowB, r33, 48);
+    }
+    gemmColumns(a0, amB, akB, b, c0, rowB, K, nb, n4, 4);
+  }
+  for (; m < m1; m++) gemmColumns(a + <usize>m * amB, amB, akB, b, c + <usize>m * rowB, rowB, K, 0, n4, 1);
+}
+
+/** gemm's remaining columns from byte nb of `rows` rows: four at a time up to n4, then one. */
+@inline function gemmColumns(a0: usize, amB: usize, akB: usize, b: usize, c0: usize, rowB: usize, K: i32, nb: usize, n4: usize, rows: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a0 + <usize>r * amB, cr = c0 + <usize>r * rowB;
+    let n = nb;
+    for (; n < n4; n += 16) {
+      let acc = f32x4.splat(0);
+      let ap = ar, bp = b + n;
+      for (let k = 0; k < K; k++, ap += akB, bp += rowB) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(ap), v128.load(bp)));
+      v128.store(cr + n, acc);
+    }
+    for (; n < rowB; n += 4) {
+      let s: f32 = 0;
+      let ap = ar, bp = b + n;
+      for (let k = 0; k < K; k++, ap += akB, bp += rowB) s += load<f32>(ap) * load<f32>(bp);
+      store<f32>(cr + n, s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout (kernels/dropout-hash.ts, the same bits as its JS loop and its WGSL).
+
+/** lowbias32 on four int32 lanes (i32x4.mul keeps products modulo 2^32, as Math.imul does). */
+@inline function mix32x4(v: v128): v128 {
+  let x = v128.xor(v, i32x4.shr_u(v, 16));
+  x = i32x4.mul(x, i32x4.splat(0x7feb352d));
+  x = v128.xor(x, i32x4.shr_u(x, 15));
+  x = i32x4.mul(x, i32x4.splat(<i32>0x846ca68b));
+  return v128.xor(x, i32x4.shr_u(x, 16));
+}
+
+/**
+ * out[i] = x[i] * (keep_i ? scale : 0) for i in i0..i1-1, keep_i = (h_i >> 8) >= threshold with
+ * h_i = mix32(mix32(i xor key) + seed) (kernels/dropout-hash.ts dropoutLoop). Each element on its
+ * own, so any split gives the same bits; x * +0 is a signed zero, as in the JS.
+ */
+export function dropout(x: usize, key: i32, seed: i32, threshold: i32, scale: f32, out: usize, i0: i32, i1: i32): void {
+  const keyv = i32x4.splat(key), seedv = i32x4.splat(seed), thv = i32x4.splat(threshold), scalev = f32x4.splat(scale);
+  let i = i0;
+  let iv = i32x4.add(i32x4.splat(i0), i32x4(0, 1, 2, 3));
+  for (; i + 4 <= i1; i += 4, iv = i32x4.add(iv, i32x4.splat(4))) {
+    const h = mix32x4(i32x4.add(mix32x4(v128.xor(iv, keyv)), seedv));
+    const keep = i32x4.ge_s(i32x4.shr_u(h, 8), thv);
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(x + o), v128.and(scalev, keep)));
+  }
+  for (; i < i1; i++) {
+    const h = i32x4.extract_lane(mix32x4(i32x4.add(mix32x4(i32x4.splat(i ^ key)), seedv)), 0);
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(x + o) * ((h >>> 8) >= threshold ? scale : 0));
+  }
+}
