@@ -29,5 +29,5 @@ export function spawnCli(argv: string[]): ChildProcess {
  * busy machine can make appear on small datasets too.
  */
 export function messageLines(err: string): string[] {
-  return err.trim().split('\n').filter((l) => l !== '' && !/^(backend|features|note): |^read \S+: \d+ /.test(l));
+  return err.trim().split('\n').filter((l) => l !== '' && !/^(backend|features|note|kernel threads): |^read \S+: \d+ /.test(l));
 }
