@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT, InputError } from '../errors.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
+import { convertCommand } from './convert.js';
 import { datasetsCommand } from './datasets.js';
 import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     .command(benchCommand)
     .command(backendsCommand)
     .command(datasetsCommand)
+    .command(convertCommand)
     .command(diagnoseCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()

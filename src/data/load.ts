@@ -11,6 +11,7 @@ import type { GraphDataset } from './dataset.js';
 import { readEdges } from './edges.js';
 import { readFeatures } from './features.js';
 import { readNodes } from './nodes.js';
+import { isStore, loadStore } from '../store/read.js';
 
 /** Datasets shipped in the package's datasets/ directory. */
 export const BUILTIN_DATASETS: string[] = ['cora', 'citeseer'];
@@ -76,6 +77,8 @@ export function resolveDataset(nameOrPath: string): ResolvedDataset {
 
 export async function loadDataset(nameOrPath: string): Promise<GraphDataset> {
   const where = resolveDataset(nameOrPath);
+  // A binary store (gatv2 convert) loads by positional reads, no parsing.
+  if (isStore(where.dir)) return loadStore(where.dir, where.display);
   // Locate all three files before parsing any, so a missing one is reported at once.
   const nodesFile = findCsv(where.dir, where.display, 'nodes');
   const edgesFile = findCsv(where.dir, where.display, 'edges');
