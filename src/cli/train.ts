@@ -11,6 +11,7 @@ import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type Train
 import { CRITERIA } from '../train/early-stopping.js';
 import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../train/optimizers.js';
 import { createReporter } from '../train/progress.js';
+import { parseFanout } from '../train/minibatch.js';
 import { trainSession } from '../train/session.js';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
 
@@ -20,7 +21,7 @@ import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
  * --self-loops, --diagnostics as a switch with its period apart) and the run-only flags.
  */
 export interface TrainArgs
-  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics'>,
+  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics' | 'fanout'>,
     Omit<OptimizerConfig, 'name'>,
     Omit<ModelOptions, 'inputDropout' | 'addSelfLoops'> {
   out?: string;
@@ -31,6 +32,8 @@ export interface TrainArgs
   selfLoops: boolean;
   diagnostics: boolean;
   diagnosticsEvery: number;
+  batchSize?: number;
+  fanout?: string;
 }
 
 export function configFromArgs(a: TrainArgs): TrainConfig {
@@ -67,6 +70,8 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
     checkGrads: a.checkGrads,
     saveEvery: a.saveEvery,
     diagnostics: a.diagnostics ? a.diagnosticsEvery : 0,
+    ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
+    ...(a.fanout !== undefined ? { fanout: parseFanout(a.fanout) } : {}),
   };
 }
 
@@ -89,6 +94,9 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
       describe: 'gradient-flow diagnostics (diagnostics.jsonl) and report.html in the run directory, a summary at the end',
     })
     .option('diagnostics-every', { type: 'number', default: 10, describe: 'with --diagnostics: at epoch 1 and every K epochs' })
+    .group(['batch-size', 'fanout'], 'Mini-batch (neighbour sampling):')
+    .option('batch-size', { type: 'number', describe: 'training nodes per step, each with sampled neighbourhoods (default: full batch)' })
+    .option('fanout', { type: 'string', describe: 'neighbours sampled per node, per layer, hop 1 first (e.g. 15,10; -1: all; one value: every layer)' })
     .group(['epochs', 'patience', 'monitor', 'select', 'optimizer', 'lr', 'weight-decay', 'momentum', 'beta1', 'beta2', 'rms-decay', 'epsilon'], 'Optimisation:')
     .option('epochs', { type: 'number', default: D.epochs, describe: 'maximum epochs' })
     .option('patience', { type: 'number', default: D.patience, describe: 'early stopping: epochs without validation progress (0: off)' })
@@ -119,7 +127,8 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     .option('normalize-features', { type: 'boolean', default: D.normalizeFeatures, describe: 'divide each feature row by its sum' })
     .example('$0 train --dataset cora', 'the GAT recipe on Cora')
     .example('$0 train --dataset citeseer --seeds 10 --json', '10 seeds, JSON lines')
-    .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run') as unknown as Argv<TrainArgs>;
+    .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run')
+    .example('$0 train --dataset ./products.store --batch-size 1024 --fanout 15,10', 'neighbour-sampled mini-batches') as unknown as Argv<TrainArgs>;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {

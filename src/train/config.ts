@@ -44,6 +44,12 @@ export interface TrainConfig {
    * diagnostics.jsonl, and report.html at the end (0: off). Optional: older config.json lack it.
    */
   diagnostics?: number;
+  /**
+   * Neighbour-sampled mini-batch training (src/train/minibatch.ts): training nodes per batch, and
+   * neighbours sampled per node per hop (hop 1 first; -1: all). Absent: full batch.
+   */
+  batchSize?: number;
+  fanout?: number[];
 }
 
 /** The GAT recipe (Velickovic et al. 2018; PyG's examples/gat.py), with GATv2 layers. */
@@ -106,4 +112,22 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0)) throw new InputError(`--weight-decay must be >= 0, got ${c.weightDecay}`);
   checkOptimizerConfig(c.optimizer);
   checkNetworkShape(c.model);
+  checkMiniBatchConfig(c);
+}
+
+function checkMiniBatchConfig(c: TrainConfig): void {
+  if (c.batchSize === undefined) {
+    if (c.fanout !== undefined) throw new InputError('--fanout needs --batch-size (mini-batch training); without it training is full batch');
+    return;
+  }
+  posInt('--batch-size', c.batchSize);
+  if (c.fanout === undefined) {
+    throw new InputError('--batch-size needs --fanout: neighbours sampled per node and layer, hop 1 first (e.g. --fanout 15,10; -1 takes all)');
+  }
+  if (c.fanout.length !== 1 && c.fanout.length !== c.model.layers) {
+    throw new InputError(`--fanout: ${c.fanout.length} values for ${c.model.layers} layers; give one per layer (hop 1 first) or one for all`);
+  }
+  for (const f of c.fanout) {
+    if (!(f === -1 || (Number.isInteger(f) && f >= 1))) throw new InputError(`--fanout values must be positive integers or -1 (all), got ${f}`);
+  }
 }

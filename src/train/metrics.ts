@@ -29,6 +29,10 @@ export interface EpochMetrics {
   /** Wall time of the training step and the evaluation (no gradient check, no file writes). */
   epochMs: number;
   gradCheck?: GradCheckRecord;
+  /** Mini-batch training: batches in the epoch, and the host time sampling them vs the steps' time. */
+  batches?: number;
+  samplingMs?: number;
+  stepMs?: number;
 }
 
 export const METRICS_FILE = 'metrics.jsonl';

@@ -17,6 +17,8 @@ import { meanStd, type MeanStd } from './metrics.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 import { readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
+import { MemoryAdjacency } from '../sample/adjacency.js';
+import { memoryFeatures, resolveFanouts, type MiniBatchPlan } from './minibatch.js';
 
 export const CONFIG_FILE = 'config.json';
 const RUN_FORMAT = 'gatv2-run';
@@ -100,6 +102,20 @@ function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkCon
   };
 }
 
+/** What mini-batch training samples from: the loaded graph's in-edges and features. */
+function miniBatchPlan(config: TrainConfig, data: PreparedData, net: NetworkConfig): MiniBatchPlan {
+  return {
+    batchSize: config.batchSize!,
+    fanouts: resolveFanouts(config.fanout!, net.layers.length),
+    adjacency: MemoryAdjacency.fromDataset(data.dataset),
+    features: memoryFeatures(data.features),
+    labels: data.dataset.labels,
+    numClasses: data.numClasses,
+    trainNodes: data.splits.train,
+    addSelfLoops: config.model.addSelfLoops,
+  };
+}
+
 function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: RunSummary[]): SessionSummary {
   return {
     dir,
@@ -150,6 +166,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
 
   const inputs = createNetworkInputs(data.features, data.layout);
   const modelConfig = modelConfigFor(full, data, net);
+  const miniBatch = config.batchSize !== undefined ? miniBatchPlan(config, data, net) : undefined;
   const runs: RunSummary[] = [];
   try {
     for (let k = 0; k < config.seeds; k++) {
@@ -165,7 +182,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
         writeJsonAtomic(join(runDir, CONFIG_FILE), runFile(runConfig));
       }
       const out = await trainRun(
-        { dir: runDir, config: runConfig, data, inputs, net, modelConfig, backend },
+        { dir: runDir, config: runConfig, data, inputs, net, modelConfig, backend, ...(miniBatch ? { miniBatch } : {}) },
         opts.reporter, opts.stop, { index: k, count: config.seeds },
       );
       if (!out.summary) return { dir, summary: null, stoppedBy: out.stoppedBy };

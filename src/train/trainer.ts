@@ -28,6 +28,7 @@ import { compareModes, lossAndGrads, toHost, type Objective } from './gradients.
 import { scoreSplit, splitTargets } from './loss.js';
 import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from './metrics.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import { compareModesOnFirstBatch, trainEpochMiniBatch, type EpochResult, type MiniBatchPlan } from './minibatch.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 
@@ -88,6 +89,8 @@ export interface RunSpec {
   modelConfig: ModelConfig;
   /** Backend it runs on. */
   backend: string;
+  /** Mini-batch training (--batch-size); absent: full batch. */
+  miniBatch?: MiniBatchPlan;
 }
 
 export interface RunOutcome {
@@ -231,9 +234,31 @@ export async function trainRun(
       const seed = deriveSeed(config.seed, SEED_STREAM.step, epoch);
       const fwd = { training: true, seed };
 
-      const step = tf.tidy(() => lossAndGrads(net, params, inputs, stepObjective, { ...fwd, mode: config.grad }));
       let gradCheck: GradCheckRecord | undefined;
       let checkMs = 0;
+      let trainLoss: number;
+      let miniBatch: EpochResult | undefined;
+      if (spec.miniBatch) {
+        // Checks and diagnostics first, on this epoch's weights: the gradient check on its first
+        // batch (same blocks and masks as its step), the diagnostics on the full graph.
+        if (config.checkGrads > 0 && epoch % config.checkGrads === 0) {
+          const t = performance.now();
+          const cmp = await compareModesOnFirstBatch(spec.miniBatch, net, params, config.seed, epoch);
+          checkMs = performance.now() - t;
+          gradCheck = { relDiff: cmp.relDiff, worst: cmp.worst, ms: checkMs };
+        }
+        if (diagnose && (epoch === 1 || epoch % diagnose === 0)) {
+          const t = performance.now();
+          lastDiagnostics = await diagnoseNetwork(net, params, inputs, obj, { mode: config.grad, training: true, seed });
+          appendDiagnostics(spec.dir, epoch, lastDiagnostics);
+          checkMs += performance.now() - t;
+        }
+        miniBatch = await trainEpochMiniBatch(spec.miniBatch, net, params, optimizer, {
+          seed: config.seed, epoch, mode: config.grad, onBatch: (done, total) => reporter.batch?.(done, total),
+        });
+        trainLoss = miniBatch.loss;
+      } else {
+      const step = tf.tidy(() => lossAndGrads(net, params, inputs, stepObjective, { ...fwd, mode: config.grad }));
       if (config.checkGrads > 0 && epoch % config.checkGrads === 0) {
         const t = performance.now();
         const already = { mode: config.grad, grads: await toHost(step.grads), objective: (await step.objective.data())[0] };
@@ -249,8 +274,9 @@ export async function trainRun(
         checkMs += performance.now() - t;
       }
       optimizer.apply(params, step.grads);
-      const trainLoss = (await step.loss.data())[0];
+      trainLoss = (await step.loss.data())[0];
       tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
+      }
 
       const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
       const logits = (await logitsT.data()) as Float32Array;
@@ -265,6 +291,7 @@ export async function trainRun(
         testLoss: te.loss, testAcc: te.accuracy, best: es.best, epochMs,
       };
       if (gradCheck) m.gradCheck = gradCheck;
+      if (miniBatch) Object.assign(m, { batches: miniBatch.batches, samplingMs: miniBatch.samplingMs, stepMs: miniBatch.stepMs });
       metrics.push(m);
       state.epoch = epoch;
       state.rng.nextEpoch = epoch + 1;
