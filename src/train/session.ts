@@ -12,13 +12,15 @@ import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../
 import { writeJsonAtomic } from './atomic.js';
 import type { ModelConfig } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
-import { prepareData, type PreparedData } from './data.js';
+import { prepareData } from './data.js';
 import { meanStd, type MeanStd } from './metrics.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 import { readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
-import { MemoryAdjacency } from '../sample/adjacency.js';
-import { memoryFeatures, resolveFanouts, type MiniBatchPlan } from './minibatch.js';
+import { MemoryAdjacency, type InAdjacency } from '../sample/adjacency.js';
+import { isStore } from '../store/read.js';
+import { memoryFeatures, resolveFanouts, type FeatureSource, type MiniBatchPlan } from './minibatch.js';
+import { openStoreTraining, storeEvaluator, type TrainData } from './store-data.js';
 
 export const CONFIG_FILE = 'config.json';
 const RUN_FORMAT = 'gatv2-run';
@@ -92,23 +94,23 @@ function newSessionDir(out: string | undefined, datasetName: string): string {
   return dir;
 }
 
-function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig): ModelConfig {
+function modelConfigFor(config: TrainConfig, info: { numFeatures: number; classNames: string[] }, net: NetworkConfig): ModelConfig {
   return {
     network: net,
     dataset: config.dataset,
     normalizeFeatures: config.normalizeFeatures,
-    numFeatures: data.features.numFeatures,
-    classNames: data.dataset.classNames,
+    numFeatures: info.numFeatures,
+    classNames: info.classNames,
   };
 }
 
 /** What mini-batch training samples from: the loaded graph's in-edges and features. */
-function miniBatchPlan(config: TrainConfig, data: PreparedData, net: NetworkConfig): MiniBatchPlan {
+function miniBatchPlan(config: TrainConfig, data: TrainData, net: NetworkConfig, adjacency: InAdjacency, features: FeatureSource): MiniBatchPlan {
   return {
     batchSize: config.batchSize!,
     fanouts: resolveFanouts(config.fanout!, net.layers.length),
-    adjacency: MemoryAdjacency.fromDataset(data.dataset),
-    features: memoryFeatures(data.features),
+    adjacency,
+    features,
     labels: data.dataset.labels,
     numClasses: data.numClasses,
     trainNodes: data.splits.train,
@@ -141,14 +143,25 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
   const backend = await useBackend(config.backend);
   opts.reporter.note(`backend: ${backendReason() ?? backend}`);
-  const ds = await loadDataset(datasetRef);
-  for (const w of ds.warnings) opts.reporter.note(`warning: ${w}`);
-  const data = prepareData(ds, { normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops });
-  if (data.splits.train.length === 0) throw new InputError(`${ds.name}: no node is in the train split`);
-  if (data.splits.val.length === 0) {
-    throw new InputError(`${ds.name}: no node is in the val split; early stopping and the best checkpoint are chosen on it`);
+  // A store in mini-batch mode is read from its files as batches need it (store-data.ts);
+  // everything else is loaded whole.
+  const fromFiles = config.batchSize !== undefined && isStore(where.dir)
+    ? openStoreTraining(where.dir, where.display, { normalizeFeatures: config.normalizeFeatures }) : null;
+  const ds = fromFiles ? null : await loadDataset(datasetRef);
+  const data = ds ? prepareData(ds, { normalizeFeatures: config.normalizeFeatures, addSelfLoops: config.model.addSelfLoops }) : null;
+  const info = fromFiles ? fromFiles.info : {
+    name: ds!.name, dir: ds!.dir, nodes: ds!.nodeIds.length, numFeatures: data!.features.numFeatures, classNames: ds!.classNames, warnings: ds!.warnings,
+  };
+  const trainData: TrainData = fromFiles ? fromFiles.data : data!;
+  for (const w of info.warnings) opts.reporter.note(`warning: ${w}`);
+  if (trainData.splits.train.length === 0) throw new InputError(`${info.name}: no node is in the train split`);
+  if (trainData.splits.val.length === 0) {
+    throw new InputError(`${info.name}: no node is in the val split; early stopping and the best checkpoint are chosen on it`);
   }
-  const net = buildNetworkConfig({ ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses });
+  if (fromFiles && config.diagnostics) {
+    throw new InputError(`--diagnostics needs the whole graph in memory; with a store and --batch-size it is read per batch (drop --diagnostics, or train full batch)`);
+  }
+  const net = buildNetworkConfig({ ...config.model, inFeatures: info.numFeatures, numClasses: trainData.numClasses });
   const full: TrainConfig = { ...config, dataset: datasetRef };
 
   if (prior) {
@@ -160,13 +173,19 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
 
   const runFile = (c: TrainConfig): RunFile => ({
     format: RUN_FORMAT, formatVersion: 1, createdAt: new Date().toISOString(), config: c, backend, network: net,
-    dataset: { name: ds.name, dir: ds.dir, nodes: ds.nodeIds.length, features: data.features.numFeatures, classes: data.numClasses },
+    dataset: { name: info.name, dir: info.dir, nodes: info.nodes, features: info.numFeatures, classes: trainData.numClasses },
   });
   if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
 
-  const inputs = createNetworkInputs(data.features, data.layout);
-  const modelConfig = modelConfigFor(full, data, net);
-  const miniBatch = config.batchSize !== undefined ? miniBatchPlan(config, data, net) : undefined;
+  const inputs = data ? createNetworkInputs(data.features, data.layout) : undefined;
+  const modelConfig = modelConfigFor(full, info, net);
+  const miniBatch = config.batchSize === undefined ? undefined
+    : fromFiles ? miniBatchPlan(config, trainData, net, fromFiles.adjacency, fromFiles.features)
+    : miniBatchPlan(config, trainData, net, MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features));
+  // On a store, evaluation is layer-wise (as evaluate and predict on it): exact, and bounded.
+  const evaluate = !isStore(where.dir) ? undefined
+    : fromFiles ? storeEvaluator(fromFiles.adjacency, fromFiles.features, net)
+    : storeEvaluator(MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features), net);
   const runs: RunSummary[] = [];
   try {
     for (let k = 0; k < config.seeds; k++) {
@@ -182,14 +201,18 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
         writeJsonAtomic(join(runDir, CONFIG_FILE), runFile(runConfig));
       }
       const out = await trainRun(
-        { dir: runDir, config: runConfig, data, inputs, net, modelConfig, backend, ...(miniBatch ? { miniBatch } : {}) },
+        {
+          dir: runDir, config: runConfig, data: trainData, net, modelConfig, backend,
+          ...(inputs ? { inputs } : {}), ...(miniBatch ? { miniBatch } : {}), ...(evaluate ? { evaluate } : {}),
+        },
         opts.reporter, opts.stop, { index: k, count: config.seeds },
       );
       if (!out.summary) return { dir, summary: null, stoppedBy: out.stoppedBy };
       runs.push(out.summary);
     }
   } finally {
-    inputs.dispose();
+    inputs?.dispose();
+    fromFiles?.close();
   }
   const summary = summarizeRuns(dir, full, backend, runs);
   if (config.seeds > 1) writeJsonAtomic(join(dir, SUMMARY_FILE), summary);

@@ -20,7 +20,7 @@ import type { GradMode } from '../ops/graph-tensors.js';
 import { isCheckpointDir, loadCheckpoint, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
 import { writeJsonAtomic } from './atomic.js';
 import type { TrainConfig } from './config.js';
-import type { PreparedData } from './data.js';
+import type { TrainData } from './store-data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
 import { appendDiagnostics, diagnoseNetwork, summarizeDiagnostics, type NetworkDiagnostics } from '../diagnostics/index.js';
 import { writeReport } from '../report/index.js';
@@ -83,8 +83,11 @@ export interface RunSpec {
   dir: string;
   /** This run's options (config.seed is its seed). */
   config: TrainConfig;
-  data: PreparedData;
-  inputs: NetworkInputs;
+  data: TrainData;
+  /** The whole graph on the backend; absent when a store is trained from its files (store-data.ts). */
+  inputs?: NetworkInputs;
+  /** Every node's evaluation logits (layer-wise on a store); absent: the full forward on inputs. */
+  evaluate?: (params: Record<string, tf.Tensor>) => Promise<Float32Array>;
   net: NetworkConfig;
   modelConfig: ModelConfig;
   /** Backend it runs on. */
@@ -179,11 +182,27 @@ export function readSummary(dir: string): RunSummary | null {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : null;
 }
 
+async function evaluateLogits(spec: RunSpec, params: Record<string, tf.Tensor>): Promise<Float32Array> {
+  if (spec.evaluate) return spec.evaluate(params);
+  const logitsT = tf.tidy(() => networkForward(spec.net, params, wholeGraph(spec), { mode: EVAL_MODE, training: false }).logits);
+  const logits = (await logitsT.data()) as Float32Array;
+  logitsT.dispose();
+  return logits;
+}
+
+function wholeGraph(spec: RunSpec): NetworkInputs {
+  if (!spec.inputs) throw new Error('this run has no whole-graph inputs (a store trained from its files)');
+  return spec.inputs;
+}
+
 /** Runs (or resumes, when dir holds last/) one seed to its end or to a stop request. */
 export async function trainRun(
   spec: RunSpec, reporter: ProgressReporter, stop: StopControl, position: { index: number; count: number },
 ): Promise<RunOutcome> {
-  const { config, data, inputs, net } = spec;
+  const { config, data, net } = spec;
+  // Absent only for a store trained from its files, where neither the full-batch step nor the
+  // diagnostics run (the session refuses --diagnostics there).
+  const inputs = spec.inputs as NetworkInputs;
   const resuming = isCheckpointDir(join(spec.dir, LAST_DIR));
   const model = resuming ? await resumedModel(spec) : freshModel(spec);
   const { params, optimizer, state, metrics } = model;
@@ -278,9 +297,7 @@ export async function trainRun(
       tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
       }
 
-      const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
-      const logits = (await logitsT.data()) as Float32Array;
-      logitsT.dispose();
+      const logits = await evaluateLogits(spec, params);
       const score = (s: Int32Array) => scoreSplit(logits, labels, s, data.numClasses);
       const tr = score(data.splits.train), va = score(data.splits.val), te = score(data.splits.test);
       const epochMs = performance.now() - started - checkMs;
