@@ -6,6 +6,7 @@
  */
 import type { GraphDataset } from '../data/dataset.js';
 import type { StoreReader } from '../store/read.js';
+import { MAX_GAP_BYTES, spansOf } from '../store/ranges.js';
 import { csrByDestination } from '../store/write.js';
 
 /** The in-edges of a request's nodes: node k's sources are src[ptr[k]..ptr[k+1]), in CSR order. */
@@ -80,25 +81,14 @@ export class StoreAdjacency implements InAdjacency {
   inEdges(nodes: Int32Array): InEdges {
     const ptr = requestPointers(nodes, (i) => this.inDegree(i));
     const src = new Int32Array(ptr[nodes.length]!);
-    const order = Int32Array.from(nodes.keys()).sort((a, b) => nodes[a]! - nodes[b]!);
-    let k = 0;
-    while (k < order.length) {
-      // A run of requested nodes whose ranges follow each other in the file: one read.
-      const first = nodes[order[k]!]!;
-      let last = first;
-      let e = k + 1;
-      while (e < order.length && nodes[order[e]!]! === last + 1) last = nodes[order[e++]!]!;
-      const start = this.indptr[first]!, count = this.indptr[last + 1]! - start;
-      if (count > 0) {
-        const buf = new Int32Array(count);
-        this.reader.readBytes('indices', start, count, new Uint8Array(buf.buffer));
-        this.bytesRead += count * 4;
-        for (let t = k; t < e; t++) {
-          const i = nodes[order[t]!]!;
-          src.set(buf.subarray(this.indptr[i]! - start, this.indptr[i + 1]! - start), ptr[order[t]!]!);
-        }
-      }
-      k = e;
+    const start = Float64Array.from(nodes, (i) => this.indptr[i]!);
+    const end = Float64Array.from(nodes, (i) => this.indptr[i + 1]!);
+    for (const span of spansOf(start, end, MAX_GAP_BYTES / 4)) {
+      if (span.hi === span.lo) continue;
+      const buf = new Int32Array(span.hi - span.lo);
+      this.reader.readBytes('indices', span.lo, buf.length, new Uint8Array(buf.buffer));
+      this.bytesRead += buf.byteLength;
+      for (const k of span.members) src.set(buf.subarray(start[k]! - span.lo, end[k]! - span.lo), ptr[k]!);
     }
     return { ptr, src };
   }
