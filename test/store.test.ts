@@ -8,7 +8,10 @@ import { loadDataset } from '../src/data/load.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { decodeHalf, encodeHalf, fromHalfBits, toHalfBits } from '../src/store/float16.js';
 import { MANIFEST_FILE } from '../src/store/format.js';
-import { StoreReader, verifyStore } from '../src/store/read.js';
+import { loadStore, StoreReader, verifyStore } from '../src/store/read.js';
+import { storeFeatures } from '../src/store/features.js';
+import { rowNormalize } from '../src/data/normalize.js';
+import { gatherRows } from '../src/train/minibatch.js';
 import { writeStore } from '../src/store/write.js';
 import { runCli } from './cli-helpers.js';
 
@@ -118,4 +121,22 @@ test('float16 conversion: exact values, rounding to nearest even, subnormals, ov
   assert.equal(fromHalfBits(toHalfBits(70000)), Infinity);
   assert.ok(Number.isNaN(fromHalfBits(toHalfBits(NaN))));
   assert.equal(fromHalfBits(toHalfBits(2 ** -26)), 0);
+});
+
+test('feature rows read from a store equal the rows in memory (dense, float16, sparse; repeats, any order)', async () => {
+  const src = writeCsvDataset();
+  const nodes = Int32Array.from([4, 0, 2, 2, 3, 1, 4]);
+  for (const [dataset, dtype] of [[src, 'float32'], [src, 'float16'], ['cora', 'float32']] as const) {
+    const ds = await loadDataset(dataset);
+    const out = join(tmp('gatv2-store-'), 's');
+    await writeStore(ds, out, { featuresDtype: dtype, overwrite: false, source: dataset });
+    const reader = new StoreReader(out, out);
+    const pick = dataset === 'cora' ? Int32Array.from([2707, 5, 1000, 5, 0, 1, 2, 3, 1500]) : nodes;
+    for (const normalize of [false, true]) {
+      const inMemory = loadStore(out, out).features;
+      const want = gatherRows(normalize ? rowNormalize(inMemory) : inMemory, pick);
+      assert.deepEqual(storeFeatures(reader, { normalize }).rows(pick), want, `${dataset} ${dtype} normalize=${normalize}`);
+    }
+    reader.close();
+  }
 });
