@@ -21,7 +21,7 @@ const quiet = () => stopControl({ signals: false });
 
 /** Metrics without wall times. */
 const numbers = (dir: string) =>
-  readJsonl<EpochMetrics>(join(dir, 'metrics.jsonl')).map(({ epochMs: _e, samplingMs: _s, stepMs: _t, ...rest }) => rest);
+  readJsonl<EpochMetrics>(join(dir, 'metrics.jsonl')).map(({ epochMs: _e, samplingMs: _s, samplingWaitMs: _w, stepMs: _t, ...rest }) => rest);
 
 test('mini-batch: the same seed gives the same run; a stop and --resume give the same numbers', async () => {
   const a = tmpDir('mb-a');

@@ -29,9 +29,13 @@ export interface EpochMetrics {
   /** Wall time of the training step and the evaluation (no gradient check, no file writes). */
   epochMs: number;
   gradCheck?: GradCheckRecord;
-  /** Mini-batch training: batches in the epoch, and the host time sampling them vs the steps' time. */
+  /**
+   * Mini-batch training: batches in the epoch; the sampler's work (in a worker thread on a store),
+   * the time the steps waited for it, and the steps' time (src/train/minibatch.ts EpochResult).
+   */
   batches?: number;
   samplingMs?: number;
+  samplingWaitMs?: number;
   stepMs?: number;
 }
 

@@ -18,6 +18,7 @@ import { graphTensors } from '../ops/graph-tensors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import type { InAdjacency } from '../sample/adjacency.js';
 import { checkFanouts, NeighborSampler, type SampledBatch } from '../sample/sampler.js';
+import { sampleInThread, type BatchSource } from '../sample/prefetch.js';
 import { compareModes, lossAndGrads, type ModeComparison } from './gradients.js';
 import type { Optimizer } from './optimizers.js';
 
@@ -73,8 +74,13 @@ export function gatherRows(f: SparseFeatures | DenseFeatures, nodes: Int32Array)
 
 /** The network's inputs for one sampled batch: the first block's source rows and every block. */
 export function blockInputs(sampled: SampledBatch, features: FeatureSource): NetworkInputs {
+  return inputsOf(sampled, features.rows(sampled.blocks[0]!.srcNodes));
+}
+
+/** The same, from the feature rows already read. */
+export function inputsOf(sampled: SampledBatch, rows: SparseFeatures | DenseFeatures): NetworkInputs {
   const first = sampled.blocks[0]!;
-  const base = createNetworkInputs(features.rows(first.srcNodes), first.layout);
+  const base = createNetworkInputs(rows, first.layout);
   const graphs = sampled.blocks.map((b, l) => (l === 0 ? base.graph : graphTensors(b.layout)));
   return {
     x: base.x,
@@ -122,14 +128,21 @@ export interface MiniBatchPlan {
   numClasses: number;
   trainNodes: Int32Array;
   addSelfLoops: boolean;
+  /** Where batches are sampled (a worker thread on a store); default: in this thread. */
+  openSource?: () => BatchSource;
 }
 
 export interface EpochResult {
   /** Mean cross-entropy over the epoch's batches, weighted by batch size. */
   loss: number;
   batches: number;
-  /** Time spent sampling and building batch inputs (host), and in steps (forward, backward, update). */
+  /**
+   * Sampler work (sampling and reading feature rows, in whichever thread ran it), the time the
+   * steps waited for it (less than samplingMs when a worker samples ahead), and the steps
+   * (uploading the batch, forward, backward, update).
+   */
   samplingMs: number;
+  waitMs: number;
   stepMs: number;
 }
 
@@ -138,45 +151,51 @@ export function sampleBatch(sampler: NeighborSampler, batch: Int32Array, seed: n
   return sampler.sample(batch, deriveSeed(seed, SAMPLE_STREAM, epoch, b));
 }
 
+/** Batches sampled ahead of the step that needs them. */
+const PREFETCH_DEPTH = 2;
+
 /**
- * One epoch of mini-batch steps. Sampling of the next batch (host work) is started before the
- * current step's results are read back, so it overlaps the backend's work where the backend runs
- * asynchronously (webgpu); onBatch reports progress after each step.
+ * One epoch of mini-batch steps. Batches are requested PREFETCH_DEPTH ahead from the plan's batch
+ * source (a worker thread on a store: sampling then overlaps the steps); onBatch reports progress
+ * after each step.
  */
 export async function trainEpochMiniBatch(
   plan: MiniBatchPlan, net: NetworkConfig, params: Record<string, tf.Variable>, optimizer: Optimizer,
   o: { seed: number; epoch: number; mode: GradMode; onBatch?: (done: number, total: number) => void },
 ): Promise<EpochResult> {
-  const sampler = new NeighborSampler(plan.adjacency, { fanouts: plan.fanouts, addSelfLoops: plan.addSelfLoops });
+  const setup = { fanouts: plan.fanouts, addSelfLoops: plan.addSelfLoops };
+  const source = plan.openSource ? plan.openSource() : sampleInThread(plan.adjacency, plan.features, setup);
   const batches = epochBatches(plan.trainNodes, plan.batchSize, o.seed, o.epoch);
-  let samplingMs = 0, stepMs = 0, lossSum = 0;
-  const prepare = (b: number) => {
-    const t = performance.now();
-    const sampled = sampleBatch(sampler, batches[b]!, o.seed, o.epoch, b);
-    const inputs = blockInputs(sampled, plan.features);
-    const targets = batchTargets(plan.labels, sampled.batch, plan.numClasses);
-    samplingMs += performance.now() - t;
-    return { inputs, targets, size: sampled.batch.length };
-  };
-  let next = batches.length > 0 ? prepare(0) : null;
-  for (let b = 0; b < batches.length; b++) {
-    const cur = next!;
-    const t = performance.now();
-    const seed = deriveSeed(o.seed, SEED_STREAM.step, o.epoch, b);
-    const step = tf.tidy(() => lossAndGrads(net, params, cur.inputs, { targets: cur.targets, weightDecay: 0 }, { mode: o.mode, training: true, seed }));
-    optimizer.apply(params, step.grads);
-    const lossP = step.loss.data();
-    stepMs += performance.now() - t;
-    next = b + 1 < batches.length ? prepare(b + 1) : null;
-    const t2 = performance.now();
-    lossSum += (await lossP)[0]! * cur.size;
-    stepMs += performance.now() - t2;
-    tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
-    cur.inputs.dispose();
-    cur.targets.dispose();
-    o.onBatch?.(b + 1, batches.length);
+  const ask = (b: number) => source.request(b, batches[b]!.slice(), deriveSeed(o.seed, SAMPLE_STREAM, o.epoch, b));
+  let samplingMs = 0, waitMs = 0, stepMs = 0, lossSum = 0;
+  try {
+    for (let b = 0; b < Math.min(PREFETCH_DEPTH, batches.length); b++) ask(b);
+    for (let b = 0; b < batches.length; b++) {
+      const t0 = performance.now();
+      const prepared = await source.get(b);
+      waitMs += performance.now() - t0;
+      samplingMs += prepared.ms;
+      if (b + PREFETCH_DEPTH < batches.length) ask(b + PREFETCH_DEPTH);
+      const t = performance.now();
+      const inputs = inputsOf(prepared.sampled, prepared.rows);
+      const targets = batchTargets(plan.labels, prepared.sampled.batch, plan.numClasses);
+      try {
+        const seed = deriveSeed(o.seed, SEED_STREAM.step, o.epoch, b);
+        const step = tf.tidy(() => lossAndGrads(net, params, inputs, { targets, weightDecay: 0 }, { mode: o.mode, training: true, seed }));
+        optimizer.apply(params, step.grads);
+        lossSum += (await step.loss.data())[0]! * prepared.sampled.batch.length;
+        tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
+      } finally {
+        inputs.dispose();
+        targets.dispose();
+      }
+      stepMs += performance.now() - t;
+      o.onBatch?.(b + 1, batches.length);
+    }
+  } finally {
+    await source.close();
   }
-  return { loss: lossSum / plan.trainNodes.length, batches: batches.length, samplingMs, stepMs };
+  return { loss: lossSum / plan.trainNodes.length, batches: batches.length, samplingMs, waitMs, stepMs };
 }
 
 /**

@@ -61,8 +61,9 @@ class Rate {
 /** Mini-batch epochs: batches per second of training time and the share spent sampling. */
 function batchRate(m: EpochMetrics): string {
   if (m.batches === undefined || m.stepMs === undefined || m.samplingMs === undefined) return '';
-  const s = (m.stepMs + m.samplingMs) / 1000;
-  return `  ${(m.batches / Math.max(s, 1e-9)).toFixed(1)} batches/s (sampling ${m.samplingMs.toFixed(0)} ms, steps ${m.stepMs.toFixed(0)} ms)`;
+  const wait = m.samplingWaitMs ?? m.samplingMs;
+  const s = (m.stepMs + wait) / 1000;
+  return `  ${(m.batches / Math.max(s, 1e-9)).toFixed(1)} batches/s (sampling ${m.samplingMs.toFixed(0)} ms, waited ${wait.toFixed(0)} ms, steps ${m.stepMs.toFixed(0)} ms)`;
 }
 
 export function formatSummary(s: SessionSummary): string {

@@ -19,6 +19,7 @@ import type { StopControl, StopReason } from './stop.js';
 import { readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
 import { MemoryAdjacency, type InAdjacency } from '../sample/adjacency.js';
 import { isStore } from '../store/read.js';
+import { storeSamplerWorker, workerAvailable } from '../sample/prefetch.js';
 import { memoryFeatures, resolveFanouts, type FeatureSource, type MiniBatchPlan } from './minibatch.js';
 import { openStoreTraining, storeEvaluator, type TrainData } from './store-data.js';
 
@@ -180,7 +181,16 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   const inputs = data ? createNetworkInputs(data.features, data.layout) : undefined;
   const modelConfig = modelConfigFor(full, info, net);
   const miniBatch = config.batchSize === undefined ? undefined
-    : fromFiles ? miniBatchPlan(config, trainData, net, fromFiles.adjacency, fromFiles.features)
+    : fromFiles ? {
+      ...miniBatchPlan(config, trainData, net, fromFiles.adjacency, fromFiles.features),
+      // A worker thread samples and reads the next batches while the step runs.
+      ...(workerAvailable() ? {
+        openSource: () => storeSamplerWorker({
+          dir: where.dir, display: where.display, fanouts: resolveFanouts(config.fanout!, net.layers.length),
+          addSelfLoops: config.model.addSelfLoops, normalizeFeatures: config.normalizeFeatures,
+        }),
+      } : {}),
+    }
     : miniBatchPlan(config, trainData, net, MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features));
   // On a store, evaluation is layer-wise (as evaluate and predict on it): exact, and bounded.
   const evaluate = !isStore(where.dir) ? undefined

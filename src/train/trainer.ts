@@ -308,7 +308,9 @@ export async function trainRun(
         testLoss: te.loss, testAcc: te.accuracy, best: es.best, epochMs,
       };
       if (gradCheck) m.gradCheck = gradCheck;
-      if (miniBatch) Object.assign(m, { batches: miniBatch.batches, samplingMs: miniBatch.samplingMs, stepMs: miniBatch.stepMs });
+      if (miniBatch) {
+        Object.assign(m, { batches: miniBatch.batches, samplingMs: miniBatch.samplingMs, samplingWaitMs: miniBatch.waitMs, stepMs: miniBatch.stepMs });
+      }
       metrics.push(m);
       state.epoch = epoch;
       state.rng.nextEpoch = epoch + 1;
