@@ -1,7 +1,7 @@
 /**
  * Layer-wise full-neighbour inference (src/train/layerwise.ts) equals the full-graph evaluation
  * forward (1e-5), over chunks small enough that every layer takes many of them, with features in
- * memory and read from a store's files.
+ * memory and read from a store's files, hidden layers in memory or spilled to a file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,7 +68,7 @@ test('layer-wise inference equals the full forward on Cora (memory and store fea
   await writeStore(ds, out, { featuresDtype: 'float32', overwrite: false, source: 'cora' });
   const reader = new StoreReader(out, out);
   const fromStore = await layerwiseLogits(net, params, {
-    adjacency: new StoreAdjacency(reader), features: storeFeatures(reader, { normalize: true }), addSelfLoops: true, maxChunkNodes: 500,
+    adjacency: new StoreAdjacency(reader), features: storeFeatures(reader, { normalize: true }), addSelfLoops: true, maxChunkNodes: 500, spill: true,
   });
   reader.close();
   assert.ok(relErr(fromStore, want) <= 1e-5, `${relErr(fromStore, want)}`);
@@ -94,10 +94,13 @@ test('layer-wise inference equals the full forward: 3 layers, residual, mean hea
     const params = initNetworkParams(net, 12);
     const want = await fullLogits(ds, shape, params);
     const data = prepareData(ds, { normalizeFeatures: true, addSelfLoops });
-    const got = await layerwiseLogits(net, params, {
-      adjacency: MemoryAdjacency.fromDataset(ds), features: memoryFeatures(data.features), addSelfLoops, maxChunkNodes: 17, maxChunkEdges: 40,
+    const run = (spill: boolean) => layerwiseLogits(net, params, {
+      adjacency: MemoryAdjacency.fromDataset(ds), features: memoryFeatures(data.features), addSelfLoops, maxChunkNodes: 17, maxChunkEdges: 40, spill,
     });
+    const got = await run(false);
     assert.ok(relErr(got, want) <= 1e-5, `loops=${addSelfLoops}: ${relErr(got, want)}`);
+    // Hidden layers through a temporary file: the same values, bit for bit.
+    assert.deepEqual(await run(true), got);
     tf.dispose(Object.values(params));
   }
 });

@@ -117,7 +117,7 @@ export async function infer(m: LoadedModel, withAttention = false): Promise<Infe
   const net = m.checkpoint.manifest.modelConfig.network;
   if (!withAttention && isStore(m.data.dataset.dir)) {
     // A store is evaluated layer-wise, as training evaluated it (store-data.ts): the same numbers.
-    const evaluate = storeEvaluator(MemoryAdjacency.fromDataset(m.data.dataset), memoryFeatures(m.data.features), net);
+    const evaluate = storeEvaluator(MemoryAdjacency.fromDataset(m.data.dataset), memoryFeatures(m.data.features), net, { spill: false });
     return { logits: await evaluate(m.checkpoint.params), numClasses: numClassesOf(net) };
   }
   const out = tf.tidy(() => {

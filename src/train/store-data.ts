@@ -53,7 +53,7 @@ export function openStoreTraining(dir: string, display: string, o: { normalizeFe
 
 /** The evaluation forward of a store (every node's logits), layer-wise over chunks. */
 export function storeEvaluator(
-  adjacency: InAdjacency, features: FeatureSource, net: NetworkConfig,
+  adjacency: InAdjacency, features: FeatureSource, net: NetworkConfig, o: { spill: boolean },
 ): (params: Record<string, tf.Tensor>) => Promise<Float32Array> {
-  return (params) => layerwiseLogits(net, params, { adjacency, features, addSelfLoops: net.layers[0]!.addSelfLoops });
+  return (params) => layerwiseLogits(net, params, { adjacency, features, addSelfLoops: net.layers[0]!.addSelfLoops, spill: o.spill });
 }
