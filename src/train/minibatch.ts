@@ -128,8 +128,11 @@ export interface MiniBatchPlan {
   numClasses: number;
   trainNodes: Int32Array;
   addSelfLoops: boolean;
-  /** Where batches are sampled (a worker thread on a store); default: in this thread. */
-  openSource?: () => BatchSource;
+  /**
+   * Where batches are sampled (a worker thread on a store, kept for the whole session and closed
+   * by its owner); default: in this thread.
+   */
+  source?: BatchSource;
 }
 
 export interface EpochResult {
@@ -164,7 +167,7 @@ export async function trainEpochMiniBatch(
   o: { seed: number; epoch: number; mode: GradMode; onBatch?: (done: number, total: number) => void },
 ): Promise<EpochResult> {
   const setup = { fanouts: plan.fanouts, addSelfLoops: plan.addSelfLoops };
-  const source = plan.openSource ? plan.openSource() : sampleInThread(plan.adjacency, plan.features, setup);
+  const source = plan.source ?? sampleInThread(plan.adjacency, plan.features, setup);
   const batches = epochBatches(plan.trainNodes, plan.batchSize, o.seed, o.epoch);
   const ask = (b: number) => source.request(b, batches[b]!.slice(), deriveSeed(o.seed, SAMPLE_STREAM, o.epoch, b));
   let samplingMs = 0, waitMs = 0, stepMs = 0, lossSum = 0;
@@ -193,7 +196,7 @@ export async function trainEpochMiniBatch(
       o.onBatch?.(b + 1, batches.length);
     }
   } finally {
-    await source.close();
+    if (source !== plan.source) await source.close();
   }
   return { loss: lossSum / plan.trainNodes.length, batches: batches.length, samplingMs, waitMs, stepMs };
 }

@@ -185,7 +185,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
       ...miniBatchPlan(config, trainData, net, fromFiles.adjacency, fromFiles.features),
       // A worker thread samples and reads the next batches while the step runs.
       ...(workerAvailable() ? {
-        openSource: () => storeSamplerWorker({
+        source: storeSamplerWorker({
           dir: where.dir, display: where.display, fanouts: resolveFanouts(config.fanout!, net.layers.length),
           addSelfLoops: config.model.addSelfLoops, normalizeFeatures: config.normalizeFeatures,
         }),
@@ -222,6 +222,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
     }
   } finally {
     inputs?.dispose();
+    await miniBatch?.source?.close();
     fromFiles?.close();
   }
   const summary = summarizeRuns(dir, full, backend, runs);
