@@ -207,7 +207,13 @@ export async function trainRun(
   const model = resuming ? await resumedModel(spec) : freshModel(spec);
   const { params, optimizer, state, metrics } = model;
   const labels = data.dataset.labels;
-  const obj: Objective = { targets: splitTargets(labels, data.splits.train, data.numClasses), weightDecay: config.weightDecay };
+  // [N, classes] on the backend: only the full-batch step and the diagnostics read it (mini-batch
+  // steps make their batch's own), and at ogbn-products' size it is 450 MB.
+  const wholeTargets = !spec.miniBatch || (config.diagnostics ?? 0) > 0;
+  const obj: Objective = {
+    targets: wholeTargets ? splitTargets(labels, data.splits.train, data.numClasses) : tf.zeros([0, data.numClasses]),
+    weightDecay: config.weightDecay,
+  };
   // What the step differentiates: the optimizer adds weightDecay * theta to these gradients (the
   // L2 term's gradient), so the same update costs no L2 forward and backward. --check-grads
   // compares the modes on it; diagnostics (which differentiate the cross-entropy alone) get `obj`
