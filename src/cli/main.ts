@@ -10,6 +10,7 @@ import { CheckFailedError, DeviceError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, Input
 import { setNativeVerbose } from '../../kernels/webgpu/native-stderr.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';
+import { convertCommand } from './convert.js';
 import { datasetsCommand } from './datasets.js';
 import { diagnoseCommand } from './diagnose.js';
 import { evaluateCommand } from './evaluate.js';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   const argv = hideBin(process.argv);
   const commands = [
     trainCommand, evaluateCommand, predictCommand, gradcheckCommand, benchCommand, backendsCommand, datasetsCommand, diagnoseCommand,
-    exportCommand, importCommand, runsCommand,
+    convertCommand, exportCommand, importCommand, runsCommand,
   ] as CommandModule<object, never>[];
   let y = withThreadsOption(yargs(argv))
     .scriptName('gatv2')

@@ -18,6 +18,7 @@ import { InputError } from '../errors.js';
 import { givenOptions, resumeFlags, type ResumeOverrides } from './resume-flags.js';
 import { resolve } from 'node:path';
 import { hideBin } from 'yargs/helpers';
+import { parseFanout } from '../train/minibatch.js';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
 import { dataScheduleConfig, dataScheduleOptions, type DataScheduleArgs } from './train-data-schedule-flags.js';
 
@@ -27,7 +28,7 @@ import { dataScheduleConfig, dataScheduleOptions, type DataScheduleArgs } from '
  * --self-loops, --diagnostics as a switch with its period apart) and the run-only flags.
  */
 export interface TrainArgs
-  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics' | 'toUndirected' | 'split' | 'lrSchedule' | 'clipNorm'>,
+  extends Omit<TrainConfig, 'optimizer' | 'model' | 'diagnostics' | 'toUndirected' | 'split' | 'lrSchedule' | 'clipNorm' | 'fanout'>,
     Omit<OptimizerConfig, 'name'>,
     Omit<ModelOptions, 'inputDropout' | 'addSelfLoops'>,
     DataScheduleArgs {
@@ -39,6 +40,8 @@ export interface TrainArgs
   selfLoops: boolean;
   diagnostics: boolean;
   diagnosticsEvery: number;
+  batchSize?: number;
+  fanout?: string;
 }
 
 export function configFromArgs(a: TrainArgs): TrainConfig {
@@ -76,6 +79,8 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
     saveEvery: a.saveEvery,
     diagnostics: a.diagnostics ? a.diagnosticsEvery : 0,
     ...dataScheduleConfig(a),
+    ...(a.batchSize !== undefined ? { batchSize: a.batchSize } : {}),
+    ...(a.fanout !== undefined ? { fanout: parseFanout(a.fanout) } : {}),
   };
 }
 
@@ -109,6 +114,9 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
       describe: 'gradient-flow diagnostics (diagnostics.jsonl) and report.html in the run directory, a summary at the end',
     })
     .option('diagnostics-every', { type: 'number', default: 10, describe: 'with --diagnostics: at epoch 1 and every K epochs' })
+    .group(['batch-size', 'fanout'], 'Mini-batch (neighbour sampling):')
+    .option('batch-size', { type: 'number', describe: 'training nodes per step, each with sampled neighbourhoods (default: full batch)' })
+    .option('fanout', { type: 'string', describe: 'neighbours sampled per node, per layer, hop 1 first (e.g. 15,10; -1: all; one value: every layer)' })
     .group(['epochs', 'patience', 'monitor', 'select', 'optimizer', 'lr', 'weight-decay', 'momentum', 'beta1', 'beta2', 'rms-decay', 'epsilon'], 'Optimisation:')
     .option('epochs', { type: 'number', default: D.epochs, describe: 'maximum epochs' })
     .option('patience', { type: 'number', default: D.patience, describe: 'early stopping: epochs without validation progress (0: off)' })
@@ -142,7 +150,8 @@ export function trainOptions<T>(y: Argv<T>): Argv<TrainArgs> {
     })
     .example('$0 train --dataset cora', 'the GAT recipe on Cora')
     .example('$0 train --dataset citeseer --seeds 10 --json', '10 seeds, JSON lines')
-    .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run') as unknown as Argv<TrainArgs>;
+    .example('$0 train --resume runs/cora-20250101-120000', 'continue an interrupted run')
+    .example('$0 train --dataset ./products.store --batch-size 1024 --fanout 15,10', 'neighbour-sampled mini-batches') as unknown as Argv<TrainArgs>;
 }
 
 /** What --resume may change (--epochs, --patience); any other training flag that differs from the saved run is refused. */

@@ -44,17 +44,50 @@ export function savedNormalization(mc: { normalizeFeatures: boolean; featureNorm
   return mc.featureNormalization ?? { mode: mc.normalizeFeatures ? 'row' : 'none' };
 }
 
-/** Negative stored values and all stored values (sparse: non-zeros; dense: N*F). */
-function countNegatives(f: SparseFeatures | DenseFeatures): { negative: number; total: number } {
-  let negative = 0;
-  for (let p = 0; p < f.values.length; p++) if (f.values[p] < 0) negative++;
-  return { negative, total: f.values.length };
+/**
+ * What the choice of a transform needs to know of the features: negative and all stored values
+ * (sparse: non-zeros; dense: N*F), and each column's sum and sum of squares in float64. Built by
+ * one pass over the rows in node order, whole or in chunks (a store read from its files), with
+ * the same sums either way.
+ */
+export interface FeatureScan {
+  kind: 'sparse' | 'dense';
+  numNodes: number;
+  numFeatures: number;
+  negative: number;
+  total: number;
+  sum: Float64Array;
+  sumSq: Float64Array;
+}
+
+export function newFeatureScan(kind: 'sparse' | 'dense', numFeatures: number): FeatureScan {
+  return { kind, numNodes: 0, numFeatures, negative: 0, total: 0, sum: new Float64Array(numFeatures), sumSq: new Float64Array(numFeatures) };
+}
+
+/** Adds the next rows (in node order) to a scan. */
+export function scanRows(scan: FeatureScan, f: SparseFeatures | DenseFeatures): FeatureScan {
+  const F = f.numFeatures;
+  for (let p = 0; p < f.values.length; p++) {
+    const v = f.values[p];
+    if (v < 0) scan.negative++;
+    const j = f.kind === 'sparse' ? f.colIdx[p] : p % F;
+    scan.sum[j] += v;
+    scan.sumSq[j] += v * v;
+  }
+  scan.total += f.values.length;
+  scan.numNodes += f.numNodes;
+  return scan;
 }
 
 const share = (a: number, b: number): string => `${a} of ${b} values (${((100 * a) / b).toPrecision(2)}%)`;
 
 export function chooseNormalization(f: SparseFeatures | DenseFeatures, requested: NormalizeMode): NormalizationChoice {
-  const { negative, total } = countNegatives(f);
+  return chooseFromScan(scanRows(newFeatureScan(f.kind, f.numFeatures), f), requested);
+}
+
+/** The transform `requested` resolves to on features described by `scan`, and why. */
+export function chooseFromScan(scan: FeatureScan, requested: NormalizeMode): NormalizationChoice {
+  const { negative, total } = scan;
   switch (requested) {
     case 'auto':
       if (negative === 0) {
@@ -63,9 +96,9 @@ export function chooseNormalization(f: SparseFeatures | DenseFeatures, requested
           reason: 'features: row-normalised (--normalize-features auto: no value is negative, so each row is divided by its sum, the GAT recipe)',
         };
       }
-      if (f.kind === 'dense') {
+      if (scan.kind === 'dense') {
         return {
-          normalization: { mode: 'standardize', ...columnStats(f) },
+          normalization: { mode: 'standardize', ...statsOf(scan) },
           reason:
             `features: standardised per column to mean 0 and standard deviation 1 (--normalize-features auto: ${share(negative, total)} are negative, ` +
             'and dividing a signed row by its sum blows up rows summing near zero; --normalize-features none|row to override)',
@@ -89,37 +122,24 @@ export function chooseNormalization(f: SparseFeatures | DenseFeatures, requested
       return { normalization: { mode: 'none' }, reason: 'features: left as they are (--normalize-features none)' };
     case 'standardize':
       return {
-        normalization: { mode: 'standardize', ...columnStats(f) },
-        reason: `features: standardised per column to mean 0 and standard deviation 1 over all ${f.numNodes} nodes (--normalize-features standardize)`,
+        normalization: { mode: 'standardize', ...statsOf(scan) },
+        reason: `features: standardised per column to mean 0 and standard deviation 1 over all ${scan.numNodes} nodes (--normalize-features standardize)`,
       };
   }
 }
 
 /** Mean and population standard deviation of each column over all nodes, in float64. */
 export function columnStats(f: SparseFeatures | DenseFeatures): { mean: number[]; std: number[] } {
-  const F = f.numFeatures;
-  const n = f.numNodes;
-  const sum = new Float64Array(F);
-  const sumSq = new Float64Array(F);
-  if (f.kind === 'sparse') {
-    for (let p = 0; p < f.values.length; p++) {
-      sum[f.colIdx[p]] += f.values[p];
-      sumSq[f.colIdx[p]] += f.values[p] * f.values[p];
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < F; j++) {
-        const v = f.values[i * F + j];
-        sum[j] += v;
-        sumSq[j] += v * v;
-      }
-    }
-  }
+  return statsOf(scanRows(newFeatureScan(f.kind, f.numFeatures), f));
+}
+
+function statsOf(scan: FeatureScan): { mean: number[]; std: number[] } {
+  const n = scan.numNodes;
   const mean: number[] = [];
   const std: number[] = [];
-  for (let j = 0; j < F; j++) {
-    const m = sum[j] / n;
-    const s = Math.sqrt(Math.max(0, sumSq[j] / n - m * m));
+  for (let j = 0; j < scan.numFeatures; j++) {
+    const m = scan.sum[j] / n;
+    const s = Math.sqrt(Math.max(0, scan.sumSq[j] / n - m * m));
     mean.push(m);
     // A constant column is only centred: dividing by 0 (or by rounding noise) would invent values.
     std.push(s > 1e-12 * Math.max(1, Math.abs(m)) ? s : 1);

@@ -13,6 +13,7 @@ import type { LoadProgress, LoadPhase } from './load-progress.js';
 import { readFeatures } from './features.js';
 import { readNodes } from './nodes.js';
 import { isOgbDir, loadOgbDataset } from './ogb.js';
+import { isStore, loadStore } from '../store/read.js';
 
 /** Datasets shipped in the package's datasets/ directory. */
 export const BUILTIN_DATASETS: string[] = ['cora', 'citeseer'];
@@ -79,6 +80,8 @@ export function resolveDataset(nameOrPath: string): ResolvedDataset {
 /** The dataset; `progress` is told of each file as it is read (see load-progress.ts). */
 export async function loadDataset(nameOrPath: string, progress?: LoadProgress): Promise<GraphDataset> {
   const where = resolveDataset(nameOrPath);
+  // A binary store (gatv2 convert) loads by positional reads, no parsing.
+  if (isStore(where.dir)) return loadStore(where.dir, where.display);
   if (isOgbDir(where.dir)) return loadOgbDataset(where);
   // Locate all three files before parsing any, so a missing one is reported at once.
   const nodesFile = findCsv(where.dir, where.display, 'nodes');

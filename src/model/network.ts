@@ -171,6 +171,12 @@ export interface NetworkInputs {
   graph: GraphTensors;
   /** Edge features [input edges, edgeDim] in input edge order, when the dataset has them. */
   edgeAttr?: tf.Tensor2D;
+  /**
+   * Mini-batch inputs (src/train/minibatch.ts): layer l runs on blocks[l].graph instead of graph,
+   * x holds the first block's source rows, and each layer's output is cut to its block's first
+   * numDst rows (the next block's sources; the last block's are the batch's targets).
+   */
+  blocks?: Array<{ graph: GraphTensors; numDst: number }>;
   dispose(): void;
 }
 
@@ -283,10 +289,15 @@ export function networkForward(
   const blocks = opts.mode === 'analytic' && !opts.tap && !opts.keepAttention && net.layers.every(blockSupports);
   const attention: tf.Tensor2D[] = [];
   let h: NodeInput = inputs.x;
+  const cut = (l: number, y: tf.Tensor2D): tf.Tensor2D => {
+    const b = inputs.blocks?.[l];
+    return b && b.numDst < y.shape[0] ? tf.slice(y, [0, 0], [b.numDst, y.shape[1]]) : y;
+  };
   net.layers.forEach((cfg, l) => {
     const last = l === net.layers.length - 1;
+    const graph = inputs.blocks ? inputs.blocks[l]!.graph : inputs.graph;
     if (blocks) {
-      h = layerBlock({
+      h = cut(l, layerBlock({
         cfg,
         inputDropout: net.inputDropout,
         inputSeed: seedOf(l, 0),
@@ -294,11 +305,11 @@ export function networkForward(
         training: opts.training,
         activation: last ? null : net.activation,
         inputGrad: l > 0,
-      }, layerParams(params, l), h, inputs.graph);
+      }, layerParams(params, l), h, graph));
       return;
     }
     if (drop) h = isSparse(h) ? dropSparse(h, net.inputDropout, seedOf(l, 0)) : dropout(h, net.inputDropout, seedOf(l, 0));
-    const r = layerForward(cfg, layerParams(params, l), h, inputs.graph, {
+    const r = layerForward(cfg, layerParams(params, l), h, graph, {
       mode: opts.mode,
       training: opts.training,
       dropoutSeed: seedOf(l, 1),
@@ -306,7 +317,7 @@ export function networkForward(
       ...(opts.tap ? { tap: (point: LayerTapPoint, t: tf.Tensor2D) => opts.tap!(l, point, t) } : {}),
     });
     attention.push(r.alpha);
-    h = last ? r.output : activate(r.output, net.activation);
+    h = cut(l, last ? r.output : activate(r.output, net.activation));
   });
   return { logits: h as tf.Tensor2D, attention };
 }

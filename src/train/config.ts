@@ -60,6 +60,12 @@ export interface TrainConfig {
   lrSchedule?: LrSchedule;
   /** --clip-norm: largest global L2 norm of the gradients (absent or 0: no clipping). */
   clipNorm?: number;
+  /**
+   * Neighbour-sampled mini-batch training (src/train/minibatch.ts): training nodes per batch, and
+   * neighbours sampled per node per hop (hop 1 first; -1: all). Absent: full batch.
+   */
+  batchSize?: number;
+  fanout?: number[];
 }
 
 /** The GAT recipe (Velickovic et al. 2018; PyG's examples/gat.py), with GATv2 layers. */
@@ -129,5 +135,23 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!((c.clipNorm ?? 0) >= 0)) throw new InputError(`--clip-norm must be >= 0 (0: off), got ${c.clipNorm}`);
   if (c.toUndirected && !UNDIRECTED_REDUCES.includes(c.toUndirected)) {
     throw new InputError(`--undirected-reduce must be one of ${UNDIRECTED_REDUCES.join(', ')}, got "${c.toUndirected}"`);
+  }
+  checkMiniBatchConfig(c);
+}
+
+function checkMiniBatchConfig(c: TrainConfig): void {
+  if (c.batchSize === undefined) {
+    if (c.fanout !== undefined) throw new InputError('--fanout needs --batch-size (mini-batch training); without it training is full batch');
+    return;
+  }
+  posInt('--batch-size', c.batchSize);
+  if (c.fanout === undefined) {
+    throw new InputError('--batch-size needs --fanout: neighbours sampled per node and layer, hop 1 first (e.g. --fanout 15,10; -1 takes all)');
+  }
+  if (c.fanout.length !== 1 && c.fanout.length !== c.model.layers) {
+    throw new InputError(`--fanout: ${c.fanout.length} values for ${c.model.layers} layers; give one per layer (hop 1 first) or one for all`);
+  }
+  for (const f of c.fanout) {
+    if (!(f === -1 || (Number.isInteger(f) && f >= 1))) throw new InputError(`--fanout values must be positive integers or -1 (all), got ${f}`);
   }
 }

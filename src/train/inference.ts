@@ -17,6 +17,10 @@ import { createNetworkInputs, networkForward, numClassesOf, type NetworkInputs }
 import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, readManifest, type Checkpoint } from './checkpoint.js';
 import { prepareData, type PreparedData } from './data.js';
 import { BEST_DIR, EVAL_MODE } from './trainer.js';
+import { MemoryAdjacency } from '../sample/adjacency.js';
+import { isStore } from '../store/read.js';
+import { memoryFeatures } from './minibatch.js';
+import { storeEvaluator } from './store-data.js';
 
 /** A checkpoint directory itself, or a run directory (its best/ checkpoint). */
 export function resolveCheckpointDir(dir: string): string {
@@ -124,6 +128,11 @@ export interface Inference {
 
 export async function infer(m: LoadedModel, withAttention = false): Promise<Inference> {
   const net = m.checkpoint.manifest.modelConfig.network;
+  if (!withAttention && isStore(m.data.dataset.dir)) {
+    // A store is evaluated layer-wise, as training evaluated it (store-data.ts): the same numbers.
+    const evaluate = storeEvaluator(MemoryAdjacency.fromDataset(m.data.dataset), memoryFeatures(m.data.features), net, { spill: false });
+    return { logits: await evaluate(m.checkpoint.params), numClasses: numClassesOf(net) };
+  }
   const out = tf.tidy(() => {
     const r = networkForward(net, m.checkpoint.params, m.inputs, { mode: EVAL_MODE, training: false, keepAttention: withAttention });
     return withAttention ? [r.logits, ...r.attention] : [r.logits];

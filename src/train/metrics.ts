@@ -33,6 +33,14 @@ export interface EpochMetrics {
   /** Global L2 norm of the step's gradients before clipping, with --clip-norm. */
   gradNorm?: number;
   gradCheck?: GradCheckRecord;
+  /**
+   * Mini-batch training: batches in the epoch; the sampler's work (in a worker thread on a store),
+   * the time the steps waited for it, and the steps' time (src/train/minibatch.ts EpochResult).
+   */
+  batches?: number;
+  samplingMs?: number;
+  samplingWaitMs?: number;
+  stepMs?: number;
 }
 
 export const METRICS_FILE = 'metrics.jsonl';

@@ -22,6 +22,8 @@ export interface RunInfo {
 export interface ProgressReporter {
   runStart(info: RunInfo): void;
   epoch(m: EpochMetrics): void;
+  /** Mini-batch training: batch `done` of `total` of the current epoch has finished. */
+  batch?(done: number, total: number): void;
   /** summary null: the run was interrupted. */
   runEnd(summary: RunSummary | null): void;
   finish(summary: SessionSummary): void;
@@ -54,6 +56,14 @@ class Rate {
   reset(): void {
     this.times = [];
   }
+}
+
+/** Mini-batch epochs: batches per second of training time and the share spent sampling. */
+function batchRate(m: EpochMetrics): string {
+  if (m.batches === undefined || m.stepMs === undefined || m.samplingMs === undefined) return '';
+  const wait = m.samplingWaitMs ?? m.samplingMs;
+  const s = (m.stepMs + wait) / 1000;
+  return `  ${(m.batches / Math.max(s, 1e-9)).toFixed(1)} batches/s (sampling ${m.samplingMs.toFixed(0)} ms, waited ${wait.toFixed(0)} ms, steps ${m.stepMs.toFixed(0)} ms)`;
 }
 
 export function formatSummary(s: SessionSummary): string {
@@ -98,7 +108,7 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
   const tag = () => (info.count > 1 ? `[seed ${info.seed} ${info.index + 1}/${info.count}] ` : '');
   const line = (m: EpochMetrics) =>
     `${tag()}epoch ${String(m.epoch).padStart(String(info.maxEpochs).length)}/${info.maxEpochs}  loss ${f4(m.trainLoss)}  ` +
-    `train ${f3(m.trainAcc)}  val ${f3(m.valAcc)}  ${eps.toFixed(1)} epochs/s`;
+    `train ${f3(m.trainAcc)}  val ${f3(m.valAcc)}  ${eps.toFixed(1)} epochs/s${batchRate(m)}`;
 
   return {
     runStart(i) {
@@ -109,14 +119,14 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
       if (o.tty) {
         bar = new cliProgress.SingleBar(
           {
-            format: `${tag()}{bar} epoch {value}/{total} | loss {loss} | train {train} | val {val} | {eps} epochs/s`,
+            format: `${tag()}{bar} epoch {value}/{total} | loss {loss} | train {train} | val {val} | {eps} epochs/s{batch}`,
             stream: err,
             hideCursor: true,
             barsize: 24,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(i.maxEpochs, i.startEpoch, { loss: '-', train: '-', val: '-', eps: '-' });
+        bar.start(i.maxEpochs, i.startEpoch, { loss: '-', train: '-', val: '-', eps: '-', batch: '' });
       }
     },
     epoch(m) {
@@ -128,6 +138,9 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
         err.write(line(m) + '\n');
         lastPrinted = m.epoch;
       }
+    },
+    batch(done, total) {
+      bar?.update({ batch: ` | batch ${done}/${total}` });
     },
     runEnd(summary) {
       if (bar) {

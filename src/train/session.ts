@@ -22,6 +22,11 @@ import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 import { checkEpochs, LAST_DIR, readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
 import { isCheckpointDir, readManifest } from './checkpoint.js';
+import { MemoryAdjacency, type InAdjacency } from '../sample/adjacency.js';
+import { isStore } from '../store/read.js';
+import { storeSamplerWorker, workerAvailable } from '../sample/prefetch.js';
+import { memoryFeatures, resolveFanouts, type FeatureSource, type MiniBatchPlan } from './minibatch.js';
+import { openStoreTraining, storeEvaluator, type TrainData } from './store-data.js';
 
 export const CONFIG_FILE = 'config.json';
 const RUN_FORMAT = 'gatv2-run';
@@ -103,19 +108,35 @@ function newSessionDir(out: string | undefined, datasetName: string): string {
   return dir;
 }
 
-function modelConfigFor(config: TrainConfig, data: PreparedData, net: NetworkConfig, norm: FeatureNormalization): ModelConfig {
+function modelConfigFor(
+  config: TrainConfig, info: { numFeatures: number; classNames: string[]; featureNames?: string[] }, net: NetworkConfig, norm: FeatureNormalization,
+): ModelConfig {
   const mc: ModelConfig = {
     network: net,
     dataset: config.dataset,
     normalizeFeatures: norm.mode === 'row',
     featureNormalization: norm,
-    numFeatures: data.features.numFeatures,
-    classNames: data.dataset.classNames,
+    numFeatures: info.numFeatures,
+    classNames: info.classNames,
     ...(config.toUndirected ? { toUndirected: config.toUndirected } : {}),
     ...(config.split ? { split: config.split } : {}),
   };
-  if (data.dataset.featureNames !== undefined) mc.featureNames = data.dataset.featureNames;
+  if (info.featureNames !== undefined) mc.featureNames = info.featureNames;
   return mc;
+}
+
+/** What mini-batch training samples from: the loaded graph's in-edges and features. */
+function miniBatchPlan(config: TrainConfig, data: TrainData, net: NetworkConfig, adjacency: InAdjacency, features: FeatureSource): MiniBatchPlan {
+  return {
+    batchSize: config.batchSize!,
+    fanouts: resolveFanouts(config.fanout!, net.layers.length),
+    adjacency,
+    features,
+    labels: data.dataset.labels,
+    numClasses: data.numClasses,
+    trainNodes: data.splits.train,
+    addSelfLoops: config.model.addSelfLoops,
+  };
 }
 
 function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: RunSummary[]): SessionSummary {
@@ -151,21 +172,48 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
   const backend = await useBackend(config.backend);
   opts.reporter.note(`backend: ${backendReason() ?? backend}`);
-  const loaded = await loadDataset(datasetRef, createLoadProgress({ tty: process.stderr.isTTY === true }));
+  // A store in mini-batch mode is read from its files as batches need it (store-data.ts);
+  // everything else is loaded whole.
+  const fromFiles = config.batchSize !== undefined && isStore(where.dir)
+    ? openStoreTraining(where.dir, where.display, { normalizeFeatures: requestedMode(config.normalizeFeatures) }) : null;
+  if (fromFiles && (config.toUndirected || config.split)) {
+    fromFiles.close();
+    throw new InputError('--to-undirected and --split need the whole graph in memory; with a store and --batch-size it is read per batch (convert the transformed dataset, or train full batch)');
+  }
+  const loaded = fromFiles ? null : await loadDataset(datasetRef, createLoadProgress({ tty: process.stderr.isTTY === true }));
   // --to-undirected and --split first: what can train is decided on the graph and split trained on.
-  const ds = transformDataset(loaded, { toUndirected: config.toUndirected ?? null, split: config.split ?? null });
-  const problems = checkTrainable(ds);
-  if (problems.errors.length > 0) throw new InputError(problems.errors[0]);
-  for (const w of [...ds.warnings, ...problems.warnings]) opts.reporter.note(`warning: ${w}`);
-  const norm = chooseNormalization(ds.features, requestedMode(config.normalizeFeatures));
-  opts.reporter.note(norm.reason);
-  const data = prepareData(ds, { normalizeFeatures: norm.normalization, addSelfLoops: config.model.addSelfLoops });
-  const net = buildNetworkConfig({
-    ...config.model, inFeatures: data.features.numFeatures, numClasses: data.numClasses, edgeDim: data.dataset.edgeAttr?.dim ?? null,
+  const ds = loaded ? transformDataset(loaded, { toUndirected: config.toUndirected ?? null, split: config.split ?? null }) : null;
+  const problems = checkTrainable(ds ?? {
+    name: fromFiles!.info.name, labels: fromFiles!.data.dataset.labels, split: fromFiles!.split, classNames: fromFiles!.info.classNames,
   });
+  if (problems.errors.length > 0) {
+    fromFiles?.close();
+    throw new InputError(problems.errors[0]);
+  }
+  for (const w of [...(ds?.warnings ?? fromFiles!.info.warnings), ...problems.warnings]) opts.reporter.note(`warning: ${w}`);
+  const norm = fromFiles ? fromFiles.normalization : chooseNormalization(ds!.features, requestedMode(config.normalizeFeatures));
+  opts.reporter.note(norm.reason);
+  const data = ds ? prepareData(ds, { normalizeFeatures: norm.normalization, addSelfLoops: config.model.addSelfLoops }) : null;
+  const info = fromFiles ? fromFiles.info : {
+    name: ds!.name, dir: ds!.dir, nodes: ds!.nodeIds.length, numFeatures: data!.features.numFeatures, classNames: ds!.classNames,
+    ...(ds!.featureNames !== undefined ? { featureNames: ds!.featureNames } : {}),
+  };
+  const trainData: TrainData = fromFiles ? fromFiles.data : data!;
+  if (fromFiles && config.diagnostics) {
+    fromFiles.close();
+    throw new InputError(`--diagnostics needs the whole graph in memory; with a store and --batch-size it is read per batch (drop --diagnostics, or train full batch)`);
+  }
+  const edgeDim = data?.dataset.edgeAttr?.dim ?? null;
+  if (config.batchSize !== undefined && edgeDim !== null) {
+    throw new InputError('--batch-size: mini-batch training does not take edge features yet; train this dataset full batch (without --batch-size)');
+  }
+  const net = buildNetworkConfig({ ...config.model, inFeatures: info.numFeatures, numClasses: trainData.numClasses, edgeDim });
   const full: TrainConfig = { ...config, dataset: datasetRef };
-  if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
-  if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
+  // Full batch: autograd holds the tape of the whole graph (mini-batches: of one batch's blocks).
+  if (data && config.batchSize === undefined) {
+    if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
+    if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
+  }
 
   if (prior) {
     if (JSON.stringify(prior.network) !== JSON.stringify(net)) {
@@ -176,7 +224,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
 
   const runFile = (c: TrainConfig): RunFile => ({
     format: RUN_FORMAT, formatVersion: 1, createdAt: new Date().toISOString(), config: c, backend, network: net,
-    dataset: { name: ds.name, dir: ds.dir, nodes: ds.nodeIds.length, features: data.features.numFeatures, classes: data.numClasses },
+    dataset: { name: info.name, dir: info.dir, nodes: info.nodes, features: info.numFeatures, classes: trainData.numClasses },
   });
   if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
   const changed = prior !== null && JSON.stringify(prior.config) !== JSON.stringify(config);
@@ -194,8 +242,24 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
     updateRunFile(dir, config);
   }
 
-  const inputs = createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr);
-  const modelConfig = modelConfigFor(full, data, net, norm.normalization);
+  const inputs = data ? createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr) : undefined;
+  const modelConfig = modelConfigFor(full, info, net, norm.normalization);
+  const miniBatch = config.batchSize === undefined ? undefined
+    : fromFiles ? {
+      ...miniBatchPlan(config, trainData, net, fromFiles.adjacency, fromFiles.features),
+      // A worker thread samples and reads the next batches while the step runs.
+      ...(workerAvailable() ? {
+        source: storeSamplerWorker({
+          dir: where.dir, display: where.display, fanouts: resolveFanouts(config.fanout!, net.layers.length),
+          addSelfLoops: config.model.addSelfLoops, normalization: norm.normalization,
+        }),
+      } : {}),
+    }
+    : miniBatchPlan(config, trainData, net, MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features));
+  // On a store, evaluation is layer-wise (as evaluate and predict on it): exact, and bounded.
+  const evaluate = !isStore(where.dir) ? undefined
+    : fromFiles ? storeEvaluator(fromFiles.adjacency, fromFiles.features, net, { spill: true })
+    : storeEvaluator(MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features), net, { spill: false });
   const runs: RunSummary[] = [];
   try {
     for (let k = 0; k < config.seeds; k++) {
@@ -213,14 +277,19 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
         writeJsonAtomic(join(runDir, CONFIG_FILE), runFile(runConfig));
       }
       const out = await trainRun(
-        { dir: runDir, config: runConfig, data, inputs, net, modelConfig, backend },
+        {
+          dir: runDir, config: runConfig, data: trainData, net, modelConfig, backend,
+          ...(inputs ? { inputs } : {}), ...(miniBatch ? { miniBatch } : {}), ...(evaluate ? { evaluate } : {}),
+        },
         opts.reporter, opts.stop, { index: k, count: config.seeds },
       );
       if (!out.summary) return { dir, summary: null, stoppedBy: out.stoppedBy };
       runs.push(out.summary);
     }
   } finally {
-    inputs.dispose();
+    inputs?.dispose();
+    await miniBatch?.source?.close();
+    fromFiles?.close();
   }
   const summary = summarizeRuns(dir, full, backend, runs);
   if (config.seeds > 1) writeJsonAtomic(join(dir, SUMMARY_FILE), summary);

@@ -22,7 +22,7 @@ import { isCheckpointDir, loadCheckpoint, readManifest, saveCheckpoint, disposeC
 import { writeJsonAtomic } from './atomic.js';
 import { CheckFailedError, InputError } from '../errors.js';
 import type { TrainConfig } from './config.js';
-import type { PreparedData } from './data.js';
+import type { TrainData } from './store-data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
 import { appendDiagnostics, diagnoseNetwork, summarizeDiagnostics, type NetworkDiagnostics } from '../diagnostics/index.js';
 import { writeReport } from '../report/index.js';
@@ -34,6 +34,7 @@ import { classificationReport, type ClassificationReport } from './classificatio
 import { clipGradNorm } from './clip-grad.js';
 import { lrAt } from './lr-schedule.js';
 import { writeRunStatus } from './run-status.js';
+import { compareModesOnFirstBatch, trainEpochMiniBatch, type EpochResult, type MiniBatchPlan } from './minibatch.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 
@@ -95,12 +96,17 @@ export interface RunSpec {
   dir: string;
   /** This run's options (config.seed is its seed). */
   config: TrainConfig;
-  data: PreparedData;
-  inputs: NetworkInputs;
+  data: TrainData;
+  /** The whole graph on the backend; absent when a store is trained from its files (store-data.ts). */
+  inputs?: NetworkInputs;
+  /** Every node's evaluation logits (layer-wise on a store); absent: the full forward on inputs. */
+  evaluate?: (params: Record<string, tf.Tensor>) => Promise<Float32Array>;
   net: NetworkConfig;
   modelConfig: ModelConfig;
   /** Backend it runs on. */
   backend: string;
+  /** Mini-batch training (--batch-size); absent: full batch. */
+  miniBatch?: MiniBatchPlan;
 }
 
 export interface RunOutcome {
@@ -215,11 +221,27 @@ function reopen(dir: string, state: TrainingState, config: TrainConfig): void {
   if (wasFinished && !state.finished) rmSync(join(dir, SUMMARY_FILE), { force: true });
 }
 
+async function evaluateLogits(spec: RunSpec, params: Record<string, tf.Tensor>): Promise<Float32Array> {
+  if (spec.evaluate) return spec.evaluate(params);
+  const logitsT = tf.tidy(() => networkForward(spec.net, params, wholeGraph(spec), { mode: EVAL_MODE, training: false }).logits);
+  const logits = (await logitsT.data()) as Float32Array;
+  logitsT.dispose();
+  return logits;
+}
+
+function wholeGraph(spec: RunSpec): NetworkInputs {
+  if (!spec.inputs) throw new Error('this run has no whole-graph inputs (a store trained from its files)');
+  return spec.inputs;
+}
+
 /** Runs (or resumes, when dir holds last/) one seed to its end or to a stop request. */
 export async function trainRun(
   spec: RunSpec, reporter: ProgressReporter, stop: StopControl, position: { index: number; count: number },
 ): Promise<RunOutcome> {
-  const { config, data, inputs, net } = spec;
+  const { config, data, net } = spec;
+  // Absent only for a store trained from its files, where neither the full-batch step nor the
+  // diagnostics run (the session refuses --diagnostics there).
+  const inputs = spec.inputs as NetworkInputs;
   const resuming = isCheckpointDir(join(spec.dir, LAST_DIR));
   const model = resuming ? await resumedModel(spec) : freshModel(spec);
   const { params, optimizer, state, metrics } = model;
@@ -233,7 +255,13 @@ export async function trainRun(
     }
   }
   const labels = data.dataset.labels;
-  const obj: Objective = { targets: splitTargets(labels, data.splits.train, data.numClasses), weightDecay: config.weightDecay };
+  // [N, classes] on the backend: only the full-batch step and the diagnostics read it (mini-batch
+  // steps make their batch's own), and at ogbn-products' size it is 450 MB.
+  const wholeTargets = !spec.miniBatch || (config.diagnostics ?? 0) > 0;
+  const obj: Objective = {
+    targets: wholeTargets ? splitTargets(labels, data.splits.train, data.numClasses) : tf.zeros([0, data.numClasses]),
+    weightDecay: config.weightDecay,
+  };
   // What the step differentiates: the optimizer adds weightDecay * theta to these gradients (the
   // L2 term's gradient), so the same update costs no L2 forward and backward. --check-grads
   // compares the modes on it; diagnostics (which differentiate the cross-entropy alone) get `obj`
@@ -289,9 +317,35 @@ export async function trainRun(
       const seed = deriveSeed(config.seed, SEED_STREAM.step, epoch);
       const fwd = { training: true, seed };
 
-      const step = tf.tidy(() => lossAndGrads(net, params, inputs, stepObjective, { ...fwd, mode: config.grad }));
       let gradCheck: GradCheckRecord | undefined;
       let checkMs = 0;
+      let trainLoss: number;
+      let miniBatch: EpochResult | undefined;
+      // This epoch's lr (--lr-schedule) and, with --clip-norm, the gradients' norm before clipping.
+      const lr = lrAt(config.optimizer.lr, config.lrSchedule, epoch, config.epochs);
+      let gradNorm: number | undefined;
+      if (spec.miniBatch) {
+        // Checks and diagnostics first, on this epoch's weights: the gradient check on its first
+        // batch (same blocks and masks as its step), the diagnostics on the full graph.
+        if (config.checkGrads > 0 && epoch % config.checkGrads === 0) {
+          const t = performance.now();
+          const cmp = await compareModesOnFirstBatch(spec.miniBatch, net, params, config.seed, epoch);
+          checkMs = performance.now() - t;
+          gradCheck = { relDiff: cmp.relDiff, worst: cmp.worst, ms: checkMs };
+        }
+        if (diagnose && (epoch === 1 || epoch % diagnose === 0)) {
+          const t = performance.now();
+          lastDiagnostics = await diagnoseNetwork(net, params, inputs, obj, { mode: config.grad, training: true, seed });
+          appendDiagnostics(spec.dir, epoch, lastDiagnostics);
+          checkMs += performance.now() - t;
+        }
+        miniBatch = await trainEpochMiniBatch(spec.miniBatch, net, params, optimizer, {
+          seed: config.seed, epoch, mode: config.grad, lr, ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}),
+          onBatch: (done, total) => reporter.batch?.(done, total),
+        });
+        trainLoss = miniBatch.loss;
+      } else {
+      const step = tf.tidy(() => lossAndGrads(net, params, inputs, stepObjective, { ...fwd, mode: config.grad }));
       if (config.checkGrads > 0 && epoch % config.checkGrads === 0) {
         const t = performance.now();
         const already = { mode: config.grad, grads: await toHost(step.grads), objective: (await step.objective.data())[0] };
@@ -306,22 +360,23 @@ export async function trainRun(
         appendDiagnostics(spec.dir, epoch, lastDiagnostics);
         checkMs += performance.now() - t;
       }
-      const trainLoss = (await step.loss.data())[0];
-      if (!Number.isFinite(trainLoss)) {
+      const loss = (await step.loss.data())[0];
+      if (!Number.isFinite(loss)) {
         tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
-        diverged(epoch, `the training loss is ${trainLoss}`);
+        diverged(epoch, `the training loss is ${loss}`);
       }
       // --clip-norm, then the step with this epoch's lr (--lr-schedule): both functions of the
       // config and the epoch only, so a resumed run applies exactly what it would have.
-      const lr = lrAt(config.optimizer.lr, config.lrSchedule, epoch, config.epochs);
       const clip = config.clipNorm ? await clipGradNorm(step.grads, config.clipNorm) : null;
+      if (clip) gradNorm = clip.norm;
       const grads = clip ? clip.grads : step.grads;
       optimizer.apply(params, grads, lr);
+      trainLoss = loss;
       tf.dispose([step.loss, step.objective, ...Object.values(grads)]);
+      }
+      if (!Number.isFinite(trainLoss)) diverged(epoch, `the training loss is ${trainLoss}`);
 
-      const logitsT = tf.tidy(() => networkForward(net, params, inputs, { mode: EVAL_MODE, training: false }).logits);
-      const logits = (await logitsT.data()) as Float32Array;
-      logitsT.dispose();
+      const logits = await evaluateLogits(spec, params);
       const score = (s: Int32Array) => scoreSplit(logits, labels, s, data.numClasses);
       const tr = score(data.splits.train), va = score(data.splits.val), te = score(data.splits.test);
       const epochMs = performance.now() - started - checkMs;
@@ -337,7 +392,10 @@ export async function trainRun(
       };
       if (gradCheck) m.gradCheck = gradCheck;
       if (config.lrSchedule && config.lrSchedule.name !== 'none') m.lr = lr;
-      if (clip) m.gradNorm = clip.norm;
+      if (gradNorm !== undefined) m.gradNorm = gradNorm;
+      if (miniBatch) {
+        Object.assign(m, { batches: miniBatch.batches, samplingMs: miniBatch.samplingMs, samplingWaitMs: miniBatch.waitMs, stepMs: miniBatch.stepMs });
+      }
       metrics.push(m);
       state.epoch = epoch;
       state.rng.nextEpoch = epoch + 1;

@@ -1,0 +1,61 @@
+/**
+ * Feature rows read from a store's files for the nodes a batch (or an inference chunk) needs:
+ * the requested rows sorted and merged into a few large positional reads (ranges.ts), float16
+ * decoded, and each row transformed on the way as the run's feature normalisation says (row
+ * normalisation is per row and standardisation uses saved column statistics, so the rows equal
+ * those of the whole matrix transformed in memory). Only the sparse row pointers
+ * (8 bytes a node) stay in memory.
+ */
+import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
+import { applyNormalization, type FeatureNormalization } from '../data/feature-normalization.js';
+import type { FeatureSource } from '../train/minibatch.js';
+import type { StoreReader } from './read.js';
+import { MAX_GAP_BYTES, spansOf } from './ranges.js';
+
+export interface StoreFeatureOptions {
+  /** The run's feature transform (--normalize-features, resolved): per row or with saved column statistics, so rows equal those of the whole matrix transformed in memory. */
+  normalization: FeatureNormalization;
+}
+
+export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): FeatureSource {
+  const m = reader.manifest;
+  const F = m.numFeatures;
+  const norm = (f: SparseFeatures | DenseFeatures): SparseFeatures | DenseFeatures => applyNormalization(f, o.normalization);
+  if (m.featureKind === 'dense') {
+    return {
+      numFeatures: F,
+      rows(nodes) {
+        const values = new Float32Array(nodes.length * F);
+        const start = Float64Array.from(nodes, (i) => i * F);
+        const end = Float64Array.from(nodes, (i) => (i + 1) * F);
+        const gap = MAX_GAP_BYTES / (m.featuresDtype === 'float16' ? 2 : 4);
+        for (const span of spansOf(start, end, gap)) {
+          const block = reader.readFloats('features', span.lo, span.hi - span.lo);
+          for (const k of span.members) values.set(block.subarray(start[k]! - span.lo, end[k]! - span.lo), k * F);
+        }
+        return norm({ kind: 'dense', numNodes: nodes.length, numFeatures: F, values });
+      },
+    };
+  }
+  const indptr = reader.readOffsets('feat_indptr');
+  return {
+    numFeatures: F,
+    rows(nodes) {
+      const rowPtr = new Int32Array(nodes.length + 1);
+      for (let k = 0; k < nodes.length; k++) rowPtr[k + 1] = rowPtr[k]! + indptr[nodes[k]! + 1]! - indptr[nodes[k]!]!;
+      const colIdx = new Int32Array(rowPtr[nodes.length]!), values = new Float32Array(rowPtr[nodes.length]!);
+      const start = Float64Array.from(nodes, (i) => indptr[i]!);
+      const end = Float64Array.from(nodes, (i) => indptr[i + 1]!);
+      for (const span of spansOf(start, end, MAX_GAP_BYTES / 4)) {
+        if (span.hi === span.lo) continue;
+        const cols = reader.readRaw('feat_indices', span.lo, span.hi - span.lo) as Int32Array;
+        const vals = reader.readFloats('feat_values', span.lo, span.hi - span.lo);
+        for (const k of span.members) {
+          colIdx.set(cols.subarray(start[k]! - span.lo, end[k]! - span.lo), rowPtr[k]!);
+          values.set(vals.subarray(start[k]! - span.lo, end[k]! - span.lo), rowPtr[k]!);
+        }
+      }
+      return norm({ kind: 'sparse', numNodes: nodes.length, numFeatures: F, rowPtr, colIdx, values });
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Layer-wise full-neighbour inference (as PyG's and DGL's `inference` over a NeighborLoader with
+ * all neighbours): the whole graph one layer at a time, each layer over chunks of destination
+ * nodes. A chunk is a one-hop block with every in-edge (src/sample/sampler.ts, fanout -1), its
+ * source rows read from the previous layer's output (host memory) or the features (memory or the
+ * store's files), and the layer runs on it with the evaluation forward of the analytic blocks.
+ *
+ * Exact: a node's output depends only on its in-neighbours' previous-layer rows, which a chunk
+ * holds in full, so the logits equal the full-graph forward's (up to float rounding). The backend
+ * only ever holds one chunk's tensors (bounded by maxChunkEdges); the host holds one layer's
+ * output for all nodes, N x width floats, twice (the layer read and the layer written), or, with
+ * spill, only the logits (hidden layers go to a temporary file and are read back by rows).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_GAP_BYTES, spansOf } from '../store/ranges.js';
+import type { DenseFeatures } from '../data/dataset.js';
+import { layerBlock, blockSupports } from '../model/layer-block.js';
+import { createNetworkInputs, layerPrefix, type NetworkConfig } from '../model/network.js';
+import { outputWidth } from '../model/config.js';
+import type { InAdjacency } from '../sample/adjacency.js';
+import { NeighborSampler } from '../sample/sampler.js';
+import { gatherRows, type FeatureSource } from './minibatch.js';
+
+export interface LayerwiseOptions {
+  adjacency: InAdjacency;
+  features: FeatureSource;
+  addSelfLoops: boolean;
+  /** Most destinations per chunk. */
+  maxChunkNodes?: number;
+  /** Most in-edges per chunk (a hub alone may exceed it: it is then a chunk of its own). */
+  maxChunkEdges?: number;
+  /**
+   * Keep each hidden layer's output in a temporary file instead of host memory, reading back the
+   * rows a chunk needs (training from a store's files: memory then does not grow with N x width).
+   */
+  spill?: boolean;
+}
+
+/** Rows of a row-major float32 N x width matrix kept in a file, read by sorted, merged spans. */
+class SpilledLayer implements FeatureSource {
+  private readonly fd: number;
+  constructor(readonly path: string, readonly numFeatures: number) {
+    this.fd = openSync(path, 'w+');
+  }
+  write(firstRow: number, values: Float32Array): void {
+    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, firstRow * this.numFeatures * 4 + done);
+  }
+  rows(nodes: Int32Array): DenseFeatures {
+    const W = this.numFeatures;
+    const values = new Float32Array(nodes.length * W);
+    const start = Float64Array.from(nodes, (i) => i * W), end = Float64Array.from(nodes, (i) => (i + 1) * W);
+    for (const span of spansOf(start, end, MAX_GAP_BYTES / 4)) {
+      const buf = new Float32Array(span.hi - span.lo);
+      const bytes = new Uint8Array(buf.buffer);
+      let done = 0;
+      while (done < bytes.length) {
+        const n = readSync(this.fd, bytes, done, bytes.length - done, span.lo * 4 + done);
+        if (n === 0) throw new Error(`${this.path}: ended early`);
+        done += n;
+      }
+      for (const k of span.members) values.set(buf.subarray(start[k]! - span.lo, end[k]! - span.lo), k * W);
+    }
+    return { kind: 'dense', numNodes: nodes.length, numFeatures: W, values };
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Consecutive node ranges holding at most maxNodes nodes and (past the first) maxEdges in-edges. */
+export function chunkRanges(adj: InAdjacency, maxNodes: number, maxEdges: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let start = 0, edges = 0;
+  for (let i = 0; i < adj.numNodes; i++) {
+    const d = adj.inDegree(i) + 1;
+    if (i > start && (i - start >= maxNodes || edges + d > maxEdges)) {
+      out.push([start, i]);
+      start = i;
+      edges = 0;
+    }
+    edges += d;
+  }
+  if (adj.numNodes > start) out.push([start, adj.numNodes]);
+  return out;
+}
+
+/** Logits [N * classes] of every node, row-major, as networkForward in evaluation mode. */
+export async function layerwiseLogits(net: NetworkConfig, params: Record<string, tf.Tensor>, o: LayerwiseOptions): Promise<Float32Array> {
+  const N = o.adjacency.numNodes;
+  const chunks = chunkRanges(o.adjacency, o.maxChunkNodes ?? 16384, o.maxChunkEdges ?? 1 << 20);
+  const sampler = new NeighborSampler(o.adjacency, { fanouts: [-1], addSelfLoops: o.addSelfLoops });
+  let prev: FeatureSource = o.features;
+  const spillDir = o.spill ? mkdtempSync(join(tmpdir(), 'gatv2-layerwise-')) : null;
+  const spilled: SpilledLayer[] = [];
+  try {
+    for (let l = 0; l < net.layers.length; l++) {
+      const cfg = net.layers[l]!;
+      if (!blockSupports(cfg)) throw new Error('layer-wise inference: layers with edge features are not supported');
+      const last = l === net.layers.length - 1;
+      const width = outputWidth(cfg);
+      const toFile = spillDir !== null && !last ? new SpilledLayer(join(spillDir, `layer-${l}.f32`), width) : null;
+      if (toFile) spilled.push(toFile);
+      const out = toFile ? null : new Float32Array(N * width);
+      const prefix = layerPrefix(l);
+      const lp: Record<string, tf.Tensor> = {};
+      for (const [name, t] of Object.entries(params)) if (name.startsWith(prefix)) lp[name.slice(prefix.length)] = t;
+      for (const [lo, hi] of chunks) {
+        const dst = Int32Array.from({ length: hi - lo }, (_, k) => lo + k);
+        const block = sampler.sample(dst, 0).blocks[0]!;
+        const inputs = createNetworkInputs(prev.rows(block.srcNodes), block.layout);
+        try {
+          const y = tf.tidy(() => {
+            const h = layerBlock({
+              cfg, inputDropout: 0, inputSeed: 0, attentionSeed: 0, training: false,
+              activation: last ? null : net.activation, inputGrad: false,
+            }, lp, inputs.x, inputs.graph);
+            return tf.slice(h, [0, 0], [block.numDst, width]);
+          });
+          const v = (await y.data()) as Float32Array;
+          y.dispose();
+          if (toFile) toFile.write(lo, v);
+          else out!.set(v, lo * width);
+        } finally {
+          inputs.dispose();
+        }
+      }
+      if (last) return out!;
+      if (toFile) prev = toFile;
+      else {
+        const dense: DenseFeatures = { kind: 'dense', numNodes: N, numFeatures: width, values: out! };
+        prev = { numFeatures: width, rows: (nodes) => gatherRows(dense, nodes) };
+      }
+    }
+    throw new Error('layer-wise inference: a network without layers');
+  } finally {
+    for (const f of spilled) f.close();
+    if (spillDir) rmSync(spillDir, { recursive: true, force: true });
+  }
+}
