@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../src/errors.js';
 import { loadDataset } from '../src/data/load.js';
+import { assertBadDataset } from './data-helpers.js';
 
 const NODES = 'id,label,split\nn1,a,train\nn2,b,val\nn3,a,test\nn4,,unlabeled\n';
 const EDGES = 'source,target\nn1,n2\nn2,n3\nn3,n1\n';
@@ -28,67 +29,56 @@ function writeDataset(overrides: Record<string, string | Buffer | undefined> = {
  * Loading must fail with an InputError whose message is one line and starts with
  * "<dir>/<file> line <line>: " (or "<dir>/<file>: " when no line applies), and contains `fix`.
  */
-async function assertBad(dir: string, file: string, line: number | null, fix: RegExp): Promise<void> {
-  await assert.rejects(loadDataset(dir), (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
-    const prefix = line === null ? `${join(dir, file)}: ` : `${join(dir, file)} line ${line}: `;
-    assert.ok(err.message.startsWith(prefix), `"${err.message}" should start with "${prefix}"`);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    assert.match(err.message, fix);
-    return true;
-  });
-}
-
 test('the valid base dataset loads (so each case below fails for its own reason)', async () => {
   const ds = await loadDataset(writeDataset());
   assert.equal(ds.nodeIds.length, 4);
 });
 
 test('missing file', async () => {
-  await assertBad(writeDataset({ 'edges.csv': undefined }), 'edges.csv', null, /file not found \(nor edges\.csv\.gz\)/);
+  await assertBadDataset(writeDataset({ 'edges.csv': undefined }), 'edges.csv', null, /file not found \(nor edges\.csv\.gz\)/);
 });
 
 test('missing header', async () => {
-  await assertBad(writeDataset({ 'nodes.csv': 'n1,a,train\nn2,b,val\n' }), 'nodes.csv', 1, /first line must be "id,label,split"/);
+  await assertBadDataset(writeDataset({ 'nodes.csv': 'n1,a,train\nn2,b,val\n' }), 'nodes.csv', 1, /first line must be "id,label,split"/);
 });
 
 test('wrong header', async () => {
-  await assertBad(writeDataset({ 'edges.csv': 'src,dst\nn1,n2\n' }), 'edges.csv', 1, /first line must be "source,target"/);
-  await assertBad(writeDataset({ 'features.csv': 'node,feat,val\nn1,0,1\n' }), 'features.csv', 1, /node,feature,value/);
+  await assertBadDataset(writeDataset({ 'edges.csv': 'src,dst\nn1,n2\n' }), 'edges.csv', 1, /first line must be "source,target"/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feat,val\nn1,0,1\n' }), 'features.csv', 1, /node,feature,value/);
 });
 
 test('empty file', async () => {
-  await assertBad(writeDataset({ 'nodes.csv': '' }), 'nodes.csv', 1, /file is empty/);
+  await assertBadDataset(writeDataset({ 'nodes.csv': '' }), 'nodes.csv', 1, /file is empty/);
 });
 
 test('wrong number of fields in a row', async () => {
-  await assertBad(writeDataset({ 'edges.csv': 'source,target\nn1,n2\nn2\n' }), 'edges.csv', 3, /expected 2 fields/);
+  await assertBadDataset(writeDataset({ 'edges.csv': 'source,target\nn1,n2\nn2\n' }), 'edges.csv', 3, /expected 2 fields/);
 });
 
 test('non-numeric feature value', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn2,1,abc\n' }),
     'features.csv',
     3,
     /"abc" is not a number/,
   );
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,\n' }), 'features.csv', 2, /not a number/);
-  await assertBad(writeDataset({ 'features.csv': 'id,f0,f1\nn1,1,2\nn2,x,2\n' }), 'features.csv', 3, /f0 "x" is not a number/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,\n' }), 'features.csv', 2, /not a number/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'id,f0,f1\nn1,1,2\nn2,x,2\n' }), 'features.csv', 3, /f0 "x" is not a number/);
 });
 
 test('edge naming an unknown node', async () => {
   const dir = writeDataset({ 'edges.csv': 'source,target\nn1,n2\nn2,n99\n' });
-  await assertBad(dir, 'edges.csv', 3, /^.*: target "n99" is not a node id in nodes\.csv; add it there or remove the edge$/);
-  await assertBad(writeDataset({ 'edges.csv': 'source,target\nzz,n2\n' }), 'edges.csv', 2, /source "zz" is not a node id/);
+  await assertBadDataset(dir, 'edges.csv', 3, /^.*: target "n99" is not a node id in nodes\.csv; add it there or remove the edge$/);
+  await assertBadDataset(writeDataset({ 'edges.csv': 'source,target\nzz,n2\n' }), 'edges.csv', 2, /source "zz" is not a node id/);
 });
 
 test('feature naming an unknown node', async () => {
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn7,0,1\n' }), 'features.csv', 3, /node "n7" is not a node id/);
-  await assertBad(writeDataset({ 'features.csv': 'id,f0\nn1,1\nn7,1\n' }), 'features.csv', 3, /node "n7" is not a node id/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn7,0,1\n' }), 'features.csv', 3, /node "n7" is not a node id/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'id,f0\nn1,1\nn7,1\n' }), 'features.csv', 3, /node "n7" is not a node id/);
 });
 
 test('duplicate node id', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'nodes.csv': 'id,label,split\nn1,a,train\nn2,b,val\nn1,a,test\n' }),
     'nodes.csv',
     4,
@@ -98,7 +88,7 @@ test('duplicate node id', async () => {
 
 test('label missing for a train / val / test node', async () => {
   for (const split of ['train', 'val', 'test']) {
-    await assertBad(
+    await assertBadDataset(
       writeDataset({ 'nodes.csv': `id,label,split\nn1,a,train\nn2,,${split}\nn3,a,test\n` }),
       'nodes.csv',
       3,
@@ -108,21 +98,21 @@ test('label missing for a train / val / test node', async () => {
 });
 
 test('split value not one of the four', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'nodes.csv': 'id,label,split\nn1,a,train\nn2,b,validation\n' }),
     'nodes.csv',
     3,
     /split "validation" is not one of train, val, test, unlabeled/,
   );
-  await assertBad(writeDataset({ 'nodes.csv': 'id,label,split\nn1,a,constructor\n' }), 'nodes.csv', 2, /split "constructor"/);
+  await assertBadDataset(writeDataset({ 'nodes.csv': 'id,label,split\nn1,a,constructor\n' }), 'nodes.csv', 2, /split "constructor"/);
 });
 
 test('NaN or Inf feature', async () => {
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,NaN\n' }), 'features.csv', 2, /NaN/);
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn2,0,inf\n' }), 'features.csv', 3, /infinite/);
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,-Infinity\n' }), 'features.csv', 2, /infinite/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,NaN\n' }), 'features.csv', 2, /NaN/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn2,0,inf\n' }), 'features.csv', 3, /infinite/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,0,-Infinity\n' }), 'features.csv', 2, /infinite/);
   // Finite in float64, infinite once stored as float32.
-  await assertBad(writeDataset({ 'features.csv': 'id,f0\nn1,1\nn2,1e39\n' }), 'features.csv', 3, /too large for float32/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'id,f0\nn1,1\nn2,1e39\n' }), 'features.csv', 3, /too large for float32/);
 });
 
 test('empty edge list loads, with a warning', async () => {
@@ -134,7 +124,7 @@ test('empty edge list loads, with a warning', async () => {
 });
 
 test('the same (node, feature) pair twice', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'features.csv': 'node,feature,value\nn1,5,1\nn2,1,1\nn1,5,2\n' }),
     'features.csv',
     4,
@@ -143,8 +133,8 @@ test('the same (node, feature) pair twice', async () => {
 });
 
 test('dense features: duplicate row and missing row', async () => {
-  await assertBad(writeDataset({ 'features.csv': 'id,f0\nn1,1\nn1,2\n' }), 'features.csv', 3, /already has a row on line 2/);
-  await assertBad(
+  await assertBadDataset(writeDataset({ 'features.csv': 'id,f0\nn1,1\nn1,2\n' }), 'features.csv', 3, /already has a row on line 2/);
+  await assertBadDataset(
     writeDataset({ 'features.csv': 'id,f0\nn1,1\nn2,1\nn4,1\n' }),
     'features.csv',
     null,
@@ -153,7 +143,7 @@ test('dense features: duplicate row and missing row', async () => {
 });
 
 test('line numbers count blank lines and CRLF line ends', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'edges.csv': 'source,target\r\nn1,n2\r\n\r\nn2,n3\r\nn3,bad\r\n' }),
     'edges.csv',
     5,
@@ -162,11 +152,11 @@ test('line numbers count blank lines and CRLF line ends', async () => {
 });
 
 test('broken CSV quoting', async () => {
-  await assertBad(writeDataset({ 'edges.csv': 'source,target\nn1,"n2\n' }), 'edges.csv', 2, /malformed CSV/);
+  await assertBadDataset(writeDataset({ 'edges.csv': 'source,target\nn1,"n2\n' }), 'edges.csv', 2, /malformed CSV/);
 });
 
 test('gzip problems: corrupt file, and both .csv and .csv.gz present', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'edges.csv': undefined, 'edges.csv.gz': Buffer.from('not gzip at all') }),
     'edges.csv.gz',
     null,
@@ -182,7 +172,7 @@ test('gzip problems: corrupt file, and both .csv and .csv.gz present', async () 
 
 test('bad line numbers inside a .csv.gz file', async () => {
   const dir = writeDataset({ 'edges.csv': undefined, 'edges.csv.gz': gzipSync('source,target\nn1,n2\nn2,n42\n') });
-  await assertBad(dir, 'edges.csv.gz', 3, /target "n42"/);
+  await assertBadDataset(dir, 'edges.csv.gz', 3, /target "n42"/);
 });
 
 test('not a directory, and not a built-in name', async () => {
@@ -197,24 +187,24 @@ test('not a directory, and not a built-in name', async () => {
 });
 
 test('features file with no rows', async () => {
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\n' }), 'features.csv', null, /no feature rows/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\n' }), 'features.csv', null, /no feature rows/);
 });
 
 test('sparse feature ids that are not non-negative integers are refused, naming the feature_name header', async () => {
   for (const id of ['2.5', '-3', '1e9', 'red']) {
-    await assertBad(
+    await assertBadDataset(
       writeDataset({ 'features.csv': `node,feature,value\nn1,0,1\nn2,${id},1\n` }),
       'features.csv',
       3,
       new RegExp(`^.*: feature "${id.replace('.', '\\.')}" is not an index \\(an integer 0\\.\\.F-1\\); number the features, or give names under the header "node,feature_name,value"$`),
     );
   }
-  await assertBad(writeDataset({ 'features.csv': 'node,feature,value\nn1,,1\n' }), 'features.csv', 2, /feature index is empty/);
-  await assertBad(writeDataset({ 'features.csv': 'node,feature_name,value\nn1,,1\n' }), 'features.csv', 2, /feature name is empty/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature,value\nn1,,1\n' }), 'features.csv', 2, /feature index is empty/);
+  await assertBadDataset(writeDataset({ 'features.csv': 'node,feature_name,value\nn1,,1\n' }), 'features.csv', 2, /feature name is empty/);
 });
 
 test('a huge feature index is refused on its line, before anything of its size is allocated', async () => {
-  await assertBad(
+  await assertBadDataset(
     writeDataset({ 'features.csv': 'node,feature,value\nn1,0,1\nn2,1000000000,1\n' }),
     'features.csv',
     3,

@@ -15,6 +15,7 @@ import { stopControl } from '../src/train/stop.js';
 import { evaluateCheckpoint } from '../src/cli/evaluate.js';
 import { runCli } from './cli-helpers.js';
 import { CLI_TINY, recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { assertBadDataset } from './data-helpers.js';
 
 const N = 60;
 const CLASSES = 3;
@@ -74,17 +75,6 @@ function writeOgb(files: Partial<OgbFiles> = {}, opts: { withEdgeFeat?: boolean 
   return dir;
 }
 
-async function assertBad(dir: string, file: string, line: number | null, fix: RegExp): Promise<void> {
-  await assert.rejects(loadDataset(dir), (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
-    const prefix = line === null ? `${join(dir, file)}: ` : `${join(dir, file)} line ${line}: `;
-    assert.ok(err.message.startsWith(prefix), `"${err.message}" should start with "${prefix}"`);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    assert.match(err.message, fix);
-    return true;
-  });
-}
-
 test('an OGB directory loads: nodes, dense features, labels, edges in file order, the split', async () => {
   const dir = writeOgb();
   const ds = await loadDataset(dir);
@@ -123,35 +113,35 @@ test('trains on an OGB directory with --to-undirected and edge features; evaluat
 });
 
 test('bad OGB files: one line naming the file and the line', async () => {
-  await assertBad(writeOgb({ edge: '0,1\n1,x\n' }), 'raw/edge.csv.gz', 2, /target "x" is not a node index in 0\.\.59/);
-  await assertBad(writeOgb({ edge: '0,1\n1,60\n' }), 'raw/edge.csv.gz', 2, /target "60" is not a node index/);
-  await assertBad(writeOgb({ edge: '0,1,2\n' }), 'raw/edge.csv.gz', 1, /expected 2 fields/);
+  await assertBadDataset(writeOgb({ edge: '0,1\n1,x\n' }), 'raw/edge.csv.gz', 2, /target "x" is not a node index in 0\.\.59/);
+  await assertBadDataset(writeOgb({ edge: '0,1\n1,60\n' }), 'raw/edge.csv.gz', 2, /target "60" is not a node index/);
+  await assertBadDataset(writeOgb({ edge: '0,1,2\n' }), 'raw/edge.csv.gz', 1, /expected 2 fields/);
   const feats = ogbFiles().nodeFeat.split('\n');
   feats[3] = '1,2,abc,4,5';
-  await assertBad(writeOgb({ nodeFeat: feats.join('\n') }), 'raw/node-feat.csv.gz', 4, /column 3 "abc" is not a finite number/);
+  await assertBadDataset(writeOgb({ nodeFeat: feats.join('\n') }), 'raw/node-feat.csv.gz', 4, /column 3 "abc" is not a finite number/);
   feats[3] = '1,2,3';
-  await assertBad(writeOgb({ nodeFeat: feats.join('\n') }), 'raw/node-feat.csv.gz', 4, /expected 5 values \(as on line 1\), found 3/);
-  await assertBad(writeOgb({ nodeLabel: '0\n1\n' }), 'raw/node-label.csv.gz', null, /2 rows, but raw\/node-feat has 60 nodes/);
+  await assertBadDataset(writeOgb({ nodeFeat: feats.join('\n') }), 'raw/node-feat.csv.gz', 4, /expected 5 values \(as on line 1\), found 3/);
+  await assertBadDataset(writeOgb({ nodeLabel: '0\n1\n' }), 'raw/node-label.csv.gz', null, /2 rows, but raw\/node-feat has 60 nodes/);
   const labels = ogbFiles().nodeLabel.split('\n');
   labels[4] = '1.5';
-  await assertBad(writeOgb({ nodeLabel: labels.join('\n') }), 'raw/node-label.csv.gz', 5, /label "1\.5" is not a class index/);
+  await assertBadDataset(writeOgb({ nodeLabel: labels.join('\n') }), 'raw/node-label.csv.gz', 5, /label "1\.5" is not a class index/);
   labels[4] = '1,2';
-  await assertBad(writeOgb({ nodeLabel: labels.join('\n') }), 'raw/node-label.csv.gz', 5, /multi-label/);
-  await assertBad(writeOgb({ valid: '30\n31\n5\n' }), 'split/time/valid.csv.gz', 3, /node 5 is already in .*train\.csv\.gz \(line 6\)/);
-  await assertBad(writeOgb({ test: '45\n99\n' }), 'split/time/test.csv.gz', 2, /"99" is not a node index in 0\.\.59/);
-  await assertBad(writeOgb({ edgeFeat: '1,2\n' }, { withEdgeFeat: true }), 'raw/edge-feat.csv.gz', null, /1 rows, but .*edge\.csv\.gz has 180 edges/);
+  await assertBadDataset(writeOgb({ nodeLabel: labels.join('\n') }), 'raw/node-label.csv.gz', 5, /multi-label/);
+  await assertBadDataset(writeOgb({ valid: '30\n31\n5\n' }), 'split/time/valid.csv.gz', 3, /node 5 is already in .*train\.csv\.gz \(line 6\)/);
+  await assertBadDataset(writeOgb({ test: '45\n99\n' }), 'split/time/test.csv.gz', 2, /"99" is not a node index in 0\.\.59/);
+  await assertBadDataset(writeOgb({ edgeFeat: '1,2\n' }, { withEdgeFeat: true }), 'raw/edge-feat.csv.gz', null, /1 rows, but .*edge\.csv\.gz has 180 edges/);
   const missing = writeOgb();
   rmSync(join(missing, 'raw', 'node-label.csv.gz'));
-  await assertBad(missing, 'raw/node-label.csv.gz', null, /file not found; an OGB node-property directory needs/);
+  await assertBadDataset(missing, 'raw/node-label.csv.gz', null, /file not found; an OGB node-property directory needs/);
   const corrupt = writeOgb();
   writeFileSync(join(corrupt, 'raw', 'node-feat.csv.gz'), 'not gzip');
-  await assertBad(corrupt, 'raw/node-feat.csv.gz', null, /not a valid gzip file/);
+  await assertBadDataset(corrupt, 'raw/node-feat.csv.gz', null, /not a valid gzip file/);
 });
 
 test('a label that is nan is an unlabelled node; one in a split is refused', async () => {
   const labels = ogbFiles().nodeLabel.split('\n');
   labels[50] = 'nan';
-  await assertBad(writeOgb({ nodeLabel: labels.join('\n') }), 'split/time/test.csv.gz', 6, /node 50 has no label/);
+  await assertBadDataset(writeOgb({ nodeLabel: labels.join('\n') }), 'split/time/test.csv.gz', 6, /node 50 has no label/);
   const ds = await loadDataset(writeOgb({ nodeLabel: labels.join('\n'), test: '45\n' }));
   assert.equal(ds.labels[50], -1);
 });

@@ -297,6 +297,14 @@ export async function trainRun(
     if (lastDiagnostics) reporter.note(summarizeDiagnostics(lastDiagnostics));
     reporter.note(`report: ${writeReport(spec.dir)}`);
   };
+  // Diagnostics on this epoch's weights and dropout masks, before the update (on the full graph
+  // also in mini-batch mode); returns their time, which counts as check time.
+  const diagnoseEpoch = async (epoch: number, seed: number): Promise<number> => {
+    const t = performance.now();
+    lastDiagnostics = await diagnoseNetwork(net, params, inputs, obj, { mode: config.grad, training: true, seed });
+    appendDiagnostics(spec.dir, epoch, lastDiagnostics);
+    return performance.now() - t;
+  };
   const gpu = watchGpu();
   // The loss stopped being a number: stop without saving the weights that made it, and say where.
   const diverged = (epoch: number, what: string): never => {
@@ -333,12 +341,7 @@ export async function trainRun(
           checkMs = performance.now() - t;
           gradCheck = { relDiff: cmp.relDiff, worst: cmp.worst, ms: checkMs };
         }
-        if (diagnose && (epoch === 1 || epoch % diagnose === 0)) {
-          const t = performance.now();
-          lastDiagnostics = await diagnoseNetwork(net, params, inputs, obj, { mode: config.grad, training: true, seed });
-          appendDiagnostics(spec.dir, epoch, lastDiagnostics);
-          checkMs += performance.now() - t;
-        }
+        if (diagnose && (epoch === 1 || epoch % diagnose === 0)) checkMs += await diagnoseEpoch(epoch, seed);
         miniBatch = await trainEpochMiniBatch(spec.miniBatch, net, params, optimizer, {
           seed: config.seed, epoch, mode: config.grad, lr, ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}),
           onBatch: (done, total) => reporter.batch?.(done, total),
@@ -353,13 +356,7 @@ export async function trainRun(
         checkMs = performance.now() - t;
         gradCheck = { relDiff: cmp.relDiff, worst: cmp.worst, ms: checkMs };
       }
-      if (diagnose && (epoch === 1 || epoch % diagnose === 0)) {
-        // Same weights and dropout masks as this step, before the update.
-        const t = performance.now();
-        lastDiagnostics = await diagnoseNetwork(net, params, inputs, obj, { mode: config.grad, training: true, seed });
-        appendDiagnostics(spec.dir, epoch, lastDiagnostics);
-        checkMs += performance.now() - t;
-      }
+      if (diagnose && (epoch === 1 || epoch % diagnose === 0)) checkMs += await diagnoseEpoch(epoch, seed);
       const loss = (await step.loss.data())[0];
       if (!Number.isFinite(loss)) {
         tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
