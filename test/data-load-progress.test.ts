@@ -63,6 +63,29 @@ test('a slow load prints every phase line once it has run past the quiet period'
   );
 });
 
+test('off a terminal, a long file gets a line of bytes read every everyMs', () => {
+  let t = 0;
+  const out = capture();
+  const p = createLoadProgress({ stream: out.stream, afterMs: 1000, everyMs: 10_000, now: () => t });
+  p.start('edges', 'd/edges.csv', 100e6);
+  t = 5000;
+  p.advance(10e6);
+  assert.equal(out.text(), '', 'nothing before a period has passed');
+  t = 10_000;
+  p.advance(10e6);
+  assert.equal(out.text(), 'reading d/edges.csv: 20.0 of 100.0 MB (20%), 2.0 MB/s\n');
+  t = 15_000;
+  p.advance(30e6);
+  assert.equal(out.text().split('\n').length, 2, 'at most one line a period');
+  t = 20_000;
+  p.advance(20e6);
+  p.end(5, 'edges');
+  assert.equal(
+    out.text(),
+    'reading d/edges.csv: 20.0 of 100.0 MB (20%), 2.0 MB/s\nreading d/edges.csv: 70.0 of 100.0 MB (70%), 3.5 MB/s\nread d/edges.csv: 5 edges in 20.00 s, 0 edges/s, 3.5 MB/s\n',
+  );
+});
+
 test('a fast load prints nothing', () => {
   let t = 0;
   const out = capture();

@@ -38,14 +38,27 @@ function edgeFeatureNames(file: CsvFile, header: CsvRow): string[] {
   return names;
 }
 
-export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>, nodesDisplay: string): Promise<EdgeList> {
-  const source = new GrowableInt32(1 << 14);
-  const target = new GrowableInt32(1 << 14);
+/** Where scanEdges hands each edge as it is parsed (in file order). */
+export interface EdgeSink {
+  /** The header's edge-feature column names (empty for `source,target`), before any edge. */
+  header(featureNames: string[]): void;
+  edge(source: number, target: number): void;
+  /** The edge's feature values, one call per column, after its `edge` call. */
+  attr(value: number): void;
+}
+
+/** One streaming pass over edges.csv; returns the number of edges and the edge-feature names. */
+export async function scanEdges(
+  file: CsvFile,
+  nodes: Pick<NodeTable, 'lookup'>,
+  nodesDisplay: string,
+  sink: EdgeSink,
+): Promise<{ count: number; featureNames: string[]; warnings: string[] }> {
   const lookup = nodes.lookup;
   let sawHeader = false;
   let names: string[] = [];
   let columns = EDGE_COLUMNS;
-  const attr = new GrowableFloat32(1 << 14);
+  let count = 0;
 
   for await (const batch of readCsv(file)) {
     for (const row of batch) {
@@ -53,6 +66,7 @@ export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>,
         names = edgeFeatureNames(file, row);
         columns = [...EDGE_COLUMNS, ...names];
         sawHeader = true;
+        sink.header(names);
         continue;
       }
       checkWidth(file, row, columns);
@@ -60,18 +74,34 @@ export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>,
       if (s === undefined) unknownNode(file, row.line, 'source', row.fields[0], nodesDisplay);
       const t = lookup(row.fields[1]);
       if (t === undefined) unknownNode(file, row.line, 'target', row.fields[1], nodesDisplay);
-      source.push(s);
-      target.push(t);
-      for (let k = 0; k < names.length; k++) attr.push(parseEdgeValue(file, row.line, row.fields[k + 2], names[k]));
+      sink.edge(s, t);
+      count++;
+      for (let k = 0; k < names.length; k++) sink.attr(parseEdgeValue(file, row.line, row.fields[k + 2], names[k]));
     }
   }
   if (!sawHeader) failAt(file, 1, `file is empty; the first line must be "${EDGE_COLUMNS.join(',')}"`);
 
   const warnings: string[] = [];
-  if (source.length === 0) {
+  if (count === 0) {
     warnings.push(`${file.display}: no edges; every node will only attend to itself through its self loop`);
   }
-  const list: EdgeList = { source: source.toArray(), target: target.toArray(), warnings };
+  return { count, featureNames: names, warnings };
+}
+
+export async function readEdges(file: CsvFile, nodes: Pick<NodeTable, 'lookup'>, nodesDisplay: string): Promise<EdgeList> {
+  const source = new GrowableInt32(1 << 14);
+  const target = new GrowableInt32(1 << 14);
+  const attr = new GrowableFloat32(1 << 14);
+  const scan = await scanEdges(file, nodes, nodesDisplay, {
+    header: () => {},
+    edge: (s, t) => {
+      source.push(s);
+      target.push(t);
+    },
+    attr: (v) => attr.push(v),
+  });
+  const list: EdgeList = { source: source.toArray(), target: target.toArray(), warnings: scan.warnings };
+  const names = scan.featureNames;
   if (names.length > 0) list.edgeAttr = { dim: names.length, values: attr.toArray(), names };
   return list;
 }

@@ -30,21 +30,64 @@ export interface FeatureTable {
 }
 
 export async function readFeatures(file: CsvFile, nodes: NodeTable, nodesDisplay: string): Promise<FeatureTable> {
+  let values = new Float32Array(0);
+  const read = await scanFeatures(file, nodes, nodesDisplay, (numFeatures) => {
+    values = new Float32Array(nodes.ids.length * numFeatures);
+    return { put: (node, row) => values.set(row, node * numFeatures), finish: () => {} };
+  });
+  if (read.kind === 'sparse') return read.table;
+  const features: DenseFeatures = { kind: 'dense', numNodes: nodes.ids.length, numFeatures: read.numFeatures, values };
+  return read.featureNames ? { features, featureNames: read.featureNames } : { features };
+}
+
+/**
+ * Where dense rows go as they are parsed: into memory (readFeatures), or straight into a store's
+ * file (store/convert-csv.ts), so an N x F matrix larger than RAM never has to be held.
+ */
+export interface DenseRowSink {
+  /** The row of node `node`; `row` is reused for the next call, so copy what you keep. */
+  put(node: number, row: Float32Array): void;
+  /** Every row was given (called once, after the check that no node lacks its row). */
+  finish(): void;
+}
+
+/** What a pass over features.csv found: sparse features are always gathered in memory as CSR. */
+export type FeatureRead =
+  | { kind: 'sparse'; table: FeatureTable }
+  | { kind: 'dense'; numFeatures: number; featureNames?: string[] };
+
+/**
+ * One streaming pass over features.csv. Dense rows go to the sink `openDense` returns once the
+ * header has told the number of features; sparse triplets are sorted into CSR in memory.
+ */
+export async function scanFeatures(
+  file: CsvFile,
+  nodes: NodeTable,
+  nodesDisplay: string,
+  openDense: (numFeatures: number) => DenseRowSink,
+): Promise<FeatureRead> {
   let builder: SparseBuilder | DenseBuilder | undefined;
   for await (const batch of readCsv(file)) {
     for (const row of batch) {
-      if (builder === undefined) builder = chooseLayout(file, row, nodes, nodesDisplay);
+      if (builder === undefined) builder = chooseLayout(file, row, nodes, nodesDisplay, openDense);
       else builder.add(row);
     }
   }
   if (builder === undefined) {
     failAt(file, 1, `file is empty; the first line must be "${SPARSE_COLUMNS.join(',')}" (sparse) or "id,f0,f1,..." (dense)`);
   }
+  if (builder instanceof SparseBuilder) return { kind: 'sparse', table: builder.finish() };
   return builder.finish();
 }
 
 /** The header decides the layout. */
-function chooseLayout(file: CsvFile, header: CsvRow, nodes: NodeTable, nodesDisplay: string): SparseBuilder | DenseBuilder {
+function chooseLayout(
+  file: CsvFile,
+  header: CsvRow,
+  nodes: NodeTable,
+  nodesDisplay: string,
+  openDense: (numFeatures: number) => DenseRowSink,
+): SparseBuilder | DenseBuilder {
   const names = header.fields.map((f) => f.toLowerCase());
   if (names.length === 3 && SPARSE_COLUMNS.every((c, i) => names[i] === c)) {
     return new SparseBuilder(file, nodes, nodesDisplay, false);
@@ -52,7 +95,7 @@ function chooseLayout(file: CsvFile, header: CsvRow, nodes: NodeTable, nodesDisp
   if (names.length === 3 && NAMED_SPARSE_COLUMNS.every((c, i) => names[i] === c)) {
     return new SparseBuilder(file, nodes, nodesDisplay, true);
   }
-  if (names[0] === 'id' && names.length >= 2) return new DenseBuilder(file, header, nodes, nodesDisplay);
+  if (names[0] === 'id' && names.length >= 2) return new DenseBuilder(file, header, nodes, nodesDisplay, openDense);
   failAt(
     file,
     header.line,
@@ -227,11 +270,12 @@ function buildCsr(
   return { kind: 'sparse', numNodes: n, numFeatures, rowPtr, colIdx, values };
 }
 
-/** Fills a row-major N x F matrix from `id,<feature columns>` rows, one row per node. */
+/** Passes `id,<feature columns>` rows, one per node, to a DenseRowSink. */
 class DenseBuilder {
   private readonly columns: string[];
   private readonly numFeatures: number;
-  private readonly values: Float32Array;
+  private readonly sink: DenseRowSink;
+  private readonly row: Float32Array;
   // Line each node's row came from; 0 while not yet seen.
   private readonly rowLine: Int32Array;
 
@@ -240,6 +284,7 @@ class DenseBuilder {
     header: CsvRow,
     private readonly nodes: NodeTable,
     private readonly nodesDisplay: string,
+    openDense: (numFeatures: number) => DenseRowSink,
   ) {
     this.columns = header.fields;
     this.numFeatures = this.columns.length - 1;
@@ -248,12 +293,13 @@ class DenseBuilder {
         failAt(file, header.line, `column ${j + 1} of the header has no name; name every feature column`);
       }
     }
-    this.values = new Float32Array(nodes.ids.length * this.numFeatures);
+    this.row = new Float32Array(this.numFeatures);
     this.rowLine = new Int32Array(nodes.ids.length);
+    this.sink = openDense(this.numFeatures);
   }
 
   add(row: CsvRow): void {
-    const { file, columns, numFeatures, values } = this;
+    const { file, columns, numFeatures, row: values } = this;
     checkWidth(file, row, columns);
     const id = row.fields[0];
     const node = this.nodes.lookup(id);
@@ -262,11 +308,11 @@ class DenseBuilder {
       failAt(file, row.line, `node "${id}" already has a row on line ${this.rowLine[node]}; give each node one row`);
     }
     this.rowLine[node] = row.line;
-    const base = node * numFeatures;
-    for (let j = 0; j < numFeatures; j++) values[base + j] = parseValue(file, row.line, row.fields[j + 1], columns[j + 1]);
+    for (let j = 0; j < numFeatures; j++) values[j] = parseValue(file, row.line, row.fields[j + 1], columns[j + 1]);
+    this.sink.put(node, values);
   }
 
-  finish(): FeatureTable {
+  finish(): FeatureRead {
     const { nodes, numFeatures, columns } = this;
     const n = nodes.ids.length;
     for (let i = 0; i < n; i++) {
@@ -276,10 +322,10 @@ class DenseBuilder {
         );
       }
     }
-    const features: DenseFeatures = { kind: 'dense', numNodes: n, numFeatures, values: this.values };
+    this.sink.finish();
     // Headers f0, f1, ... carry no information beyond the column number.
     const plainNames = columns.slice(1).every((c, j) => c.toLowerCase() === `f${j}`);
-    return plainNames ? { features } : { features, featureNames: columns.slice(1) };
+    return plainNames ? { kind: 'dense', numFeatures } : { kind: 'dense', numFeatures, featureNames: columns.slice(1) };
   }
 }
 

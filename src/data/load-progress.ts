@@ -3,7 +3,9 @@
  * line per file read (nodes, edges, features) with the count, the time and the rate, and on a
  * terminal a bar of the bytes read. A small dataset loads in well under a second and shows
  * nothing; once a load has taken `afterMs`, the lines of the files already read are printed and
- * every later one as it ends, so a large dataset is never silent for long.
+ * every later one as it ends, so a large dataset is never silent for long. Off a terminal (a log
+ * file, CI) a line with the bytes read so far is also written every `everyMs` within a file, since
+ * one file of a large graph can take minutes.
  */
 import cliProgress from 'cli-progress';
 
@@ -24,6 +26,8 @@ export interface LoadProgressOptions {
   tty?: boolean;
   /** Stay quiet until the load has taken this long (default 1000 ms). */
   afterMs?: number;
+  /** Off a terminal, a line on the current file this often (default 10000 ms). */
+  everyMs?: number;
   /** Clock in ms (tests pass a fake one). */
   now?: () => number;
 }
@@ -31,6 +35,8 @@ export interface LoadProgressOptions {
 export function createLoadProgress(o: LoadProgressOptions = {}): LoadProgress {
   const stream = o.stream ?? process.stderr;
   const afterMs = o.afterMs ?? 1000;
+  const everyMs = o.everyMs ?? 10_000;
+  let lastLine = 0;
   const now = o.now ?? (() => performance.now());
   let loadStart = -1;
   let phaseStart = 0;
@@ -52,6 +58,7 @@ export function createLoadProgress(o: LoadProgressOptions = {}): LoadProgress {
     start(_phase, name, bytes) {
       if (loadStart < 0) loadStart = now();
       phaseStart = now();
+      lastLine = phaseStart;
       file = name;
       total = bytes;
       read = 0;
@@ -59,6 +66,13 @@ export function createLoadProgress(o: LoadProgressOptions = {}): LoadProgress {
     advance(bytes) {
       read += bytes;
       becomeLoud();
+      if (loud && !o.tty && now() - lastLine >= everyMs) {
+        lastLine = now();
+        const s = (lastLine - phaseStart) / 1000;
+        stream.write(
+          `reading ${file}: ${(read / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (${Math.floor((100 * read) / Math.max(total, 1))}%), ${(read / 1e6 / Math.max(s, 1e-9)).toFixed(1)} MB/s\n`,
+        );
+      }
       if (!loud || !o.tty) return;
       if (bar === null) {
         bar = new cliProgress.SingleBar(

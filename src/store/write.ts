@@ -38,7 +38,7 @@ export function csrByDestination(numNodes: number, source: Int32Array, target: I
   return { indptr, indices };
 }
 
-function asOffsets(ptr: ArrayLike<number>): { dtype: 'int32' | 'int64'; data: Int32Array | BigInt64Array } {
+export function asOffsets(ptr: ArrayLike<number>): { dtype: 'int32' | 'int64'; data: Int32Array | BigInt64Array } {
   const dtype = offsetDtype(ptr.length > 0 ? ptr[ptr.length - 1]! : 0);
   if (dtype === 'int32') return { dtype, data: Int32Array.from(ptr) };
   const data = new BigInt64Array(ptr.length);
@@ -46,10 +46,20 @@ function asOffsets(ptr: ArrayLike<number>): { dtype: 'int32' | 'int64'; data: In
   return { dtype, data };
 }
 
-export async function writeStore(ds: GraphDataset, outDir: string, opts: WriteOptions): Promise<StoreManifest> {
+/** A store being written: a temporary sibling directory, renamed onto the destination by commit. */
+export interface StoreDraft {
+  /** The temporary directory the arrays go into. */
+  dir: string;
+  /** Writes the manifest last (a directory without it is never taken for a store), then renames. */
+  commit(manifest: StoreManifest): void;
+  /** Removes the temporary directory (after a failure). */
+  discard(): void;
+}
+
+export function openStoreDraft(outDir: string, overwrite: boolean): StoreDraft {
   const out = resolve(outDir);
   if (existsSync(out)) {
-    if (!opts.overwrite) throw new InputError(`${outDir}: already exists; choose another --out or pass --overwrite`);
+    if (!overwrite) throw new InputError(`${outDir}: already exists; choose another --out or pass --overwrite`);
     if (!existsSync(join(out, MANIFEST_FILE)) && readdirSync(out).length > 0) {
       throw new InputError(`${outDir}: exists and is not a gatv2 store (no ${MANIFEST_FILE}); refusing to replace it`);
     }
@@ -58,12 +68,44 @@ export async function writeStore(ds: GraphDataset, outDir: string, opts: WriteOp
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
+  return {
+    dir: tmp,
+    commit(manifest) {
+      const mf = Buffer.from(JSON.stringify(manifest, null, 1) + '\n', 'utf8');
+      writeArray(tmp, MANIFEST_FILE, 'utf8', mf);
+      if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+      renameSync(tmp, out);
+    },
+    discard() {
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Node ids as one UTF-8 array and the byte offset of each id in it. */
+export function encodeNodeIds(nodeIds: string[]): { ids: Buffer; offsets: Float64Array } {
+  const ids = Buffer.from(nodeIds.join(''), 'utf8');
+  const offsets = new Float64Array(nodeIds.length + 1);
+  for (let i = 0; i < nodeIds.length; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(nodeIds[i]!, 'utf8');
+  return { ids, offsets };
+}
+
+/** The store's edge list holds no edge features: converting them away silently would lose data. */
+export function refuseEdgeFeatures(where: string, names: string[]): void {
+  if (names.length === 0) return;
+  throw new InputError(
+    `${where}: has edge features (${names.join(', ')}); a store does not hold edge features yet, so train from the CSV directory instead of converting it`,
+  );
+}
+
+export async function writeStore(ds: GraphDataset, outDir: string, opts: WriteOptions): Promise<StoreManifest> {
+  if (ds.edgeAttr) refuseEdgeFeatures(ds.name, ds.edgeAttr.names);
+  const draft = openStoreDraft(outDir, opts.overwrite);
+  const tmp = draft.dir;
   try {
     const N = ds.nodeIds.length, E = ds.edgeSource.length;
     const { indptr, indices } = csrByDestination(N, ds.edgeSource, ds.edgeTarget);
-    const ids = Buffer.from(ds.nodeIds.join(''), 'utf8');
-    const idOffsets = new Float64Array(N + 1);
-    for (let i = 0; i < N; i++) idOffsets[i + 1] = idOffsets[i]! + Buffer.byteLength(ds.nodeIds[i]!, 'utf8');
+    const { ids, offsets: idOffsets } = encodeNodeIds(ds.nodeIds);
 
     const f = ds.features;
     const featureValues = (v: Float32Array) => {
@@ -114,19 +156,15 @@ export async function writeStore(ds: GraphDataset, outDir: string, opts: WriteOp
       warnings: ds.warnings,
       arrays,
     };
-    // The manifest last: a directory without it is never taken for a store.
-    const mf = Buffer.from(JSON.stringify(manifest, null, 1) + '\n', 'utf8');
-    writeArray(tmp, MANIFEST_FILE, 'utf8', mf);
-    if (existsSync(out)) rmSync(out, { recursive: true, force: true });
-    renameSync(tmp, out);
+    draft.commit(manifest);
     return manifest;
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
+    draft.discard();
     throw err;
   }
 }
 
-function writeArray(dir: string, file: string, dtype: StoreDtype, data: ArrayBufferView & { length: number }): StoreArray {
+export function writeArray(dir: string, file: string, dtype: StoreDtype, data: ArrayBufferView & { length: number }): StoreArray {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (bytes.byteLength !== data.length * DTYPE_BYTES[dtype]) throw new Error(`${file}: ${data.length} elements of ${dtype} are not ${bytes.byteLength} bytes`);
   const hash = createHash('sha256');
