@@ -19,7 +19,8 @@ import { StoreReader } from '../src/store/read.js';
 import { writeStore } from '../src/store/write.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
 import { prepareData } from '../src/train/data.js';
-import { chunkRanges, layerwiseLogits } from '../src/train/layerwise.js';
+import { chunkRanges, layerwiseLogits, layerwiseScores } from '../src/train/layerwise.js';
+import { scoresOfLogits } from '../src/train/node-scores.js';
 import { memoryFeatures } from '../src/train/minibatch.js';
 import { storeFeatures } from '../src/store/features.js';
 
@@ -70,8 +71,13 @@ test('layer-wise inference equals the full forward on Cora (memory and store fea
   const fromStore = await layerwiseLogits(net, params, {
     adjacency: new StoreAdjacency(reader), features: storeFeatures(reader, { normalization: { mode: 'row' } }), addSelfLoops: true, maxChunkNodes: 500, spill: true,
   });
-  reader.close();
   assert.ok(relErr(fromStore, want) <= 1e-5, `${relErr(fromStore, want)}`);
+  // Scored chunk by chunk (training from a store's files): exactly the scores of those logits.
+  const scores = await layerwiseScores(net, params, {
+    adjacency: new StoreAdjacency(reader), features: storeFeatures(reader, { normalization: { mode: 'row' } }), addSelfLoops: true, maxChunkNodes: 500, spill: true,
+  }, ds.labels);
+  reader.close();
+  assert.deepEqual(scores, scoresOfLogits(fromStore, ds.labels, 7));
   tf.dispose(Object.values(params));
 });
 

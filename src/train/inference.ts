@@ -20,7 +20,7 @@ import { BEST_DIR, EVAL_MODE } from './trainer.js';
 import { MemoryAdjacency } from '../sample/adjacency.js';
 import { isStore } from '../store/read.js';
 import { memoryFeatures } from './minibatch.js';
-import { storeEvaluator } from './store-data.js';
+import { layerwiseLogits } from './layerwise.js';
 
 /** A checkpoint directory itself, or a run directory (its best/ checkpoint). */
 export function resolveCheckpointDir(dir: string): string {
@@ -130,8 +130,12 @@ export async function infer(m: LoadedModel, withAttention = false): Promise<Infe
   const net = m.checkpoint.manifest.modelConfig.network;
   if (!withAttention && isStore(m.data.dataset.dir)) {
     // A store is evaluated layer-wise, as training evaluated it (store-data.ts): the same numbers.
-    const evaluate = storeEvaluator(MemoryAdjacency.fromDataset(m.data.dataset), memoryFeatures(m.data.features), net, { spill: false });
-    return { logits: await evaluate(m.checkpoint.params), numClasses: numClassesOf(net) };
+    const logits = await layerwiseLogits(net, m.checkpoint.params, {
+      adjacency: MemoryAdjacency.fromDataset(m.data.dataset),
+      features: memoryFeatures(m.data.features),
+      addSelfLoops: net.layers[0]!.addSelfLoops,
+    });
+    return { logits, numClasses: numClassesOf(net) };
   }
   const out = tf.tidy(() => {
     const r = networkForward(net, m.checkpoint.params, m.inputs, { mode: EVAL_MODE, training: false, keepAttention: withAttention });

@@ -9,7 +9,8 @@
  * holds in full, so the logits equal the full-graph forward's (up to float rounding). The backend
  * only ever holds one chunk's tensors (bounded by maxChunkEdges); the host holds one layer's
  * output for all nodes, N x width floats, twice (the layer read and the layer written), or, with
- * spill, only the logits (hidden layers go to a temporary file and are read back by rows).
+ * spill, only the logits (hidden layers go to a temporary file and are read back by rows), or
+ * with layerwiseScores not even those: 12 bytes a node (node-scores.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { outputWidth } from '../model/config.js';
 import type { InAdjacency } from '../sample/adjacency.js';
 import { NeighborSampler } from '../sample/sampler.js';
 import { gatherRows, type FeatureSource } from './minibatch.js';
+import { emptyNodeScores, scoreRows, type NodeScores } from './node-scores.js';
 
 export interface LayerwiseOptions {
   adjacency: InAdjacency;
@@ -91,6 +93,32 @@ export function chunkRanges(adj: InAdjacency, maxNodes: number, maxEdges: number
 
 /** Logits [N * classes] of every node, row-major, as networkForward in evaluation mode. */
 export async function layerwiseLogits(net: NetworkConfig, params: Record<string, tf.Tensor>, o: LayerwiseOptions): Promise<Float32Array> {
+  const classes = outputWidth(net.layers[net.layers.length - 1]!);
+  const logits = new Float32Array(o.adjacency.numNodes * classes);
+  await layerwiseForward(net, params, o, (firstRow, rows) => logits.set(rows, firstRow * classes));
+  return logits;
+}
+
+/**
+ * Every node's NodeScores, scored chunk by chunk as the last layer produces its logits: the host
+ * never holds the N x classes logits (what training from a store's files evaluates with).
+ */
+export async function layerwiseScores(
+  net: NetworkConfig, params: Record<string, tf.Tensor>, o: LayerwiseOptions, labels: Int32Array,
+): Promise<NodeScores> {
+  const classes = outputWidth(net.layers[net.layers.length - 1]!);
+  const scores = emptyNodeScores(o.adjacency.numNodes);
+  await layerwiseForward(net, params, o, (firstRow, rows) => scoreRows(scores, labels, classes, firstRow, rows));
+  return scores;
+}
+
+/** The layer-wise evaluation forward; each chunk's last-layer rows go to `emit` in node order. */
+async function layerwiseForward(
+  net: NetworkConfig,
+  params: Record<string, tf.Tensor>,
+  o: LayerwiseOptions,
+  emit: (firstRow: number, rows: Float32Array) => void,
+): Promise<void> {
   const N = o.adjacency.numNodes;
   const chunks = chunkRanges(o.adjacency, o.maxChunkNodes ?? 16384, o.maxChunkEdges ?? 1 << 20);
   const sampler = new NeighborSampler(o.adjacency, { fanouts: [-1], addSelfLoops: o.addSelfLoops });
@@ -105,7 +133,7 @@ export async function layerwiseLogits(net: NetworkConfig, params: Record<string,
       const width = outputWidth(cfg);
       const toFile = spillDir !== null && !last ? new SpilledLayer(join(spillDir, `layer-${l}.f32`), width) : null;
       if (toFile) spilled.push(toFile);
-      const out = toFile ? null : new Float32Array(N * width);
+      const out = toFile || last ? null : new Float32Array(N * width);
       const prefix = layerPrefix(l);
       const lp: Record<string, tf.Tensor> = {};
       for (const [name, t] of Object.entries(params)) if (name.startsWith(prefix)) lp[name.slice(prefix.length)] = t;
@@ -123,13 +151,14 @@ export async function layerwiseLogits(net: NetworkConfig, params: Record<string,
           });
           const v = (await y.data()) as Float32Array;
           y.dispose();
-          if (toFile) toFile.write(lo, v);
+          if (last) emit(lo, v);
+          else if (toFile) toFile.write(lo, v);
           else out!.set(v, lo * width);
         } finally {
           inputs.dispose();
         }
       }
-      if (last) return out!;
+      if (last) return;
       if (toFile) prev = toFile;
       else {
         const dense: DenseFeatures = { kind: 'dense', numNodes: N, numFeatures: width, values: out! };

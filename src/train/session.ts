@@ -258,8 +258,8 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
     : miniBatchPlan(config, trainData, net, MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features));
   // On a store, evaluation is layer-wise (as evaluate and predict on it): exact, and bounded.
   const evaluate = !isStore(where.dir) ? undefined
-    : fromFiles ? storeEvaluator(fromFiles.adjacency, fromFiles.features, net, { spill: true })
-    : storeEvaluator(MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features), net, { spill: false });
+    : fromFiles ? storeEvaluator(fromFiles.adjacency, fromFiles.features, net, trainData.dataset.labels, { spill: true })
+    : storeEvaluator(MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features), net, trainData.dataset.labels, { spill: false });
   const runs: RunSummary[] = [];
   try {
     for (let k = 0; k < config.seeds; k++) {

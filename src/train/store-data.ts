@@ -11,7 +11,8 @@ import type { NetworkConfig } from '../model/network.js';
 import { StoreAdjacency, type InAdjacency } from '../sample/adjacency.js';
 import { storeFeatures } from '../store/features.js';
 import { StoreReader } from '../store/read.js';
-import { layerwiseLogits } from './layerwise.js';
+import { layerwiseScores } from './layerwise.js';
+import type { NodeScores } from './node-scores.js';
 import type { FeatureSource } from './minibatch.js';
 
 /** What the trainer reads of a dataset. */
@@ -71,9 +72,9 @@ export function openStoreTraining(dir: string, display: string, o: { normalizeFe
   }
 }
 
-/** The evaluation forward of a store (every node's logits), layer-wise over chunks. */
+/** The evaluation forward of a store (every node's scores), layer-wise over chunks. */
 export function storeEvaluator(
-  adjacency: InAdjacency, features: FeatureSource, net: NetworkConfig, o: { spill: boolean },
-): (params: Record<string, tf.Tensor>) => Promise<Float32Array> {
-  return (params) => layerwiseLogits(net, params, { adjacency, features, addSelfLoops: net.layers[0]!.addSelfLoops, spill: o.spill });
+  adjacency: InAdjacency, features: FeatureSource, net: NetworkConfig, labels: Int32Array, o: { spill: boolean },
+): (params: Record<string, tf.Tensor>) => Promise<NodeScores> {
+  return (params) => layerwiseScores(net, params, { adjacency, features, addSelfLoops: net.layers[0]!.addSelfLoops, spill: o.spill }, labels);
 }

@@ -27,10 +27,11 @@ import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from
 import { appendDiagnostics, diagnoseNetwork, summarizeDiagnostics, type NetworkDiagnostics } from '../diagnostics/index.js';
 import { writeReport } from '../report/index.js';
 import { compareModes, lossAndGrads, toHost, type Objective } from './gradients.js';
-import { scoreSplit, splitTargets } from './loss.js';
+import { splitTargets } from './loss.js';
+import { classificationReportOf, scoreSplitOf, scoresOfLogits, type NodeScores } from './node-scores.js';
 import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from './metrics.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
-import { classificationReport, type ClassificationReport } from './classification-metrics.js';
+import type { ClassificationReport } from './classification-metrics.js';
 import { clipGradNorm } from './clip-grad.js';
 import { lrAt } from './lr-schedule.js';
 import { writeRunStatus } from './run-status.js';
@@ -99,8 +100,8 @@ export interface RunSpec {
   data: TrainData;
   /** The whole graph on the backend; absent when a store is trained from its files (store-data.ts). */
   inputs?: NetworkInputs;
-  /** Every node's evaluation logits (layer-wise on a store); absent: the full forward on inputs. */
-  evaluate?: (params: Record<string, tf.Tensor>) => Promise<Float32Array>;
+  /** Every node's evaluation scores (layer-wise on a store); absent: the full forward on inputs. */
+  evaluate?: (params: Record<string, tf.Tensor>) => Promise<NodeScores>;
   net: NetworkConfig;
   modelConfig: ModelConfig;
   /** Backend it runs on. */
@@ -221,12 +222,12 @@ function reopen(dir: string, state: TrainingState, config: TrainConfig): void {
   if (wasFinished && !state.finished) rmSync(join(dir, SUMMARY_FILE), { force: true });
 }
 
-async function evaluateLogits(spec: RunSpec, params: Record<string, tf.Tensor>): Promise<Float32Array> {
+async function evaluateScores(spec: RunSpec, params: Record<string, tf.Tensor>): Promise<NodeScores> {
   if (spec.evaluate) return spec.evaluate(params);
   const logitsT = tf.tidy(() => networkForward(spec.net, params, wholeGraph(spec), { mode: EVAL_MODE, training: false }).logits);
   const logits = (await logitsT.data()) as Float32Array;
   logitsT.dispose();
-  return logits;
+  return scoresOfLogits(logits, spec.data.dataset.labels, spec.data.numClasses);
 }
 
 function wholeGraph(spec: RunSpec): NetworkInputs {
@@ -373,8 +374,8 @@ export async function trainRun(
       }
       if (!Number.isFinite(trainLoss)) diverged(epoch, `the training loss is ${trainLoss}`);
 
-      const logits = await evaluateLogits(spec, params);
-      const score = (s: Int32Array) => scoreSplit(logits, labels, s, data.numClasses);
+      const scores = await evaluateScores(spec, params);
+      const score = (s: Int32Array) => scoreSplitOf(scores, labels, s);
       const tr = score(data.splits.train), va = score(data.splits.val), te = score(data.splits.test);
       const epochMs = performance.now() - started - checkMs;
       // The update made the weights produce NaN or infinite logits: nothing of this epoch is saved.
@@ -400,8 +401,8 @@ export async function trainRun(
       if (es.best) {
         state.best = m;
         state.bestReport = {
-          val: classificationReport(logits, labels, data.splits.val, data.numClasses),
-          test: classificationReport(logits, labels, data.splits.test, data.numClasses),
+          val: classificationReportOf(scores, labels, data.splits.val, data.numClasses),
+          test: classificationReportOf(scores, labels, data.splits.test, data.numClasses),
         };
         if (best) tf.dispose(best.params);
         best = { epoch, params: Object.values(params).map((p) => tf.clone(p)) };
