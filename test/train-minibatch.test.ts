@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EpochMetrics } from '../src/train/metrics.js';
 import { loadDataset } from '../src/data/load.js';
+import { scoreStoreFromFiles } from '../src/train/inference.js';
+import { scoreSplitOf } from '../src/train/node-scores.js';
 import { writeStore } from '../src/store/write.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
@@ -101,6 +103,12 @@ test('a store trained from its files: the same batches as from memory, evaluate 
   const splits = (JSON.parse(ev.out) as { splits: Record<string, { accuracy: number; loss: number }> }).splits;
   assert.equal(splits['test']!.accuracy, r.summary.runs[0]!.best.testAcc);
   assert.equal(splits['val']!.loss, r.summary.runs[0]!.best.valLoss);
+  // evaluate took the store's files (not a whole load): its scores are the run's, and a CSV
+  // dataset is not scored that way.
+  const scored = await scoreStoreFromFiles(fromStore, {});
+  assert.ok(scored);
+  assert.equal(scoreSplitOf(scored.scores, scored.labels, scored.splits.test).accuracy, r.summary.runs[0]!.best.testAcc);
+  assert.equal(await scoreStoreFromFiles(fromStore, { dataset: 'cora' }), null);
   // --diagnostics needs the whole graph.
   await assert.rejects(
     trainSession({ config: { ...config, epochs: 1, dataset: store, diagnostics: 1 }, out: tmpDir('mb-diag'), reporter: recorder(), stop: quiet() }),

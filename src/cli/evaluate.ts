@@ -6,9 +6,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkpointOptions } from './checkpoint-options.js';
 import { SPLITS, type Split } from '../data/dataset.js';
-import { infer, loadModel } from '../train/inference.js';
-import { scoreSplit, type SplitScore } from '../train/loss.js';
-import { classificationReport, type ClassificationReport } from '../train/classification-metrics.js';
+import { infer, loadModel, scoreStoreFromFiles } from '../train/inference.js';
+import type { SplitScore } from '../train/loss.js';
+import type { ClassificationReport } from '../train/classification-metrics.js';
+import { classificationReportOf, scoreSplitOf, scoresOfLogits, type NodeScores } from '../train/node-scores.js';
 import { formatTable } from './table.js';
 
 interface EvaluateArgs {
@@ -33,25 +34,39 @@ export interface EvaluateResult {
 }
 
 export async function evaluateCheckpoint(dir: string, opts: { dataset?: string; backend?: string }): Promise<EvaluateResult> {
+  // A store is scored from its files (bounded memory); anything else is loaded whole.
+  const fromFiles = await scoreStoreFromFiles(dir, opts);
+  if (fromFiles) {
+    const { checkpoint, labels, splits, scores } = fromFiles;
+    return {
+      checkpoint: checkpoint.dir, epoch: checkpoint.epoch, dataset: fromFiles.dataset, backend: fromFiles.backend,
+      classNames: checkpoint.classNames, splits: scoreSplits(scores, labels, splits, checkpoint.classNames.length),
+    };
+  }
   const m = await loadModel(dir, { ...opts, strictLabels: true });
   try {
     const { logits, numClasses } = await infer(m);
-    const splits: EvaluateResult['splits'] = {};
-    for (const s of SPLITS) {
-      const nodes = m.data.splits[s];
-      if (s === 'unlabeled' || nodes.length === 0) continue;
-      splits[s] = {
-        nodes: nodes.length, ...scoreSplit(logits, m.labels, nodes, numClasses),
-        classification: classificationReport(logits, m.labels, nodes, numClasses),
-      };
-    }
     return {
       checkpoint: m.checkpoint.dir, epoch: m.checkpoint.manifest.epoch, dataset: m.data.dataset.name, backend: m.backend,
-      classNames: m.checkpoint.manifest.modelConfig.classNames, splits,
+      classNames: m.checkpoint.manifest.modelConfig.classNames,
+      splits: scoreSplits(scoresOfLogits(logits, m.labels, numClasses), m.labels, m.data.splits, numClasses),
     };
   } finally {
     m.dispose();
   }
+}
+
+function scoreSplits(scores: NodeScores, labels: Int32Array, splits: Record<Split, Int32Array>, numClasses: number): EvaluateResult['splits'] {
+  const out: EvaluateResult['splits'] = {};
+  for (const s of SPLITS) {
+    const nodes = splits[s];
+    if (s === 'unlabeled' || nodes.length === 0) continue;
+    out[s] = {
+      nodes: nodes.length, ...scoreSplitOf(scores, labels, nodes),
+      classification: classificationReportOf(scores, labels, nodes, numClasses),
+    };
+  }
+  return out;
 }
 
 export const evaluateCommand: CommandModule<object, EvaluateArgs> = {

@@ -10,7 +10,7 @@ import { useBackend } from '../backend.js';
 import type { GraphDataset } from '../data/dataset.js';
 import { alignFeatures } from '../data/align-features.js';
 import { savedNormalization } from '../data/feature-normalization.js';
-import { loadDataset } from '../data/load.js';
+import { loadDataset, resolveDataset } from '../data/load.js';
 import { createLoadProgress } from '../data/load-progress.js';
 import { InputError } from '../errors.js';
 import { createNetworkInputs, networkForward, numClassesOf, type NetworkInputs } from '../model/network.js';
@@ -18,7 +18,12 @@ import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, readManifest, type 
 import { prepareData, type PreparedData } from './data.js';
 import { BEST_DIR, EVAL_MODE } from './trainer.js';
 import { MemoryAdjacency } from '../sample/adjacency.js';
-import { isStore } from '../store/read.js';
+import { isStore, StoreReader } from '../store/read.js';
+import { storeFeatures } from '../store/features.js';
+import { SPLITS, splitIndices, type Split } from '../data/dataset.js';
+import { StoreAdjacency } from '../sample/adjacency.js';
+import { layerwiseScores } from './layerwise.js';
+import type { NodeScores } from './node-scores.js';
 import { memoryFeatures } from './minibatch.js';
 import { layerwiseLogits } from './layerwise.js';
 
@@ -50,7 +55,7 @@ export interface LoadedModel {
  * The dataset's labels as class indices of the checkpoint, matched by the label string. A class
  * the checkpoint does not know is an error only where labels are needed (strict).
  */
-export function mapLabels(ds: GraphDataset, classNames: string[], strict: boolean): Int32Array {
+export function mapLabels(ds: Pick<GraphDataset, 'name' | 'classNames' | 'labels'>, classNames: string[], strict: boolean): Int32Array {
   const index = new Map(classNames.map((c, k) => [c, k]));
   const remap = ds.classNames.map((c) => index.get(c) ?? -1);
   const unknown = ds.classNames.filter((_, k) => remap[k] < 0);
@@ -146,4 +151,61 @@ export async function infer(m: LoadedModel, withAttention = false): Promise<Infe
   if (withAttention) result.attention = att.map((values, l) => ({ heads: net.layers[l].heads, values }));
   tf.dispose(out);
   return result;
+}
+
+/** A checkpoint scored on every node of a store, straight from the store's files. */
+export interface StoreScoring {
+  scores: NodeScores;
+  /** The store's labels as the checkpoint's classes. */
+  labels: Int32Array;
+  splits: Record<Split, Int32Array>;
+  dataset: string;
+  backend: string;
+  checkpoint: { dir: string; epoch: number; classNames: string[] };
+}
+
+/**
+ * `evaluate` on a store without loading it: the layer-wise pass reads the in-edges and feature
+ * rows of each chunk from the files and spills the hidden layers, as training from a store's files
+ * evaluates (store-data.ts), so memory stays bounded by a chunk and 12 bytes a node of scores,
+ * whatever the store's size. Null where the run needs the whole graph in memory: a model with
+ * edge features, --to-undirected or --split, or feature columns the store holds in another order
+ * (loadModel then aligns them).
+ */
+export async function scoreStoreFromFiles(dir: string, opts: { dataset?: string; backend?: string }): Promise<StoreScoring | null> {
+  const ckptDir = resolveCheckpointDir(dir);
+  const mc = readManifest(ckptDir).modelConfig;
+  const where = resolveDataset(opts.dataset ?? mc.dataset);
+  if (!isStore(where.dir) || mc.toUndirected || mc.split || mc.network.layers[0]!.edgeDim != null) return null;
+  const reader = new StoreReader(where.dir, where.display);
+  try {
+    const m = reader.manifest;
+    const sameColumns = mc.featureNames === undefined
+      ? m.numFeatures === mc.numFeatures && m.featureNames === undefined
+      : m.featureNames !== undefined && m.featureNames.length === mc.featureNames.length && m.featureNames.every((n, k) => n === mc.featureNames![k]);
+    if (!sameColumns) return null;
+    const backend = opts.backend !== undefined ? await useBackend(opts.backend) : await trainedBackend(ckptDir);
+    const checkpoint = await loadCheckpoint(ckptDir);
+    try {
+      const labels = mapLabels({ name: m.name, classNames: m.classNames, labels: reader.readRaw('labels') as Int32Array }, mc.classNames, true);
+      const split = reader.readRaw('split') as Uint8Array;
+      const splits = {} as Record<Split, Int32Array>;
+      for (const s of SPLITS) splits[s] = splitIndices({ split }, s);
+      const net = mc.network;
+      const scores = await layerwiseScores(net, checkpoint.params, {
+        adjacency: new StoreAdjacency(reader),
+        features: storeFeatures(reader, { normalization: savedNormalization(mc) }),
+        addSelfLoops: net.layers[0]!.addSelfLoops,
+        spill: true,
+      }, labels);
+      return {
+        scores, labels, splits, dataset: m.name, backend,
+        checkpoint: { dir: checkpoint.dir, epoch: checkpoint.manifest.epoch, classNames: mc.classNames },
+      };
+    } finally {
+      disposeCheckpoint(checkpoint);
+    }
+  } finally {
+    reader.close();
+  }
 }
