@@ -12,6 +12,10 @@ import { loadDataset } from '../src/data/load.js';
 import { scoreStoreFromFiles } from '../src/train/inference.js';
 import { scoreSplitOf } from '../src/train/node-scores.js';
 import { writeStore } from '../src/store/write.js';
+import { splitIndices } from '../src/data/dataset.js';
+import { MemoryAdjacency } from '../src/sample/adjacency.js';
+import { NeighborSampler } from '../src/sample/sampler.js';
+import { epochBatches, resolveFanouts, sampleBatch } from '../src/train/minibatch.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import { runCli } from './cli-helpers.js';
@@ -35,6 +39,16 @@ test('mini-batch: the same seed gives the same run; a stop and --resume give the
   for (const m of ms) assert.equal(m.batches, 5);
   for (const m of readJsonl<EpochMetrics>(join(a, 'metrics.jsonl'))) assert.ok(m.samplingMs! >= 0 && m.stepMs! > 0);
   assert.ok(ms[EPOCHS - 1]!.trainLoss < ms[0]!.trainLoss, 'the loss does not fall');
+  // sampledEdges: every block edge of the epoch's steps, as the sampler makes them.
+  const ds = await loadDataset('cora');
+  const sampler = new NeighborSampler(MemoryAdjacency.fromDataset(ds), { fanouts: resolveFanouts([5, 3], 2), addSelfLoops: true });
+  for (const m of ms.slice(0, 2)) {
+    let edges = 0;
+    epochBatches(splitIndices(ds, 'train'), 32, config.seed, m.epoch).forEach((batch, b) => {
+      for (const block of sampleBatch(sampler, batch, config.seed, m.epoch, b).blocks) edges += block.layout.numEdges;
+    });
+    assert.equal(m.sampledEdges, edges, `epoch ${m.epoch}`);
+  }
 
   const b = tmpDir('mb-b');
   const stop = quiet();

@@ -35,12 +35,14 @@ export interface EpochMetrics {
   gradCheck?: GradCheckRecord;
   /**
    * Mini-batch training: batches in the epoch; the sampler's work (in a worker thread on a store),
-   * the time the steps waited for it, and the steps' time (src/train/minibatch.ts EpochResult).
+   * the time the steps waited for it, the steps' time, and the edges of the blocks they ran on
+   * (self loops included; src/train/minibatch.ts EpochResult).
    */
   batches?: number;
   samplingMs?: number;
   samplingWaitMs?: number;
   stepMs?: number;
+  sampledEdges?: number;
 }
 
 export const METRICS_FILE = 'metrics.jsonl';

@@ -148,6 +148,8 @@ export interface EpochResult {
   samplingMs: number;
   waitMs: number;
   stepMs: number;
+  /** Edges of every layer's block over the epoch's steps, self loops included (stepMs / this: time per sampled edge). */
+  sampledEdges: number;
 }
 
 /** The sampled batch b of epoch e (what the step trains on): deterministic in (seed, e, b). */
@@ -171,7 +173,7 @@ export async function trainEpochMiniBatch(
   const source = plan.source ?? sampleInThread(plan.adjacency, plan.features, setup);
   const batches = epochBatches(plan.trainNodes, plan.batchSize, o.seed, o.epoch);
   const ask = (b: number) => source.request(b, batches[b]!.slice(), deriveSeed(o.seed, SAMPLE_STREAM, o.epoch, b));
-  let samplingMs = 0, waitMs = 0, stepMs = 0, lossSum = 0;
+  let samplingMs = 0, waitMs = 0, stepMs = 0, lossSum = 0, sampledEdges = 0;
   try {
     for (let b = 0; b < Math.min(PREFETCH_DEPTH, batches.length); b++) ask(b);
     for (let b = 0; b < batches.length; b++) {
@@ -190,7 +192,7 @@ export async function trainEpochMiniBatch(
         if (!Number.isFinite(loss)) {
           // The trainer stops the run on a loss that is not a number; nothing of this epoch is saved.
           tf.dispose([step.loss, step.objective, ...Object.values(step.grads)]);
-          return { loss, batches: b, samplingMs, waitMs, stepMs };
+          return { loss, batches: b, samplingMs, waitMs, stepMs, sampledEdges };
         }
         // --clip-norm per batch, as torch's clip_grad_norm_ before each optimizer step.
         const clip = o.clipNorm ? await clipGradNorm(step.grads, o.clipNorm) : null;
@@ -203,12 +205,13 @@ export async function trainEpochMiniBatch(
         targets.dispose();
       }
       stepMs += performance.now() - t;
+      for (const block of prepared.sampled.blocks) sampledEdges += block.layout.numEdges;
       o.onBatch?.(b + 1, batches.length);
     }
   } finally {
     if (source !== plan.source) await source.close();
   }
-  return { loss: lossSum / plan.trainNodes.length, batches: batches.length, samplingMs, waitMs, stepMs };
+  return { loss: lossSum / plan.trainNodes.length, batches: batches.length, samplingMs, waitMs, stepMs, sampledEdges };
 }
 
 /**

@@ -63,7 +63,8 @@ function batchRate(m: EpochMetrics): string {
   if (m.batches === undefined || m.stepMs === undefined || m.samplingMs === undefined) return '';
   const wait = m.samplingWaitMs ?? m.samplingMs;
   const s = (m.stepMs + wait) / 1000;
-  return `  ${(m.batches / Math.max(s, 1e-9)).toFixed(1)} batches/s (sampling ${m.samplingMs.toFixed(0)} ms, waited ${wait.toFixed(0)} ms, steps ${m.stepMs.toFixed(0)} ms)`;
+  const perEdge = m.sampledEdges ? `, ${((1e6 * m.stepMs) / m.sampledEdges).toFixed(2)} us per sampled edge` : '';
+  return `  ${(m.batches / Math.max(s, 1e-9)).toFixed(1)} batches/s (sampling ${m.samplingMs.toFixed(0)} ms, waited ${wait.toFixed(0)} ms, steps ${m.stepMs.toFixed(0)} ms${perEdge})`;
 }
 
 export function formatSummary(s: SessionSummary): string {

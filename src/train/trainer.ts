@@ -392,7 +392,10 @@ export async function trainRun(
       if (config.lrSchedule && config.lrSchedule.name !== 'none') m.lr = lr;
       if (gradNorm !== undefined) m.gradNorm = gradNorm;
       if (miniBatch) {
-        Object.assign(m, { batches: miniBatch.batches, samplingMs: miniBatch.samplingMs, samplingWaitMs: miniBatch.waitMs, stepMs: miniBatch.stepMs });
+        Object.assign(m, {
+          batches: miniBatch.batches, samplingMs: miniBatch.samplingMs, samplingWaitMs: miniBatch.waitMs, stepMs: miniBatch.stepMs,
+          sampledEdges: miniBatch.sampledEdges,
+        });
       }
       metrics.push(m);
       state.epoch = epoch;
