@@ -1,6 +1,8 @@
 /**
  * What a training session shows while it runs: a progress bar on a terminal (stderr), plain lines
- * every `every` epochs and at the end of a run when stderr is not a terminal, and with --json one
+ * every `every` epochs and at the end of a run when stderr is not a terminal (in mini-batch mode
+ * also a line on the epoch's batches every `batchEveryMs`: an epoch of a large graph takes
+ * minutes), and with --json one
  * JSON object per epoch on stdout ({"type":"epoch"}), one per finished run when there are several
  * seeds ({"type":"run"}), and a final {"type":"summary"}. The human summary goes to stdout.
  */
@@ -39,6 +41,18 @@ export interface ReporterOptions {
   every?: number;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /** Off a terminal, a line on the current epoch's batches this often (default 10000 ms). */
+  batchEveryMs?: number;
+  /** Clock in ms (tests pass a fake one). */
+  now?: () => number;
+}
+
+/** 42s, 2m07s, 1h05m. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 const f4 = (x: number) => x.toFixed(4);
@@ -100,6 +114,11 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
   const out = o.out ?? process.stdout;
   const err = o.err ?? process.stderr;
   const every = o.every ?? 10;
+  const now = o.now ?? (() => performance.now());
+  const batchEveryMs = o.batchEveryMs ?? 10_000;
+  // When the current epoch's batches began (the last epoch's end, or the run's start).
+  let batchesStart = now();
+  let lastBatchLine = batchesStart;
   const rate = new Rate();
   let info: RunInfo = { seed: 0, index: 0, count: 1, startEpoch: 0, maxEpochs: 0 };
   let last: EpochMetrics | null = null;
@@ -117,6 +136,7 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
       last = null;
       lastPrinted = 0;
       rate.reset();
+      batchesStart = lastBatchLine = now();
       if (o.tty) {
         bar = new cliProgress.SingleBar(
           {
@@ -133,6 +153,7 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
     epoch(m) {
       eps = rate.tick();
       last = m;
+      batchesStart = lastBatchLine = now();
       if (o.json) out.write(JSON.stringify({ type: 'epoch', seed: info.seed, ...m }) + '\n');
       if (bar) bar.update(m.epoch, { loss: f4(m.trainLoss), train: f3(m.trainAcc), val: f3(m.valAcc), eps: eps.toFixed(1) });
       else if (!o.json && m.epoch % every === 0) {
@@ -141,7 +162,15 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
       }
     },
     batch(done, total) {
-      bar?.update({ batch: ` | batch ${done}/${total}` });
+      const t = now();
+      const perS = (1000 * done) / Math.max(t - batchesStart, 1e-9);
+      const text = `batch ${done}/${total}, ${perS.toFixed(perS < 10 ? 2 : 1)} batches/s, ` +
+        (done < total ? `epoch's batches done in ${formatDuration((total - done) / perS)}` : 'evaluating');
+      if (bar) bar.update({ batch: ` | ${text}` });
+      else if (!o.json && (t - lastBatchLine >= batchEveryMs || done === total)) {
+        lastBatchLine = t;
+        err.write(`${tag()}epoch ${(last?.epoch ?? info.startEpoch) + 1}: ${text}\n`);
+      }
     },
     runEnd(summary) {
       if (bar) {
