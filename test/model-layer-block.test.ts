@@ -175,3 +175,63 @@ test('blocks agree with the layer-wise analytic path and with autograd (webgpu)'
     await checkCases('webgpu', CASES);
     assert.deepEqual(takeWebGPUErrors(), []);
   });
+
+/**
+ * A bipartite block (numDst): the output is the first numDst rows of the square block's output,
+ * and the gradients (parameters and input) are those of the same loss on those rows, exactly:
+ * the rows after numDst have no in-edges, so cutting before bias and activation changes nothing.
+ */
+async function checkBipartite(backend: string): Promise<void> {
+  const N = 40, F = 6, numDst = 9;
+  // In-edges only into the first numDst nodes, sources anywhere (what the sampler builds).
+  const g = syntheticGraph({ numNodes: N, avgDegree: 3, distribution: 'power-law', seed: 21 });
+  const keep = Int32Array.from(g.target.keys()).filter((k) => g.target[k]! < numDst);
+  const layout = buildLayout(N, keep.map((k) => g.source[k]!), keep.map((k) => g.target[k]!), { addSelfLoops: true });
+  const inputs = createNetworkInputs(features(N, F, false, 22), layout);
+  for (const residual of [false, true]) {
+    for (const [outputHeads, concat] of [[1, false], [3, false], [2, true]] as const) {
+      const net = buildNetworkConfig({ ...DEFAULT_MODEL, layers: 1, residual, outputHeads, outputConcat: concat, inFeatures: F, numClasses: 4 });
+      const params = initNetworkParams(net, 23);
+      const names = Object.keys(params);
+      const prefix = names[0]!.slice(0, names[0]!.indexOf('.') + 1);
+      const weights = tf.randomNormal([numDst, net.layers[0]!.heads * net.layers[0]!.outChannels / (concat ? 1 : outputHeads)], 0, 1, 'float32', 24);
+      const run = (cut: boolean) => tf.tidy(() => {
+        const x = inputs.x as tf.Tensor2D;
+        const f = (...ps: tf.Tensor[]) => {
+          const lp = Object.fromEntries(names.map((n, k) => [n.slice(prefix.length), ps[k]!]));
+          const h = layerBlock({
+            cfg: net.layers[0]!, inputDropout: 0.3, inputSeed: 5, attentionSeed: 6, training: true,
+            activation: 'elu', inputGrad: true, ...(cut ? { numDst } : {}),
+          }, lp, ps[names.length] as tf.Tensor2D, inputs.graph);
+          const rows = cut ? h : tf.slice(h, [0, 0], [numDst, h.shape[1]]);
+          return tf.sum(tf.mul(rows, weights));
+        };
+        const { value, grads } = tf.valueAndGrads(f)([...names.map((n) => params[n]!), x]);
+        return [value, ...grads];
+      });
+      const [a, b] = [run(true), run(false)];
+      const label = `${backend} residual ${residual} heads ${outputHeads} concat ${concat}`;
+      for (let k = 0; k < a.length; k++) {
+        const va = await a[k]!.data(), vb = await b[k]!.data();
+        assert.deepEqual(a[k]!.shape, b[k]!.shape, label);
+        assert.ok(relErr(va, vb) <= 1e-6, `${label}: output ${k} differs by ${relErr(va, vb)}`);
+      }
+      tf.dispose([...a, ...b, weights, ...Object.values(params)]);
+    }
+  }
+  inputs.dispose();
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`a bipartite block's rows and gradients equal the square block's first rows (${backend})`, async () => {
+    await useBackend(backend);
+    await checkBipartite(backend);
+  });
+}
+
+test('a bipartite block\'s rows and gradients equal the square block\'s first rows (webgpu)',
+  { skip: unavailable === null ? false : `no WebGPU adapter: ${unavailable}` }, async () => {
+    await selectBackend('webgpu');
+    await checkBipartite('webgpu');
+    assert.deepEqual(takeWebGPUErrors(), []);
+  });

@@ -50,6 +50,13 @@ export interface BlockOptions {
   activation: Activation | null;
   /** Whether the input gets a gradient (a dense hidden representation, not the features). */
   inputGrad: boolean;
+  /**
+   * A bipartite block (mini-batch, layer-wise chunks): only the first numDst nodes (its
+   * destinations) are outputs. The aggregation still runs over the block's square layout, but its
+   * result is cut to those rows before bias, residual and activation, so those run (and are kept
+   * for the backward) on numDst rows, not on every source (10x fewer at fanout 10). Absent: all.
+   */
+  numDst?: number;
 }
 
 /** Whether a block can run layer `cfg` (edge features need gatv2-layer.ts). */
@@ -90,6 +97,11 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
   // ELU and ReLU need their output in the backward; identity and no activation do not.
   const keepsOutput = opts.activation === 'elu' || opts.activation === 'relu';
   const H = cfg.heads, C = cfg.outChannels, N = g.layout.numNodes;
+  // Output rows: the block's destinations (the first rows), or every node.
+  const R = opts.numDst !== undefined && opts.numDst < N ? opts.numDst : N;
+  const cutRows = (t: tf.Tensor2D): tf.Tensor2D => (R < N ? tf.slice(t, [0, 0], [R, t.shape[1]]) : t);
+  // The backward's row gradients back to all N rows (zero for the rows not output).
+  const padRows = (t: tf.Tensor2D): tf.Tensor2D => (R < N ? tf.pad(t, [[0, N - R], [0, 0]]) : t);
   const attrs = { heads: H, channels: C, negativeSlope: cfg.negativeSlope };
   const attnDrop = opts.training && cfg.dropout > 0;
   const inDrop = opts.training ? opts.inputDropout : 0;
@@ -116,12 +128,14 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
     });
     const h = tf.tidy(() => {
       const alphaUsed = attnDrop ? tf.tidy(() => dropout(alpha, cfg.dropout, opts.attentionSeed)) : alpha;
-      const out = tf.engine().runKernel(GAT_AGGREGATE, { alpha: alphaUsed, xl, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, attrs) as tf.Tensor2D;
+      const all = tf.engine().runKernel(GAT_AGGREGATE, { alpha: alphaUsed, xl, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, attrs) as tf.Tensor2D;
       if (alphaUsed !== alpha) alphaUsed.dispose();
+      const out = cutRows(all);
+      if (out !== all) all.dispose();
       // One head: its mean is itself (a reduction over a size-1 axis is a whole pass on a GPU).
-      let y = cfg.concat || H === 1 ? out : (tf.mean(tf.reshape(out, [N, H, C]), 1) as tf.Tensor2D);
+      let y = cfg.concat || H === 1 ? out : (tf.mean(tf.reshape(out, [R, H, C]), 1) as tf.Tensor2D);
       y = bias(y, P['bias']);
-      if (cfg.residual) y = tf.add(y, project(xd, P['res.weight'] as tf.Tensor2D));
+      if (cfg.residual) y = tf.add(y, cutRows(project(xd, P['res.weight'] as tf.Tensor2D)));
       return activate(y, opts.activation);
     });
     if (xd !== input) tf.dispose(isSparse(xd) ? xd.values : xd);
@@ -143,8 +157,10 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
         if (dy !== dh) dy.dispose();
       };
       if (cfg.bias) grads['bias'] = tf.sum(dy, 0);
+      // The residual's gradients read dy on all N rows (x~ has N rows).
+      const dyAll = cfg.residual ? padRows(dy) : dy;
       const [dAlphaUsed, dxlAgg] = tf.tidy(() => {
-        const dout = cfg.concat || H === 1 ? dy : (tf.tile(tf.div(dy, H), [1, H]) as tf.Tensor2D);
+        const dout = padRows(cfg.concat || H === 1 ? dy : (tf.tile(tf.div(dy, H), [1, H]) as tf.Tensor2D));
         const alphaUsed = attnDrop ? tf.tidy(() => dropout(salpha!, cfg.dropout, opts.attentionSeed)) : salpha!;
         return tf.engine().runKernel(GAT_AGGREGATE_GRAD, {
           alpha: alphaUsed, xl: sxl!, dOut: dout, ...graph, ...bySource,
@@ -173,7 +189,7 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       const wl = P['lin_l.weight'] as tf.Tensor2D;
       const weighted: Array<[string, tf.Tensor2D, tf.Tensor2D]> = [['lin_l.weight', dxl, wl]];
       if (!cfg.shareWeights) weighted.push(['lin_r.weight', dxr!, P['lin_r.weight'] as tf.Tensor2D]);
-      if (cfg.residual) weighted.push(['res.weight', dy, P['res.weight'] as tf.Tensor2D]);
+      if (cfg.residual) weighted.push(['res.weight', dyAll, P['res.weight'] as tf.Tensor2D]);
       const wGrads = projectWeightGrads(
         opts.inputGrad ? (sx as NodeInput) : x, inDrop > 0 ? { p: inDrop, seed: opts.inputSeed } : null,
         weighted.map(([, d, w]) => [d, w]),
@@ -186,9 +202,10 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
         const dxd = tf.tidy(() => projectInputGradSum([
           [dxl, wl],
           ...(cfg.shareWeights ? [] : [[dxr!, P['lin_r.weight'] as tf.Tensor2D] as [tf.Tensor2D, tf.Tensor2D]]),
-          ...(cfg.residual ? [[dy, P['res.weight'] as tf.Tensor2D] as [tf.Tensor2D, tf.Tensor2D]] : []),
+          ...(cfg.residual ? [[dyAll, P['res.weight'] as tf.Tensor2D] as [tf.Tensor2D, tf.Tensor2D]] : []),
         ]));
         tf.dispose([dxl, dxr!, sx!]);
+        if (dyAll !== dy) dyAll.dispose();
         freeDy();
         out.push(inDrop > 0 ? tf.tidy(() => dropout(dxd, inDrop, opts.inputSeed)) : dxd);
       }

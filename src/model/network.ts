@@ -305,6 +305,7 @@ export function networkForward(
         training: opts.training,
         activation: last ? null : net.activation,
         inputGrad: l > 0,
+        ...(inputs.blocks ? { numDst: inputs.blocks[l]!.numDst } : {}),
       }, layerParams(params, l), h, graph));
       return;
     }

@@ -6,7 +6,7 @@
  */
 import type { GraphDataset } from '../data/dataset.js';
 import type { StoreReader } from '../store/read.js';
-import { MAX_GAP_BYTES, spansOf } from '../store/ranges.js';
+import { spansOf } from '../store/ranges.js';
 import { csrByDestination } from '../store/write.js';
 
 /** The in-edges of a request's nodes: node k's sources are src[ptr[k]..ptr[k+1]), in CSR order. */
@@ -83,7 +83,7 @@ export class StoreAdjacency implements InAdjacency {
     const src = new Int32Array(ptr[nodes.length]!);
     const start = Float64Array.from(nodes, (i) => this.indptr[i]!);
     const end = Float64Array.from(nodes, (i) => this.indptr[i + 1]!);
-    for (const span of spansOf(start, end, MAX_GAP_BYTES / 4)) {
+    for (const span of spansOf(start, end, 4)) {
       if (span.hi === span.lo) continue;
       const buf = new Int32Array(span.hi - span.lo);
       this.reader.readBytes('indices', span.lo, buf.length, new Uint8Array(buf.buffer));

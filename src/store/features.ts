@@ -10,7 +10,7 @@ import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
 import { applyNormalization, type FeatureNormalization } from '../data/feature-normalization.js';
 import type { FeatureSource } from '../train/minibatch.js';
 import type { StoreReader } from './read.js';
-import { MAX_GAP_BYTES, spansOf } from './ranges.js';
+import { spansOf } from './ranges.js';
 
 export interface StoreFeatureOptions {
   /** The run's feature transform (--normalize-features, resolved): per row or with saved column statistics, so rows equal those of the whole matrix transformed in memory. */
@@ -28,8 +28,7 @@ export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): Feat
         const values = new Float32Array(nodes.length * F);
         const start = Float64Array.from(nodes, (i) => i * F);
         const end = Float64Array.from(nodes, (i) => (i + 1) * F);
-        const gap = MAX_GAP_BYTES / (m.featuresDtype === 'float16' ? 2 : 4);
-        for (const span of spansOf(start, end, gap)) {
+        for (const span of spansOf(start, end, m.featuresDtype === 'float16' ? 2 : 4)) {
           const block = reader.readFloats('features', span.lo, span.hi - span.lo);
           for (const k of span.members) values.set(block.subarray(start[k]! - span.lo, end[k]! - span.lo), k * F);
         }
@@ -46,7 +45,7 @@ export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): Feat
       const colIdx = new Int32Array(rowPtr[nodes.length]!), values = new Float32Array(rowPtr[nodes.length]!);
       const start = Float64Array.from(nodes, (i) => indptr[i]!);
       const end = Float64Array.from(nodes, (i) => indptr[i + 1]!);
-      for (const span of spansOf(start, end, MAX_GAP_BYTES / 4)) {
+      for (const span of spansOf(start, end, 4)) {
         if (span.hi === span.lo) continue;
         const cols = reader.readRaw('feat_indices', span.lo, span.hi - span.lo) as Int32Array;
         const vals = reader.readFloats('feat_values', span.lo, span.hi - span.lo);

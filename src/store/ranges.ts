@@ -2,10 +2,14 @@
  * Batched positional reads: the element ranges a batch needs (one per requested node), sorted by
  * position and merged into spans where the gap between two ranges is small, so a batch makes a
  * few large sequential reads instead of one small read per node (a read of a few KB costs about
- * as much as reading the gap: MAX_GAP_BYTES).
+ * as much as reading the gap: MAX_GAP_BYTES). A span stops growing at MAX_SPAN_BYTES: rows spread
+ * over a whole file (130k random feature rows of ogbn-products' 2.4M, 7 KB apart on average)
+ * would otherwise merge into one read of the whole file, a buffer of its size per batch. A single
+ * range longer than that (a hub's in-edges) is still one span.
  */
 
 export const MAX_GAP_BYTES = 64 * 1024;
+export const MAX_SPAN_BYTES = 4 * 1024 * 1024;
 
 export interface Span {
   /** Elements [lo, hi) of the array. */
@@ -15,13 +19,19 @@ export interface Span {
   members: number[];
 }
 
-/** Spans covering ranges [start[k], end[k]) (empty ranges included), gaps up to maxGap elements merged. */
-export function spansOf(start: ArrayLike<number>, end: ArrayLike<number>, maxGap: number): Span[] {
+/**
+ * Spans covering ranges [start[k], end[k]) of an array of `elementBytes`-byte elements (empty
+ * ranges included): gaps up to MAX_GAP_BYTES merged, while a span stays within MAX_SPAN_BYTES.
+ */
+export function spansOf(start: ArrayLike<number>, end: ArrayLike<number>, elementBytes: number): Span[] {
+  const maxGap = Math.floor(MAX_GAP_BYTES / elementBytes);
+  const maxSpan = Math.floor(MAX_SPAN_BYTES / elementBytes);
   const order = Array.from({ length: start.length }, (_, k) => k).sort((a, b) => start[a]! - start[b]! || a - b);
   const spans: Span[] = [];
   for (const k of order) {
     const s = spans[spans.length - 1];
-    if (s && start[k]! <= s.hi + maxGap) {
+    // Joins the last span when inside it, or close to it and the span stays within the limit.
+    if (s && start[k]! <= s.hi + maxGap && (end[k]! <= s.hi || end[k]! - s.lo <= maxSpan)) {
       s.hi = Math.max(s.hi, end[k]!);
       s.members.push(k);
     } else spans.push({ lo: start[k]!, hi: end[k]!, members: [k] });

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_GAP_BYTES, spansOf } from '../store/ranges.js';
+import { spansOf } from '../store/ranges.js';
 import type { DenseFeatures } from '../data/dataset.js';
 import { layerBlock, blockSupports } from '../model/layer-block.js';
 import { createNetworkInputs, layerPrefix, type NetworkConfig } from '../model/network.js';
@@ -56,7 +56,7 @@ class SpilledLayer implements FeatureSource {
     const W = this.numFeatures;
     const values = new Float32Array(nodes.length * W);
     const start = Float64Array.from(nodes, (i) => i * W), end = Float64Array.from(nodes, (i) => (i + 1) * W);
-    for (const span of spansOf(start, end, MAX_GAP_BYTES / 4)) {
+    for (const span of spansOf(start, end, 4)) {
       const buf = new Float32Array(span.hi - span.lo);
       const bytes = new Uint8Array(buf.buffer);
       let done = 0;
@@ -142,13 +142,11 @@ async function layerwiseForward(
         const block = sampler.sample(dst, 0).blocks[0]!;
         const inputs = createNetworkInputs(prev.rows(block.srcNodes), block.layout);
         try {
-          const y = tf.tidy(() => {
-            const h = layerBlock({
-              cfg, inputDropout: 0, inputSeed: 0, attentionSeed: 0, training: false,
-              activation: last ? null : net.activation, inputGrad: false,
-            }, lp, inputs.x, inputs.graph);
-            return tf.slice(h, [0, 0], [block.numDst, width]);
-          });
+          // The chunk's destinations are the first numDst rows, the only ones the block outputs.
+          const y = tf.tidy(() => layerBlock({
+            cfg, inputDropout: 0, inputSeed: 0, attentionSeed: 0, training: false,
+            activation: last ? null : net.activation, inputGrad: false, numDst: block.numDst,
+          }, lp, inputs.x, inputs.graph));
           const v = (await y.data()) as Float32Array;
           y.dispose();
           if (last) emit(lo, v);
