@@ -19,7 +19,7 @@ import { StoreReader } from '../src/store/read.js';
 import { writeStore } from '../src/store/write.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
 import { prepareData } from '../src/train/data.js';
-import { chunkRanges, layerwiseLogits, layerwiseScores } from '../src/train/layerwise.js';
+import { chunkEdgeBudget, chunkRanges, layerwiseLogits, layerwiseScores } from '../src/train/layerwise.js';
 import { scoresOfLogits } from '../src/train/node-scores.js';
 import { memoryFeatures } from '../src/train/minibatch.js';
 import { storeFeatures } from '../src/store/features.js';
@@ -48,6 +48,10 @@ test('chunks cover every node once, within the bounds', () => {
   assert.deepEqual(chunkRanges(adj, 2, 100), [[0, 2], [2, 4], [4, 5]]);
   // Edges (in-degree + the loop): 2, 1, 9, 2, 3; the hub is a chunk of its own.
   assert.deepEqual(chunkRanges(adj, 10, 5), [[0, 2], [2, 3], [3, 5]]);
+  // Edges per chunk from the bytes its sources' rows take: 100 features into 8 x 8 heads.
+  assert.equal(chunkEdgeBudget(100, 64), Math.floor((64 << 20) / (4 * (100 + 3 * 64))));
+  assert.equal(chunkEdgeBudget(1, 1), 1 << 20);
+  assert.equal(chunkEdgeBudget(1_000_000, 64), 4096);
 });
 
 test('layer-wise inference equals the full forward on Cora (memory and store features)', async () => {

@@ -7,7 +7,7 @@
  *
  * Exact: a node's output depends only on its in-neighbours' previous-layer rows, which a chunk
  * holds in full, so the logits equal the full-graph forward's (up to float rounding). The backend
- * only ever holds one chunk's tensors (bounded by maxChunkEdges); the host holds one layer's
+ * only ever holds one chunk's tensors (bounded by chunkEdgeBudget); the host holds one layer's
  * output for all nodes, N x width floats, twice (the layer read and the layer written), or, with
  * spill, only the logits (hidden layers go to a temporary file and are read back by rows), or
  * with layerwiseScores not even those: 12 bytes a node (node-scores.ts).
@@ -32,7 +32,7 @@ export interface LayerwiseOptions {
   addSelfLoops: boolean;
   /** Most destinations per chunk. */
   maxChunkNodes?: number;
-  /** Most in-edges per chunk (a hub alone may exceed it: it is then a chunk of its own). */
+  /** Most in-edges per chunk (a hub alone may exceed it: it is then a chunk of its own); default chunkEdgeBudget. */
   maxChunkEdges?: number;
   /**
    * Keep each hidden layer's output in a temporary file instead of host memory, reading back the
@@ -72,6 +72,20 @@ class SpilledLayer implements FeatureSource {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** Bytes of one chunk's source-row tensors a layer may use (see chunkEdgeBudget). */
+const CHUNK_BYTES = 64 << 20;
+
+/**
+ * In-edges per chunk: a chunk's sources (at most its edges) each bring an input row and xl, xr
+ * and the aggregation's row, 4 * (inWidth + 3 * heads * channels) bytes; the budget keeps that
+ * near CHUNK_BYTES (ogbn-products' first layer, 100 features and 8 x 8: 57k edges), so
+ * evaluation never needs more memory than a training batch, between 4096 and 2^20 edges.
+ */
+export function chunkEdgeBudget(inWidth: number, hiddenWidth: number): number {
+  const perSource = 4 * (inWidth + 3 * hiddenWidth);
+  return Math.max(4096, Math.min(1 << 20, Math.floor(CHUNK_BYTES / perSource)));
 }
 
 /** Consecutive node ranges holding at most maxNodes nodes and (past the first) maxEdges in-edges. */
@@ -120,7 +134,7 @@ async function layerwiseForward(
   emit: (firstRow: number, rows: Float32Array) => void,
 ): Promise<void> {
   const N = o.adjacency.numNodes;
-  const chunks = chunkRanges(o.adjacency, o.maxChunkNodes ?? 16384, o.maxChunkEdges ?? 1 << 20);
+
   const sampler = new NeighborSampler(o.adjacency, { fanouts: [-1], addSelfLoops: o.addSelfLoops });
   let prev: FeatureSource = o.features;
   const spillDir = o.spill ? mkdtempSync(join(tmpdir(), 'gatv2-layerwise-')) : null;
@@ -131,6 +145,7 @@ async function layerwiseForward(
       if (!blockSupports(cfg)) throw new Error('layer-wise inference: layers with edge features are not supported');
       const last = l === net.layers.length - 1;
       const width = outputWidth(cfg);
+      const chunks = chunkRanges(o.adjacency, o.maxChunkNodes ?? 16384, o.maxChunkEdges ?? chunkEdgeBudget(cfg.inChannels, cfg.heads * cfg.outChannels));
       const toFile = spillDir !== null && !last ? new SpilledLayer(join(spillDir, `layer-${l}.f32`), width) : null;
       if (toFile) spilled.push(toFile);
       const out = toFile || last ? null : new Float32Array(N * width);
