@@ -9,10 +9,11 @@ import { Prng } from '../src/check/prng.js';
 
 test('spans cover their ranges, merge small gaps and stay within the span limit', () => {
   const rng = new Prng(5);
-  // 20,000 rows of 100 float32s spread over 2.4M rows: about 48 KB apart, under the gap limit,
-  // so without the span limit they would be one read of nearly the whole matrix.
+  // 200,000 rows of 100 float32s spread over 2.4M rows: 4.8 KB apart on average, so about half
+  // the gaps are under the gap limit; without the span limit the merged reads could grow to most
+  // of the matrix.
   const row = 100;
-  const nodes = Array.from({ length: 20000 }, () => rng.int(2_400_000));
+  const nodes = Array.from({ length: 200_000 }, () => rng.int(2_400_000));
   nodes.push(nodes[0]!, 7); // a repeat, and a row near the start
   const start = Float64Array.from(nodes, (i) => i * row), end = Float64Array.from(nodes, (i) => (i + 1) * row);
   const spans = spansOf(start, end, 4);
@@ -28,7 +29,16 @@ test('spans cover their ranges, merge small gaps and stay within the span limit'
     }
   }
   assert.ok(seen.every((c) => c === 1), 'each range in exactly one span');
-  assert.ok(spans.length < nodes.length / 2, `${spans.length} reads for ${nodes.length} rows: close rows share reads`);
+  assert.ok(spans.length < 0.9 * nodes.length, `${spans.length} reads for ${nodes.length} rows: close rows share reads`);
+  // Within a span, each range starts at most MAX_GAP_BYTES after the ones before it end.
+  for (const s of spans) {
+    const ms = [...s.members].sort((a, b) => start[a]! - start[b]!);
+    let hi = end[ms[0]!]!;
+    for (const k of ms.slice(1)) {
+      assert.ok((start[k]! - hi) * 4 <= MAX_GAP_BYTES, 'a gap wider than the limit was read');
+      hi = Math.max(hi, end[k]!);
+    }
+  }
   assert.ok(spans.length >= (2_400_000 * row * 4) / MAX_SPAN_BYTES / 2, 'the whole matrix is not one read');
 
   // Ranges further apart than the gap limit are separate reads; one range past the span limit is one span.

@@ -148,13 +148,17 @@ function statsOf(scan: FeatureScan): { mean: number[]; std: number[] } {
 }
 
 /** The features transformed as `n` says; the input is left untouched. */
-export function applyNormalization(f: SparseFeatures | DenseFeatures, n: FeatureNormalization): SparseFeatures | DenseFeatures {
+export function applyNormalization(
+  f: SparseFeatures | DenseFeatures, n: FeatureNormalization, o: { inPlace?: boolean } = {},
+): SparseFeatures | DenseFeatures {
   if (n.mode === 'none') return f;
-  if (n.mode === 'row') return rowNormalize(f);
+  // In place (dense rows the caller owns, such as rows just read from a store): no second copy.
+  const reuse = o.inPlace === true && f.kind === 'dense';
+  if (n.mode === 'row') return f.kind === 'dense' ? rowNormalize(f, reuse ? f.values : undefined) : rowNormalize(f);
   // Centring fills every zero, so sparse features become dense.
   const d = toDense(f);
   const F = d.numFeatures;
-  const values = new Float32Array(d.values.length);
+  const values = reuse ? d.values : new Float32Array(d.values.length);
   for (let i = 0; i < d.numNodes; i++) {
     for (let j = 0; j < F; j++) values[i * F + j] = (d.values[i * F + j] - n.mean[j]) / n.std[j];
   }

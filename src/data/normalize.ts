@@ -9,10 +9,11 @@ import type { DenseFeatures, SparseFeatures } from './dataset.js';
  * left as they are rather than turned into NaN. Sums are taken in float64.
  */
 export function rowNormalize(f: SparseFeatures): SparseFeatures;
-export function rowNormalize(f: DenseFeatures): DenseFeatures;
+export function rowNormalize(f: DenseFeatures, into?: Float32Array): DenseFeatures;
 export function rowNormalize(f: SparseFeatures | DenseFeatures): SparseFeatures | DenseFeatures;
-export function rowNormalize(f: SparseFeatures | DenseFeatures): SparseFeatures | DenseFeatures {
-  const values = new Float32Array(f.values.length);
+/** `into` (dense only) receives the values; it may be f.values itself (each row's sum is taken first). */
+export function rowNormalize(f: SparseFeatures | DenseFeatures, into?: Float32Array): SparseFeatures | DenseFeatures {
+  const values = into ?? new Float32Array(f.values.length);
   const n = f.numNodes;
   for (let i = 0; i < n; i++) {
     const lo = f.kind === 'sparse' ? f.rowPtr[i] : i * f.numFeatures;

@@ -32,7 +32,8 @@ export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): Feat
           const block = reader.readFloats('features', span.lo, span.hi - span.lo);
           for (const k of span.members) values.set(block.subarray(start[k]! - span.lo, end[k]! - span.lo), k * F);
         }
-        return norm({ kind: 'dense', numNodes: nodes.length, numFeatures: F, values });
+        // `values` is this call's own: normalised where it is.
+        return applyNormalization({ kind: 'dense', numNodes: nodes.length, numFeatures: F, values }, o.normalization, { inPlace: true });
       },
     };
   }

@@ -1,14 +1,14 @@
 /**
  * Batched positional reads: the element ranges a batch needs (one per requested node), sorted by
- * position and merged into spans where the gap between two ranges is small, so a batch makes a
- * few large sequential reads instead of one small read per node (a read of a few KB costs about
- * as much as reading the gap: MAX_GAP_BYTES). A span stops growing at MAX_SPAN_BYTES: rows spread
- * over a whole file (130k random feature rows of ogbn-products' 2.4M, 7 KB apart on average)
- * would otherwise merge into one read of the whole file, a buffer of its size per batch. A single
- * range longer than that (a hub's in-edges) is still one span.
+ * position and merged into spans where the gap between two ranges is small, so neighbouring rows
+ * share a read. A gap is read only when copying it costs about what a read call costs (a few KB
+ * from the page cache: MAX_GAP_BYTES); wider gaps make a new read, since rows spread over a file
+ * (130k random feature rows of ogbn-products' 2.4M, 7 KB apart) would otherwise be read as the
+ * whole file, 20x the bytes needed. A span also stops growing at MAX_SPAN_BYTES, which bounds the
+ * buffer of one read; a single range longer than that (a hub's in-edges) is still one span.
  */
 
-export const MAX_GAP_BYTES = 64 * 1024;
+export const MAX_GAP_BYTES = 4 * 1024;
 export const MAX_SPAN_BYTES = 4 * 1024 * 1024;
 
 export interface Span {
