@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildNetworkConfig } from '../src/model/network.js';
-import { autogradPeakBytes, checkAutogradFits } from '../src/train/autograd-memory.js';
+import { analyticPeakBytes, autogradPeakBytes, checkAutogradFits } from '../src/train/autograd-memory.js';
+import { DEFAULT_MODEL } from '../src/train/config.js';
 import { InputError } from '../src/errors.js';
 import { runCli, messageLines } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
@@ -52,4 +53,24 @@ test('bench --grad autograd and gradcheck on wasm are refused', async () => {
   const run = join(tmpDir('autograd-ckpt'), 'run');
   await trainSession({ config: tinyConfig({ epochs: 1 }), out: run, reporter: recorder(), stop: stopControl({ signals: false }) });
   await assertRefused(['gradcheck', '--checkpoint', run, '--backend', 'wasm'], 'autograd');
+});
+
+test('a full-batch run whose step does not fit the wasm heap is refused before it starts, pointing to mini-batches', async () => {
+  const heap = { GATV2_WASM_HEAP_BYTES: '10000000' };
+  const out = join(tmpDir('fullbatch-mem'), 'run');
+  const r = await runCli(['train', '--dataset', 'cora', '--backend', 'wasm', '--out', out], heap);
+  assert.equal(r.code, 2, r.err);
+  const lines = messageLines(r.err);
+  assert.equal(lines.length, 1, r.err);
+  assert.match(lines[0]!, /^gatv2: cora: a full-batch step at 2708 nodes and 13264 edges needs about (\d+\.\d+) GB of wasm heap \(estimated\), more than it allows \(0\.010 GB, about 85% of it usable\); train in mini-batches: gatv2 convert DATASET --out STORE, then gatv2 train --dataset STORE --batch-size 1024 --fanout 15,10/);
+  assert.ok(!existsSync(out), 'nothing written');
+  // Mini-batches of the same graph are not refused; neither is the full default heap.
+  const mb = await runCli(['train', '--dataset', 'cora', '--backend', 'wasm', '--batch-size', '512', '--fanout', '5,5', '--epochs', '1', '--out', join(tmpDir('fullbatch-mb'), 'run')], heap);
+  assert.equal(mb.code, 0, mb.err);
+  // The fit gives back the two bench measurements it came from (peakDataBytes, 98.7 and 154.7 MB).
+  const net = buildNetworkConfig({ ...DEFAULT_MODEL, inFeatures: 100, numClasses: 47 });
+  for (const [edges, measured] of [[219993, 98735232], [619974, 154732572]] as const) {
+    const est = analyticPeakBytes(net, { nodes: 20000, edges, featureBytes: 20000 * 100 * 4 });
+    assert.ok(Math.abs(est - measured) / measured < 0.01, `${edges} edges: estimate ${est} against ${measured}`);
+  }
 });

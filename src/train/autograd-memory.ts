@@ -60,3 +60,49 @@ export function checkAutogradFits(net: NetworkConfig, numEdges: number, what: st
       `(${gb(limit)}, about ${Math.round(USABLE_SHARE * 100)}% of it usable); use --backend cpu, or the analytic gradients (--grad analytic)`,
   );
 }
+
+/**
+ * The analytic full-batch step, fitted to peakDataBytes of `gatv2 bench --backend wasm --grad
+ * analytic --nodes 20000 --features 100 --classes 47 --steps 1 --warmup 1 --kernels 0 --json`
+ * at --avg-degree 10 and 30 (98.7 and 154.7 MB at 220k and 620k edges with self loops): 140
+ * bytes per edge, spread over the 9 heads of the default model's layers (8 + 1), and 2995 bytes
+ * per node besides its 400 bytes of features, over its 111 output channels (8 x 8 + 47). Other
+ * models scale by their heads and channels (the edge tensors are [E, H], the node tensors
+ * [N, H*C]).
+ */
+const ANALYTIC_BYTES_PER_EDGE_HEAD = 140 / 9;
+const ANALYTIC_BYTES_PER_NODE_CHANNEL = 2995 / 111;
+/**
+ * wasm's heap grows to about twice the peak of live tensor bytes (its allocator does not reuse
+ * every freed block: 564 MB of heap for a 291 MB peak, measured on ogbn-products-sized batches).
+ */
+const HEAP_PER_LIVE_BYTE = 2;
+
+/** Estimated peak live bytes of one analytic full-batch step (inputs included). */
+export function analyticPeakBytes(net: NetworkConfig, g: { nodes: number; edges: number; featureBytes: number }): number {
+  let heads = 0, channels = 0;
+  for (const l of net.layers) {
+    heads += l.heads;
+    channels += l.heads * l.outChannels;
+  }
+  return g.featureBytes + ANALYTIC_BYTES_PER_EDGE_HEAD * heads * g.edges + ANALYTIC_BYTES_PER_NODE_CHANNEL * channels * g.nodes;
+}
+
+/**
+ * Refuses (InputError), before training starts, a full-batch run on wasm whose estimated step
+ * does not fit the heap, and names the way out: mini-batches from a store. `edges` counts self
+ * loops; `featureBytes` is the features as uploaded.
+ */
+export function checkFullBatchFits(
+  net: NetworkConfig, g: { name: string; nodes: number; edges: number; featureBytes: number }, backend = tf.getBackend(),
+): void {
+  if (backend !== 'wasm') return;
+  const need = HEAP_PER_LIVE_BYTE * analyticPeakBytes(net, g);
+  const limit = wasmHeapLimit();
+  if (need <= USABLE_SHARE * limit) return;
+  throw new InputError(
+    `${g.name}: a full-batch step at ${g.nodes} nodes and ${g.edges} edges needs about ${gb(need)} of wasm heap (estimated), ` +
+      `more than it allows (${gb(limit)}, about ${Math.round(USABLE_SHARE * 100)}% of it usable); train in mini-batches: ` +
+      `gatv2 convert DATASET --out STORE, then gatv2 train --dataset STORE --batch-size 1024 --fanout 15,10 (or --backend cpu, without a heap limit)`,
+  );
+}

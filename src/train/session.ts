@@ -15,7 +15,7 @@ import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../
 import { writeJsonAtomic } from './atomic.js';
 import type { ModelConfig } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
-import { checkAutogradFits } from './autograd-memory.js';
+import { checkAutogradFits, checkFullBatchFits } from './autograd-memory.js';
 import { prepareData, transformDataset, type PreparedData } from './data.js';
 import { meanStd, type MeanStd } from './metrics.js';
 import type { ProgressReporter } from './progress.js';
@@ -213,6 +213,11 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   if (data && config.batchSize === undefined) {
     if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
     if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
+    const f = data.features;
+    checkFullBatchFits(net, {
+      name: info.name, nodes: data.layout.numNodes, edges: data.layout.numEdges,
+      featureBytes: f.kind === 'dense' ? 4 * f.values.length : 8 * f.values.length + 4 * (f.numNodes + 1),
+    }, backend);
   }
 
   if (prior) {
