@@ -24,15 +24,15 @@ export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): Feat
   if (m.featureKind === 'dense') {
     return {
       numFeatures: F,
-      rows(nodes) {
-        const values = new Float32Array(nodes.length * F);
+      rows(nodes, into) {
+        const values = into && into.length >= nodes.length * F ? into.subarray(0, nodes.length * F) : new Float32Array(nodes.length * F);
         const start = Float64Array.from(nodes, (i) => i * F);
         const end = Float64Array.from(nodes, (i) => (i + 1) * F);
         for (const span of spansOf(start, end, m.featuresDtype === 'float16' ? 2 : 4)) {
           const block = reader.readFloats('features', span.lo, span.hi - span.lo);
           for (const k of span.members) values.set(block.subarray(start[k]! - span.lo, end[k]! - span.lo), k * F);
         }
-        // `values` is this call's own: normalised where it is.
+        // `values` is this call's own (or the caller's buffer): normalised where it is.
         return applyNormalization({ kind: 'dense', numNodes: nodes.length, numFeatures: F, values }, o.normalization, { inPlace: true });
       },
     };

@@ -52,9 +52,9 @@ class SpilledLayer implements FeatureSource {
     let done = 0;
     while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, firstRow * this.numFeatures * 4 + done);
   }
-  rows(nodes: Int32Array): DenseFeatures {
+  rows(nodes: Int32Array, into?: Float32Array): DenseFeatures {
     const W = this.numFeatures;
-    const values = new Float32Array(nodes.length * W);
+    const values = into && into.length >= nodes.length * W ? into.subarray(0, nodes.length * W) : new Float32Array(nodes.length * W);
     const start = Float64Array.from(nodes, (i) => i * W), end = Float64Array.from(nodes, (i) => (i + 1) * W);
     for (const span of spansOf(start, end, 4)) {
       const buf = new Float32Array(span.hi - span.lo);
@@ -139,6 +139,7 @@ async function layerwiseForward(
   let prev: FeatureSource = o.features;
   const spillDir = o.spill ? mkdtempSync(join(tmpdir(), 'gatv2-layerwise-')) : null;
   const spilled: SpilledLayer[] = [];
+  let rowBuffer = new Float32Array(0);
   try {
     for (let l = 0; l < net.layers.length; l++) {
       const cfg = net.layers[l]!;
@@ -155,7 +156,11 @@ async function layerwiseForward(
       for (const [lo, hi] of chunks) {
         const dst = Int32Array.from({ length: hi - lo }, (_, k) => lo + k);
         const block = sampler.sample(dst, 0).blocks[0]!;
-        const inputs = createNetworkInputs(prev.rows(block.srcNodes), block.layout);
+        // One buffer for every chunk's rows, grown when a chunk needs more: the tensors made from
+        // it are disposed (and the chunk's output read back) before the next chunk refills it.
+        const need = block.srcNodes.length * prev.numFeatures;
+        if (rowBuffer.length < need) rowBuffer = new Float32Array(Math.ceil(need * 1.25));
+        const inputs = createNetworkInputs(prev.rows(block.srcNodes, rowBuffer), block.layout);
         try {
           // The chunk's destinations are the first numDst rows, the only ones the block outputs.
           const y = tf.tidy(() => layerBlock({
@@ -175,7 +180,7 @@ async function layerwiseForward(
       if (toFile) prev = toFile;
       else {
         const dense: DenseFeatures = { kind: 'dense', numNodes: N, numFeatures: width, values: out! };
-        prev = { numFeatures: width, rows: (nodes) => gatherRows(dense, nodes) };
+        prev = { numFeatures: width, rows: (nodes, into) => gatherRows(dense, nodes, into) };
       }
     }
     throw new Error('layer-wise inference: a network without layers');

@@ -47,18 +47,23 @@ export function resolveFanouts(fanout: number[], layers: number): number[] {
 /** Rows of node features for a list of nodes, in the list's order. */
 export interface FeatureSource {
   numFeatures: number;
-  rows(nodes: Int32Array): SparseFeatures | DenseFeatures;
+  /**
+   * The rows of `nodes`. Dense rows go into `into` when it is long enough (the result's values are
+   * a view of it, valid until the caller fills it again): a layer-wise pass reuses one buffer for
+   * its thousands of chunks instead of leaving one chunk-sized array for the collector each time.
+   */
+  rows(nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures;
 }
 
 /** Rows gathered from features held in memory (already normalised as configured). */
 export function memoryFeatures(f: SparseFeatures | DenseFeatures): FeatureSource {
-  return { numFeatures: f.numFeatures, rows: (nodes) => gatherRows(f, nodes) };
+  return { numFeatures: f.numFeatures, rows: (nodes, into) => gatherRows(f, nodes, into) };
 }
 
-export function gatherRows(f: SparseFeatures | DenseFeatures, nodes: Int32Array): SparseFeatures | DenseFeatures {
+export function gatherRows(f: SparseFeatures | DenseFeatures, nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures {
   const F = f.numFeatures, n = nodes.length;
   if (f.kind === 'dense') {
-    const values = new Float32Array(n * F);
+    const values = into && into.length >= n * F ? into.subarray(0, n * F) : new Float32Array(n * F);
     for (let k = 0; k < n; k++) values.set(f.values.subarray(nodes[k]! * F, (nodes[k]! + 1) * F), k * F);
     return { kind: 'dense', numNodes: n, numFeatures: F, values };
   }
