@@ -4,12 +4,13 @@
  * --check-grads on a batch, and the flag errors.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { EpochMetrics } from '../src/train/metrics.js';
 import { loadDataset } from '../src/data/load.js';
-import { scoreStoreFromFiles } from '../src/train/inference.js';
+import { infer, loadModel, scoreStoreFromFiles } from '../src/train/inference.js';
+import { predictionsCsv } from '../src/cli/predict.js';
 import { scoreSplitOf } from '../src/train/node-scores.js';
 import { writeStore } from '../src/store/write.js';
 import { splitIndices } from '../src/data/dataset.js';
@@ -123,6 +124,21 @@ test('a store trained from its files: the same batches as from memory, evaluate 
   assert.ok(scored);
   assert.equal(scoreSplitOf(scored.scores, scored.labels, scored.splits.test).accuracy, r.summary.runs[0]!.best.testAcc);
   assert.equal(await scoreStoreFromFiles(fromStore, { dataset: 'cora' }), null);
+  // predict on the store from its files writes what the whole-store path computes, byte for byte.
+  const csv = join(tmpDir('mb-predict'), 'p.csv');
+  const pr = await runCli(['predict', '--checkpoint', fromStore, '--out', csv, '--json']);
+  assert.equal(pr.code, 0, pr.err);
+  const m = await loadModel(fromStore, { strictLabels: false });
+  try {
+    const want = [...predictionsCsv(m.data.dataset.nodeIds, m.checkpoint.manifest.modelConfig.classNames, (await infer(m)).logits)].join('');
+    assert.equal(readFileSync(csv, 'utf8'), want);
+  } finally {
+    m.dispose();
+  }
+  const summary = JSON.parse(pr.out) as { predictions: { rows: number }; accuracy: Record<string, { accuracy: number }> };
+  assert.equal(summary.predictions.rows, 2708);
+  assert.equal(summary.accuracy['test']!.accuracy, r.summary.runs[0]!.best.testAcc);
+  assert.deepEqual(readdirSync(join(csv, '..')), ['p.csv'], 'no temporary file left');
   // --diagnostics needs the whole graph.
   await assert.rejects(
     trainSession({ config: { ...config, epochs: 1, dataset: store, diagnostics: 1 }, out: tmpDir('mb-diag'), reporter: recorder(), stop: quiet() }),

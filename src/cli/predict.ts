@@ -3,13 +3,16 @@
  * the class probabilities of every node, under the user's own node ids and labels; optionally the
  * attention weight of every edge, layer and head.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkpointOptions } from './checkpoint-options.js';
 import { InputError } from '../errors.js';
 import { writeTextAtomic } from '../train/atomic.js';
-import { infer, loadModel } from '../train/inference.js';
+import { infer, loadModel, resolveCheckpointDir, scoreStoreFromFiles } from '../train/inference.js';
+import { readManifest } from '../train/checkpoint.js';
+import { scoreSplitOf } from '../train/node-scores.js';
+import { StoreReader } from '../store/read.js';
 import { scoreSplit, softmaxRows } from '../train/loss.js';
 import { SPLITS, type Split } from '../data/dataset.js';
 import type { GraphLayout } from '../graph/layout.js';
@@ -32,9 +35,18 @@ const num = (x: number) => String(Number(x.toPrecision(7)));
 
 /** The predictions CSV, a line at a time (header first), each ending in a newline. */
 export function* predictionsCsv(nodeIds: string[], classNames: string[], logits: Float32Array): Generator<string> {
+  yield predictionsHeader(classNames);
+  yield* predictionRows(nodeIds, classNames, logits);
+}
+
+function predictionsHeader(classNames: string[]): string {
+  return ['id', 'predicted', ...classNames.map((c) => `p_${c}`)].map(csvField).join(',') + '\n';
+}
+
+/** The lines of nodes nodeIds[k], whose logits are row k of `logits`. */
+function* predictionRows(nodeIds: string[], classNames: string[], logits: Float32Array): Generator<string> {
   const C = classNames.length;
   const probs = softmaxRows(logits, C);
-  yield ['id', 'predicted', ...classNames.map((c) => `p_${c}`)].map(csvField).join(',') + '\n';
   for (let i = 0; i < nodeIds.length; i++) {
     let best = 0;
     for (let c = 1; c < C; c++) if (probs[i * C + c] > probs[i * C + best]) best = c;
@@ -93,6 +105,13 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   handler: async (args: ArgumentsCamelCase<PredictArgs>) => {
     checkOutputFile('--out', args.out);
     if (args.attention !== undefined) checkOutputFile('--attention', args.attention);
+    // A store without --attention: from its files, in bounded memory.
+    const fromFiles = args.attention === undefined ? await predictFromStoreFiles(args) : null;
+    if (fromFiles) {
+      if (args.json) process.stdout.write(JSON.stringify(fromFiles, null, 2) + '\n');
+      else process.stderr.write(`wrote ${fromFiles.predictions.rows} predictions to ${args.out}\n`);
+      return;
+    }
     const m = await loadModel(args.checkpoint, {
       ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
       ...(args.backend !== undefined ? { backend: args.backend } : {}),
@@ -125,3 +144,67 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     }
   },
 };
+
+/** Nodes per piece of the predictions CSV written from a store. */
+const CSV_ROWS = 65536;
+
+/**
+ * predict on a store (scoreStoreFromFiles): each chunk's logits go to a temporary file beside
+ * --out as the layer-wise pass makes them, then the CSV is written from that file and the store's
+ * node ids a piece at a time, so neither N x classes logits nor N id strings are held. Null where
+ * the store must be loaded whole (see scoreStoreFromFiles).
+ */
+async function predictFromStoreFiles(args: PredictArgs): Promise<PredictSummary | null> {
+  const classNames = readManifest(resolveCheckpointDir(args.checkpoint)).modelConfig.classNames;
+  const rowBytes = 4 * classNames.length;
+  const spill = join(dirname(resolve(args.out)), `.${basename(args.out)}.logits-${process.pid}.tmp`);
+  const fd = openSync(spill, 'w+');
+  try {
+    const scoring = await scoreStoreFromFiles(args.checkpoint, {
+      ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
+      ...(args.backend !== undefined ? { backend: args.backend } : {}),
+      strictLabels: false,
+    }, (firstRow, logits) => {
+      const bytes = new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength);
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, firstRow * rowBytes + done);
+    });
+    if (scoring === null) return null;
+    const C = classNames.length;
+    const N = scoring.labels.length;
+    const reader = new StoreReader(scoring.store.dir, scoring.store.display);
+    try {
+      writeTextAtomic(args.out, (function* () {
+        yield predictionsHeader(classNames);
+        for (let lo = 0; lo < N; lo += CSV_ROWS) {
+          const n = Math.min(CSV_ROWS, N - lo);
+          const logits = new Float32Array(n * C);
+          const bytes = new Uint8Array(logits.buffer);
+          for (let done = 0; done < bytes.length; ) {
+            const k = readSync(fd, bytes, done, bytes.length - done, lo * C * 4 + done);
+            if (k === 0) throw new Error(`${spill}: ended early`);
+            done += k;
+          }
+          const offs = reader.readOffsets('node_id_offsets', lo, n + 1);
+          const blob = Buffer.from((reader.readRaw('node_ids', offs[0]!, offs[n]! - offs[0]!) as Uint8Array).buffer);
+          const ids = Array.from({ length: n }, (_, k) => blob.toString('utf8', offs[k]! - offs[0]!, offs[k + 1]! - offs[0]!));
+          yield* predictionRows(ids, classNames, logits);
+        }
+      })());
+    } finally {
+      reader.close();
+    }
+    const summary: PredictSummary = {
+      checkpoint: scoring.checkpoint.dir, epoch: scoring.checkpoint.epoch, dataset: scoring.dataset, backend: scoring.backend,
+      predictions: { file: args.out, rows: N }, accuracy: {},
+    };
+    for (const s of SPLITS) {
+      const nodes = scoring.splits[s].filter((i) => scoring.labels[i]! >= 0);
+      if (s === 'unlabeled' || nodes.length === 0) continue;
+      summary.accuracy[s] = { nodes: nodes.length, accuracy: scoreSplitOf(scoring.scores, scoring.labels, nodes).accuracy };
+    }
+    return summary;
+  } finally {
+    closeSync(fd);
+    rmSync(spill, { force: true });
+  }
+}

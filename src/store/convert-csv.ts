@@ -24,8 +24,8 @@ import type { ResolvedDataset } from '../data/load.js';
 import { readNodes, type NodeTable } from '../data/nodes.js';
 import { InputError } from '../errors.js';
 import { encodeHalf } from './float16.js';
-import { STORE_FORMAT, STORE_VERSION, type StoreArray, type StoreManifest } from './format.js';
-import { asOffsets, encodeNodeIds, openStoreDraft, refuseEdgeFeatures, writeArray } from './write.js';
+import type { StoreArray, StoreManifest } from './format.js';
+import { asOffsets, encodeNodeIds, newManifest, openStoreDraft, refuseEdgeFeatures, writeArray } from './write.js';
 
 export interface ConvertOptions {
   featuresDtype: 'float32' | 'float16';
@@ -129,22 +129,10 @@ export async function convertCsvToStore(where: ResolvedDataset, outDir: string, 
     put('node_id_offsets', () => writeArray(draft.dir, 'node_id_offsets.bin', io.dtype, io.data));
     put('node_ids', () => writeArray(draft.dir, 'node_ids.bin', 'utf8', ids));
 
-    const manifest: StoreManifest = {
-      format: STORE_FORMAT,
-      version: STORE_VERSION,
-      name: where.name,
-      source: opts.source,
-      createdAt: new Date().toISOString(),
-      numNodes: N,
-      numEdges: edges.count,
-      numFeatures,
-      featureKind,
-      featuresDtype: opts.featuresDtype,
-      classNames: nodes.classNames,
-      ...(featureNames ? { featureNames } : {}),
-      warnings: edges.warnings,
-      arrays,
-    };
+    const manifest = newManifest({
+      name: where.name, source: opts.source, numNodes: N, numEdges: edges.count, numFeatures, featureKind,
+      featuresDtype: opts.featuresDtype, classNames: nodes.classNames, featureNames, warnings: edges.warnings, arrays,
+    });
     draft.commit(manifest);
     return manifest;
   } catch (err) {

@@ -82,6 +82,18 @@ export function openStoreDraft(outDir: string, overwrite: boolean): StoreDraft {
   };
 }
 
+/** A manifest of the given fields, stamped with the format, its version and the time. */
+export function newManifest(
+  m: Omit<StoreManifest, 'format' | 'version' | 'createdAt' | 'featureNames'> & { featureNames: string[] | undefined },
+): StoreManifest {
+  const { featureNames, ...rest } = m;
+  const { name, source, ...fields } = rest;
+  return {
+    format: STORE_FORMAT, version: STORE_VERSION, name, source, createdAt: new Date().toISOString(),
+    ...fields, ...(featureNames ? { featureNames } : {}),
+  };
+}
+
 /** Node ids as one UTF-8 array and the byte offset of each id in it. */
 export function encodeNodeIds(nodeIds: string[]): { ids: Buffer; offsets: Float64Array } {
   const ids = Buffer.from(nodeIds.join(''), 'utf8');
@@ -140,22 +152,10 @@ export async function writeStore(ds: GraphDataset, outDir: string, opts: WriteOp
       written += data.byteLength;
       opts.onProgress?.({ array: name, bytes: written, totalBytes });
     }
-    const manifest: StoreManifest = {
-      format: STORE_FORMAT,
-      version: STORE_VERSION,
-      name: ds.name,
-      source: opts.source,
-      createdAt: new Date().toISOString(),
-      numNodes: N,
-      numEdges: E,
-      numFeatures: f.numFeatures,
-      featureKind: f.kind,
-      featuresDtype: opts.featuresDtype,
-      classNames: ds.classNames,
-      ...(ds.featureNames ? { featureNames: ds.featureNames } : {}),
-      warnings: ds.warnings,
-      arrays,
-    };
+    const manifest = newManifest({
+      name: ds.name, source: opts.source, numNodes: N, numEdges: E, numFeatures: f.numFeatures, featureKind: f.kind,
+      featuresDtype: opts.featuresDtype, classNames: ds.classNames, featureNames: ds.featureNames, warnings: ds.warnings, arrays,
+    });
     draft.commit(manifest);
     return manifest;
   } catch (err) {

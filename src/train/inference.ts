@@ -162,6 +162,8 @@ export interface StoreScoring {
   dataset: string;
   backend: string;
   checkpoint: { dir: string; epoch: number; classNames: string[] };
+  /** The store it read (its node ids name predict's rows). */
+  store: { dir: string; display: string };
 }
 
 /**
@@ -172,7 +174,11 @@ export interface StoreScoring {
  * edge features, --to-undirected or --split, or feature columns the store holds in another order
  * (loadModel then aligns them).
  */
-export async function scoreStoreFromFiles(dir: string, opts: { dataset?: string; backend?: string }): Promise<StoreScoring | null> {
+export async function scoreStoreFromFiles(
+  dir: string, opts: { dataset?: string; backend?: string; strictLabels?: boolean },
+  /** Each chunk's logits as the last layer makes them, in node order (predict writes them out). */
+  onLogits?: (firstRow: number, logits: Float32Array) => void,
+): Promise<StoreScoring | null> {
   const ckptDir = resolveCheckpointDir(dir);
   const mc = readManifest(ckptDir).modelConfig;
   const where = resolveDataset(opts.dataset ?? mc.dataset);
@@ -187,7 +193,7 @@ export async function scoreStoreFromFiles(dir: string, opts: { dataset?: string;
     const backend = opts.backend !== undefined ? await useBackend(opts.backend) : await trainedBackend(ckptDir);
     const checkpoint = await loadCheckpoint(ckptDir);
     try {
-      const labels = mapLabels({ name: m.name, classNames: m.classNames, labels: reader.readRaw('labels') as Int32Array }, mc.classNames, true);
+      const labels = mapLabels({ name: m.name, classNames: m.classNames, labels: reader.readRaw('labels') as Int32Array }, mc.classNames, opts.strictLabels ?? true);
       const split = reader.readRaw('split') as Uint8Array;
       const splits = {} as Record<Split, Int32Array>;
       for (const s of SPLITS) splits[s] = splitIndices({ split }, s);
@@ -197,9 +203,9 @@ export async function scoreStoreFromFiles(dir: string, opts: { dataset?: string;
         features: storeFeatures(reader, { normalization: savedNormalization(mc) }),
         addSelfLoops: net.layers[0]!.addSelfLoops,
         spill: true,
-      }, labels);
+      }, labels, onLogits);
       return {
-        scores, labels, splits, dataset: m.name, backend,
+        scores, labels, splits, dataset: m.name, backend, store: { dir: where.dir, display: where.display },
         checkpoint: { dir: checkpoint.dir, epoch: checkpoint.manifest.epoch, classNames: mc.classNames },
       };
     } finally {

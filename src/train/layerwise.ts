@@ -119,10 +119,14 @@ export async function layerwiseLogits(net: NetworkConfig, params: Record<string,
  */
 export async function layerwiseScores(
   net: NetworkConfig, params: Record<string, tf.Tensor>, o: LayerwiseOptions, labels: Int32Array,
+  onLogits?: (firstRow: number, logits: Float32Array) => void,
 ): Promise<NodeScores> {
   const classes = outputWidth(net.layers[net.layers.length - 1]!);
   const scores = emptyNodeScores(o.adjacency.numNodes);
-  await layerwiseForward(net, params, o, (firstRow, rows) => scoreRows(scores, labels, classes, firstRow, rows));
+  await layerwiseForward(net, params, o, (firstRow, rows) => {
+    scoreRows(scores, labels, classes, firstRow, rows);
+    onLogits?.(firstRow, rows);
+  });
   return scores;
 }
 
