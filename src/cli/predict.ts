@@ -3,7 +3,7 @@
  * the class probabilities of every node, under the user's own node ids and labels; optionally the
  * attention weight of every edge, layer and head.
  */
-import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkpointOptions } from './checkpoint-options.js';
@@ -13,6 +13,7 @@ import { infer, loadModel, resolveCheckpointDir, scoreStoreFromFiles } from '../
 import { readManifest } from '../train/checkpoint.js';
 import { scoreSplitOf } from '../train/node-scores.js';
 import { StoreReader } from '../store/read.js';
+import { readFully, writeFully } from '../store/positional-io.js';
 import { scoreSplit, softmaxRows } from '../train/loss.js';
 import { SPLITS, type Split } from '../data/dataset.js';
 import type { GraphLayout } from '../graph/layout.js';
@@ -158,32 +159,28 @@ async function predictFromStoreFiles(args: PredictArgs): Promise<PredictSummary 
   const classNames = readManifest(resolveCheckpointDir(args.checkpoint)).modelConfig.classNames;
   const rowBytes = 4 * classNames.length;
   const spill = join(dirname(resolve(args.out)), `.${basename(args.out)}.logits-${process.pid}.tmp`);
-  const fd = openSync(spill, 'w+');
+  // Opened by the first chunk: a dataset that is not a store never makes the file.
+  let fd: number | null = null;
   try {
     const scoring = await scoreStoreFromFiles(args.checkpoint, {
       ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
       ...(args.backend !== undefined ? { backend: args.backend } : {}),
       strictLabels: false,
     }, (firstRow, logits) => {
-      const bytes = new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength);
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, firstRow * rowBytes + done);
+      fd ??= openSync(spill, 'w+');
+      writeFully(fd, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength), firstRow * rowBytes);
     });
     if (scoring === null) return null;
-    const C = classNames.length;
     const N = scoring.labels.length;
+    const logitsFd = fd!;
     const reader = new StoreReader(scoring.store.dir, scoring.store.display);
     try {
       writeTextAtomic(args.out, (function* () {
         yield predictionsHeader(classNames);
         for (let lo = 0; lo < N; lo += CSV_ROWS) {
           const n = Math.min(CSV_ROWS, N - lo);
-          const logits = new Float32Array(n * C);
-          const bytes = new Uint8Array(logits.buffer);
-          for (let done = 0; done < bytes.length; ) {
-            const k = readSync(fd, bytes, done, bytes.length - done, lo * C * 4 + done);
-            if (k === 0) throw new Error(`${spill}: ended early`);
-            done += k;
-          }
+          const logits = new Float32Array((n * rowBytes) / 4);
+          readFully(logitsFd, new Uint8Array(logits.buffer), lo * rowBytes, spill);
           const offs = reader.readOffsets('node_id_offsets', lo, n + 1);
           const blob = Buffer.from((reader.readRaw('node_ids', offs[0]!, offs[n]! - offs[0]!) as Uint8Array).buffer);
           const ids = Array.from({ length: n }, (_, k) => blob.toString('utf8', offs[k]! - offs[0]!, offs[k + 1]! - offs[0]!));
@@ -204,7 +201,9 @@ async function predictFromStoreFiles(args: PredictArgs): Promise<PredictSummary 
     }
     return summary;
   } finally {
-    closeSync(fd);
-    rmSync(spill, { force: true });
+    if (fd !== null) {
+      closeSync(fd);
+      rmSync(spill, { force: true });
+    }
   }
 }

@@ -111,7 +111,6 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
   // only), checked on the host layout: an edge into row i >= R would read xr out of range.
   const rectXr = R < N && !cfg.shareWeights && !isSparse(x) && tf.getBackend() !== 'webgpu' &&
     g.layout.rowPtr[R] === g.layout.numEdges;
-  const firstRows = (t: tf.Tensor2D): tf.Tensor2D => tf.slice(t, [0, 0], [R, t.shape[1]]);
   const attrs = { heads: H, channels: C, negativeSlope: cfg.negativeSlope };
   const attnDrop = opts.training && cfg.dropout > 0;
   const inDrop = opts.training ? opts.inputDropout : 0;
@@ -132,7 +131,7 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
     const xd = dropNodeInput(input, inDrop, opts.inputSeed);
     const xl = tf.tidy(() => projectWithBias(xd, P['lin_l.weight'] as tf.Tensor2D, P['lin_l.bias']));
     const xr = cfg.shareWeights ? xl
-      : tf.tidy(() => projectWithBias(rectXr ? firstRows(xd as tf.Tensor2D) : xd, P['lin_r.weight'] as tf.Tensor2D, P['lin_r.bias']));
+      : tf.tidy(() => projectWithBias(rectXr ? cutRows(xd as tf.Tensor2D) : xd, P['lin_r.weight'] as tf.Tensor2D, P['lin_r.bias']));
     const alpha = tf.tidy(() => {
       const e = tf.engine().runKernel(GAT_SCORE, { xl, xr, att: P['att']!, ...graph }, attrs) as tf.Tensor2D;
       return tf.engine().runKernel(SEGMENT_SOFTMAX, { e, rowPtr: g.rowPtr }) as tf.Tensor2D;
@@ -208,7 +207,7 @@ export function layerBlock(opts: BlockOptions, params: LayerParams, x: NodeInput
       if (rectXr) {
         // x~[:R]^T dxr: the dropout mask is a function of the element index, so regenerating it on
         // the first R rows gives the first R rows of x~.
-        grads['lin_r.weight'] = tf.tidy(() => projectWeightGrads(firstRows(xIn as tf.Tensor2D), drop, [[dxr!, P['lin_r.weight'] as tf.Tensor2D]])[0]!);
+        grads['lin_r.weight'] = tf.tidy(() => projectWeightGrads(cutRows(xIn as tf.Tensor2D), drop, [[dxr!, P['lin_r.weight'] as tf.Tensor2D]])[0]!);
       }
       if (cfg.bias) grads['lin_l.bias'] = tf.sum(dxl, 0);
       if (cfg.bias && !cfg.shareWeights) grads['lin_r.bias'] = tf.sum(dxr!, 0);

@@ -14,7 +14,7 @@
  * refused here with the same one-line message. Writing goes into a StoreDraft: atomic.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { findCsv, type CsvFile } from '../data/csv.js';
 import { scanEdges } from '../data/edges.js';
@@ -23,7 +23,8 @@ import type { LoadPhase, LoadProgress } from '../data/load-progress.js';
 import type { ResolvedDataset } from '../data/load.js';
 import { readNodes, type NodeTable } from '../data/nodes.js';
 import { InputError } from '../errors.js';
-import { encodeHalf } from './float16.js';
+import { encodeHalf, firstOutsideHalf, HALF_MAX } from './float16.js';
+import { readFully, writeFully } from './positional-io.js';
 import type { StoreArray, StoreManifest } from './format.js';
 import { asOffsets, encodeNodeIds, newManifest, openStoreDraft, refuseEdgeFeatures, writeArray } from './write.js';
 
@@ -42,8 +43,6 @@ export interface ConvertOptions {
 const SPILL_PAIRS = 1 << 20;
 /** Bytes of consecutive feature rows gathered per positional write (8 MiB). */
 const FEATURE_WRITE_BYTES = 8 << 20;
-/** The largest feature value float16 holds. */
-const HALF_MAX = 65504;
 
 export async function convertCsvToStore(where: ResolvedDataset, outDir: string, opts: ConvertOptions): Promise<StoreManifest> {
   // Locate all three files before parsing any, so a missing one is reported at once.
@@ -115,7 +114,10 @@ export async function convertCsvToStore(where: ResolvedDataset, outDir: string, 
       put('feat_indices', () => writeArray(draft.dir, 'feat_indices.bin', 'int32', f.colIdx));
       put('feat_values', () => {
         if (opts.featuresDtype === 'float32') return writeArray(draft.dir, 'feat_values.bin', 'float32', f.values);
-        for (const v of f.values) checkHalfRange(v, featuresFile.display);
+        const k = firstOutsideHalf(f.values);
+        if (k >= 0) {
+          throw new InputError(`${featuresFile.display}: feature value ${f.values[k]} is outside float16's range (${HALF_MAX}); use --features-dtype float32`);
+        }
         return writeArray(draft.dir, 'feat_values.bin', 'float16', encodeHalf(f.values));
       });
       ({ numFeatures, featureNames } = { numFeatures: f.numFeatures, featureNames: feats.table.featureNames });
@@ -141,12 +143,6 @@ export async function convertCsvToStore(where: ResolvedDataset, outDir: string, 
   }
 }
 
-function checkHalfRange(v: number, where: string): void {
-  if (Math.abs(v) > HALF_MAX) {
-    throw new InputError(`${where}: feature value ${v} is outside float16's range (${HALF_MAX}); use --features-dtype float32`);
-  }
-}
-
 /** (source, target) int32 pairs appended to a file in edge order, read back to place CSR indices. */
 class PairSpill {
   private readonly buf = new Int32Array(2 * SPILL_PAIRS);
@@ -166,7 +162,7 @@ class PairSpill {
   }
 
   private flush(): void {
-    writeAll(this.fd, new Uint8Array(this.buf.buffer, 0, this.fill * 4), -1);
+    writeFully(this.fd, new Uint8Array(this.buf.buffer, 0, this.fill * 4), null);
     this.fill = 0;
   }
 
@@ -185,7 +181,7 @@ class PairSpill {
     let pos = 0;
     for (let left = this.count; left > 0; ) {
       const pairs = Math.min(left, SPILL_PAIRS);
-      readAll(this.fd, bytes.subarray(0, pairs * 8), pos);
+      readFully(this.fd, bytes.subarray(0, pairs * 8), pos, this.path);
       for (let k = 0; k < 2 * pairs; k += 2) indices[next[this.buf[k + 1]!]!++] = this.buf[k]!;
       pos += pairs * 8;
       left -= pairs;
@@ -236,15 +232,14 @@ class DenseFileSink implements DenseRowSink {
     if (this.dtype === 'float32') {
       this.buf.set(new Uint8Array(row.buffer, row.byteOffset, this.rowBytes), at);
     } else {
-      for (const v of row) {
-        if (Math.abs(v) > HALF_MAX) {
-          throw new InputError(
-            `${this.file.display}: node "${this.nodes.ids[node]}" has the feature value ${v}, outside float16's range (${HALF_MAX}); use --features-dtype float32`,
-          );
-        }
+      const k = firstOutsideHalf(row);
+      if (k >= 0) {
+        throw new InputError(
+          `${this.file.display}: node "${this.nodes.ids[node]}" has the feature value ${row[k]}, outside float16's range (${HALF_MAX}); use --features-dtype float32`,
+        );
       }
-      const half = encodeHalf(row);
-      this.buf.set(new Uint8Array(half.buffer, half.byteOffset, this.rowBytes), at);
+      // Straight into the write buffer: no array per row.
+      encodeHalf(row, new Uint16Array(this.buf.buffer, this.buf.byteOffset + at, this.numFeatures));
     }
     this.runRows++;
   }
@@ -253,7 +248,7 @@ class DenseFileSink implements DenseRowSink {
     if (this.runRows === 0) return;
     const pos = this.runStart * this.rowBytes;
     const bytes = this.buf.subarray(0, this.runRows * this.rowBytes);
-    writeAll(this.fd, bytes, pos);
+    writeFully(this.fd, bytes, pos);
     if (this.sequentialEnd === pos) {
       this.hash.update(bytes);
       this.sequentialEnd = pos + bytes.byteLength;
@@ -283,24 +278,10 @@ function hashFile(fd: number, bytes: number): string {
   const chunk = new Uint8Array(64 << 20);
   for (let pos = 0; pos < bytes; ) {
     const len = Math.min(chunk.byteLength, bytes - pos);
-    readAll(fd, chunk.subarray(0, len), pos);
+    readFully(fd, chunk.subarray(0, len), pos, 'features.bin');
     hash.update(chunk.subarray(0, len));
     pos += len;
   }
   return hash.digest('hex');
 }
 
-/** writeSync until every byte is written; `pos` -1 appends at the file's current position. */
-function writeAll(fd: number, bytes: Uint8Array, pos: number): void {
-  for (let done = 0; done < bytes.byteLength; ) {
-    done += writeSync(fd, bytes, done, bytes.byteLength - done, pos < 0 ? null : pos + done);
-  }
-}
-
-function readAll(fd: number, into: Uint8Array, pos: number): void {
-  for (let done = 0; done < into.byteLength; ) {
-    const n = readSync(fd, into, done, into.byteLength - done, pos + done);
-    if (n === 0) throw new Error(`unexpected end of a temporary file at byte ${pos + done}`);
-    done += n;
-  }
-}

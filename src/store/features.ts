@@ -17,6 +17,11 @@ export interface StoreFeatureOptions {
   normalization: FeatureNormalization;
 }
 
+/** The first `length` floats of `into` when it holds that many (FeatureSource.rows), else a new array. */
+export function rowBuffer(into: Float32Array | undefined, length: number): Float32Array {
+  return into && into.length >= length ? into.subarray(0, length) : new Float32Array(length);
+}
+
 export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): FeatureSource {
   const m = reader.manifest;
   const F = m.numFeatures;
@@ -25,7 +30,7 @@ export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): Feat
     return {
       numFeatures: F,
       rows(nodes, into) {
-        const values = into && into.length >= nodes.length * F ? into.subarray(0, nodes.length * F) : new Float32Array(nodes.length * F);
+        const values = rowBuffer(into, nodes.length * F);
         const start = Float64Array.from(nodes, (i) => i * F);
         const end = Float64Array.from(nodes, (i) => (i + 1) * F);
         for (const span of spansOf(start, end, m.featuresDtype === 'float16' ? 2 : 4)) {

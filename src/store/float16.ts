@@ -45,8 +45,16 @@ export function fromHalfBits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-export function encodeHalf(src: Float32Array): Uint16Array {
-  const out = new Uint16Array(src.length);
+/** The largest finite float16 value; larger magnitudes would become infinities. */
+export const HALF_MAX = 65504;
+
+/** Index of the first value outside float16's finite range, or -1. */
+export function firstOutsideHalf(src: Float32Array): number {
+  for (let k = 0; k < src.length; k++) if (Math.abs(src[k]!) > HALF_MAX) return k;
+  return -1;
+}
+
+export function encodeHalf(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   for (let k = 0; k < src.length; k++) out[k] = toHalfBits(src[k]!);
   return out;
 }

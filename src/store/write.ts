@@ -4,11 +4,12 @@
  * manifest are on disk, so a crash or a kill never leaves a half-written store under the name.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { GraphDataset } from '../data/dataset.js';
 import { InputError } from '../errors.js';
-import { encodeHalf } from './float16.js';
+import { encodeHalf, firstOutsideHalf, HALF_MAX } from './float16.js';
+import { writeFully } from './positional-io.js';
 import {
   DTYPE_BYTES, MANIFEST_FILE, offsetDtype, STORE_FORMAT, STORE_VERSION,
   type ArrayName, type StoreArray, type StoreDtype, type StoreManifest,
@@ -122,11 +123,8 @@ export async function writeStore(ds: GraphDataset, outDir: string, opts: WriteOp
     const f = ds.features;
     const featureValues = (v: Float32Array) => {
       if (opts.featuresDtype === 'float32') return { dtype: 'float32' as const, data: v };
-      for (let k = 0; k < v.length; k++) {
-        if (Math.abs(v[k]!) > 65504) {
-          throw new InputError(`${ds.name}: feature value ${v[k]} is outside float16's range (65504); use --features-dtype float32`);
-        }
-      }
+      const k = firstOutsideHalf(v);
+      if (k >= 0) throw new InputError(`${ds.name}: feature value ${v[k]} is outside float16's range (${HALF_MAX}); use --features-dtype float32`);
       return { dtype: 'float16' as const, data: encodeHalf(v) };
     };
     const planned: Array<[ArrayName, StoreDtype, ArrayBufferView & { length: number }]> = [];
@@ -173,8 +171,7 @@ export function writeArray(dir: string, file: string, dtype: StoreDtype, data: A
     for (let off = 0; off < bytes.byteLength; off += WRITE_SLICE) {
       const slice = bytes.subarray(off, Math.min(off + WRITE_SLICE, bytes.byteLength));
       hash.update(slice);
-      let done = 0;
-      while (done < slice.byteLength) done += writeSync(fd, slice, done, slice.byteLength - done);
+      writeFully(fd, slice, null);
     }
     fsyncSync(fd);
   } finally {

@@ -3,7 +3,8 @@
  * disk, and is renamed over the target (rename within a directory is atomic on POSIX). A reader
  * therefore sees the old file or the new one, never a torn one, whenever the process is stopped.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { writeFully } from '../store/positional-io.js';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -30,13 +31,9 @@ function atomically(path: string, write: (fd: number) => void): void {
   }
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-}
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  atomically(path, (fd) => writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+  atomically(path, (fd) => writeFully(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, null));
 }
 
 /**
@@ -52,12 +49,12 @@ export function writeTextAtomic(path: string, pieces: Iterable<string>, chunkCha
       chunk.push(piece);
       chars += piece.length;
       if (chars >= chunkChars) {
-        writeAll(fd, Buffer.from(chunk.join(''), 'utf8'));
+        writeFully(fd, Buffer.from(chunk.join(''), 'utf8'), null);
         chunk = [];
         chars = 0;
       }
     }
-    if (chunk.length > 0) writeAll(fd, Buffer.from(chunk.join(''), 'utf8'));
+    if (chunk.length > 0) writeFully(fd, Buffer.from(chunk.join(''), 'utf8'), null);
   });
 }
 

@@ -13,7 +13,7 @@
  * with layerwiseScores not even those: 12 bytes a node (node-scores.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spansOf } from '../store/ranges.js';
@@ -24,6 +24,8 @@ import { outputWidth } from '../model/config.js';
 import type { InAdjacency } from '../sample/adjacency.js';
 import { NeighborSampler } from '../sample/sampler.js';
 import { gatherRows, type FeatureSource } from './minibatch.js';
+import { rowBuffer } from '../store/features.js';
+import { readFully, writeFully } from '../store/positional-io.js';
 import { emptyNodeScores, scoreRows, type NodeScores } from './node-scores.js';
 
 export interface LayerwiseOptions {
@@ -48,23 +50,15 @@ class SpilledLayer implements FeatureSource {
     this.fd = openSync(path, 'w+');
   }
   write(firstRow: number, values: Float32Array): void {
-    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, firstRow * this.numFeatures * 4 + done);
+    writeFully(this.fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), firstRow * this.numFeatures * 4);
   }
   rows(nodes: Int32Array, into?: Float32Array): DenseFeatures {
     const W = this.numFeatures;
-    const values = into && into.length >= nodes.length * W ? into.subarray(0, nodes.length * W) : new Float32Array(nodes.length * W);
+    const values = rowBuffer(into, nodes.length * W);
     const start = Float64Array.from(nodes, (i) => i * W), end = Float64Array.from(nodes, (i) => (i + 1) * W);
     for (const span of spansOf(start, end, 4)) {
       const buf = new Float32Array(span.hi - span.lo);
-      const bytes = new Uint8Array(buf.buffer);
-      let done = 0;
-      while (done < bytes.length) {
-        const n = readSync(this.fd, bytes, done, bytes.length - done, span.lo * 4 + done);
-        if (n === 0) throw new Error(`${this.path}: ended early`);
-        done += n;
-      }
+      readFully(this.fd, new Uint8Array(buf.buffer), span.lo * 4, this.path);
       for (const k of span.members) values.set(buf.subarray(start[k]! - span.lo, end[k]! - span.lo), k * W);
     }
     return { kind: 'dense', numNodes: nodes.length, numFeatures: W, values };

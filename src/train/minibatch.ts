@@ -9,6 +9,7 @@
  * deriveSeed(seed, SAMPLE_STREAM, e, b) and its dropout from deriveSeed(seed, step, e, b): every
  * batch of a run is fixed by the seed alone, so a resumed run continues exactly.
  */
+import { rowBuffer } from '../store/features.js';
 import { clipGradNorm } from './clip-grad.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '../check/prng.js';
@@ -63,7 +64,7 @@ export function memoryFeatures(f: SparseFeatures | DenseFeatures): FeatureSource
 export function gatherRows(f: SparseFeatures | DenseFeatures, nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures {
   const F = f.numFeatures, n = nodes.length;
   if (f.kind === 'dense') {
-    const values = into && into.length >= n * F ? into.subarray(0, n * F) : new Float32Array(n * F);
+    const values = rowBuffer(into, n * F);
     for (let k = 0; k < n; k++) values.set(f.values.subarray(nodes[k]! * F, (nodes[k]! + 1) * F), k * F);
     return { kind: 'dense', numNodes: n, numFeatures: F, values };
   }
