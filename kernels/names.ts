@@ -37,7 +37,7 @@ export const SPARSE_MATMUL = 'GatV2SparseMatMul';
 /** dW = X^T dY for the same sparse X. Inputs: values, colIdx, rowPtr, dY [N,K]. Attrs: numFeatures.
  * Output: [F, K]. */
 export const SPARSE_MATMUL_GRAD = 'GatV2SparseMatMulGrad';
-/** One Adam step on one parameter, torch.optim.Adam's rule (src/train/optimizers.ts), weight
+/** One Adam step on one parameter, torch.optim.Adam's rule (src/model/optimizers.ts), weight
  * decay folded in: g = grad + weightDecay * param (the gradient of (weightDecay / 2) ||param||^2);
  * m' = beta1 m + (1 - beta1) g; v' = beta2 v + (1 - beta2) g^2;
  * p' = p - stepSize * m' / (sqrt(v') / sqrtBc2 + epsilon), m' and v' computed from the inputs.

@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { buildLayout, type GraphLayout } from '../src/graph/layout.js';
 import { graphTensors, type GraphTensors } from '../src/ops/graph-tensors.js';
 import { scoreAnalytic, scoreAutograd } from '../src/ops/score.js';
 import { softmaxAnalytic, softmaxAutograd } from '../src/ops/softmax.js';
 import { aggregateAnalytic, aggregateAutograd } from '../src/ops/aggregate.js';
 import * as K from '../kernels/names.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 const TOL = 1e-5;

@@ -7,7 +7,7 @@
  * E x H*C edge tensors, and TensorFlow's GPU segment sums use atomics (not bit-deterministic).
  *
  * GatV2AdamUpdate (names.ts ADAM_UPDATE) is deliberately NOT registered here: as TF ops it would
- * be the same ops the optimizer runs without it (no fewer launches), so src/train/optimizers.ts
+ * be the same ops the optimizer runs without it (no fewer launches), so src/model/optimizers.ts
  * finds no kernel on this backend and takes its op path, which computes the same update.
  *
  * UNTESTED here: tfjs-node-gpu is not installable in this project's build environment (its

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, type AdamAttrs } from '../../kernels/names.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
 export const OPTIMIZERS: OptimizerName[] = ['adam', 'sgd', 'momentum', 'rmsprop'];
@@ -63,7 +63,7 @@ export interface OptimizerOptions {
    * (default true); false always takes the path of separate TF.js ops (same maths). */
   fused?: boolean;
   /** torch.optim's weight_decay: every rule takes grad + weightDecay * param, the gradient of the
-   * L2 term (weightDecay / 2) * sum ||param||^2 (src/train/loss.ts), in its place. Adding it
+   * L2 term (weightDecay / 2) * sum ||param||^2 (src/model/loss.ts), in its place. Adding it
    * here rather than to the loss spares the step that term's forward and backward (about 5 ops
    * per parameter; none at all with the fused Adam kernel). Default 0. */
   weightDecay?: number;
