@@ -85,7 +85,7 @@ export type GatAttrs = { heads: number; channels: number; negativeSlope: number 
 /** The aggregation needs only the head layout. */
 export type HeadAttrs = { heads: number; channels: number };
 /** A kernel without attributes. */
-export type NoAttrs = Record<string, never>;
+export type NoAttrs = Record<never, never>;
 
 export type ScoreInputs<F, I = F> = CsrInputs<I> & { xl: F; xr: F; att: F; edgeProj?: F };
 export type ScoreGradInputs<F, I = F> = ScoreInputs<F, I> & BySourceInputs<I> & { dE: F; dxlAdd?: F };
