@@ -2,8 +2,10 @@
  * at all), on the wasm backend. The loops run over views of the wasm heap. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { registerTypedArrayKernel } from '../typed-array-kernel.js';
-import { TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
+import { declareMatMulTraits } from '../matmul-traits.js';
+import { checkGatKernels } from '../register-kernel.js';
+import { registerGatTypedArrayKernel, registerTypedArrayKernel } from '../typed-array-kernel.js';
+import { GAT_TYPED_ARRAY_KERNELS, STOCK_TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
 
 interface WasmData {
   dataIdMap: { get(id: object): { refCount: number } | undefined };
@@ -46,7 +48,8 @@ function zeroForEmptySum(stock: KernelFunc): KernelFunc {
 }
 
 export function registerWasmKernels(): void {
-  for (const spec of TYPED_ARRAY_KERNELS) registerTypedArrayKernel('wasm', spec);
+  for (const spec of GAT_TYPED_ARRAY_KERNELS) registerGatTypedArrayKernel('wasm', spec);
+  for (const spec of STOCK_TYPED_ARRAY_KERNELS) registerTypedArrayKernel('wasm', spec);
   if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity });
   const sum = tf.getKernel('Sum', 'wasm');
@@ -54,4 +57,9 @@ export function registerWasmKernels(): void {
     tf.unregisterKernel('Sum', 'wasm');
     tf.registerKernel({ ...sum, kernelFunc: zeroForEmptySum(sum.kernelFunc), gatv2: true } as tf.KernelConfig);
   }
+  // XNNPACK leaves its fast path for a matmul with transposeA or transposeB set (about 12x slower,
+  // docs/platform-notes.md): the projections' gradients transpose first. A fused matmul's bias
+  // must be a vector here.
+  declareMatMulTraits('wasm', { explicitTransposes: true, matrixBias: false });
+  checkGatKernels('wasm');
 }

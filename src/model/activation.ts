@@ -3,6 +3,7 @@
  * backward (gradients.md leaves it to the caller: it sits outside the three stages).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { EluGrad, type EluGradInputs } from '@tensorflow/tfjs-core';
 
 export type Activation = 'elu' | 'relu' | 'identity';
 export const ACTIVATIONS: Activation[] = ['elu', 'relu', 'identity'];
@@ -18,7 +19,10 @@ export function activate(y: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
 export function activationGrad(dh: tf.Tensor2D, h: tf.Tensor2D | undefined, a: Activation | null): tf.Tensor2D {
   // ELU: h' = 1 where y > 0 (there h > 0) and exp(y) = h + 1 elsewhere: TF.js's EluGrad kernel
   // (dh where h >= 0, dh * (h + 1) below), one pass on every backend instead of min, add, mul.
-  if (a === 'elu') return tf.engine().runKernel('EluGrad', { dy: dh, y: h! }) as tf.Tensor2D;
+  if (a === 'elu') {
+    const inputs: EluGradInputs = { dy: dh, y: h! };
+    return tf.engine().runKernel(EluGrad, inputs as unknown as tf.NamedTensorMap) as tf.Tensor2D;
+  }
   if (a === 'relu') {
     // Temporaries are freed as they are made (this runs where memory is tightest).
     const f = tf.step(h!);

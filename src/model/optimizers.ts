@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, type AdamAttrs } from '../../kernels/names.js';
+import { hasGatKernel, runGatKernel } from '../../kernels/run-kernel.js';
 import { InputError } from '../util/errors.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
@@ -113,10 +114,10 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
           const attrs: AdamAttrs = {
             beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay, stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2),
           };
-          const [pNew, mNew, vNew] = tf.engine().runKernel(ADAM_UPDATE, { param: p, m, v, grad: g }, attrs) as tf.Tensor[];
-          m.assign(mNew!);
-          v.assign(vNew!);
-          p.assign(pNew!);
+          const [pNew, mNew, vNew] = runGatKernel(ADAM_UPDATE, { param: p, m, v, grad: g }, attrs);
+          m.assign(mNew);
+          v.assign(vNew);
+          p.assign(pNew);
           return;
         }
         m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
@@ -133,7 +134,7 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
     apply(params, grads, lr = c.lr) {
       if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`optimizer: learning rate must be >= 0, got ${lr}`);
       step++;
-      const fused = c.name === 'adam' && allowFused && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
+      const fused = c.name === 'adam' && allowFused && hasGatKernel(ADAM_UPDATE);
       tf.tidy(() => {
         for (const [name, p] of Object.entries(params)) {
           const g = grads[name];
