@@ -2,11 +2,15 @@
  * layerFlow on hand-made intermediates, where every count can be worked out on paper: the
  * one-side-of-LeakyReLU triples, the share of negative pre-activations, the attention entropy
  * summaries, and the paper's pair form of Theta_R's gradient (gradients.md, "The paper's main
- * insight"), which must equal the host loops' dL/dxr. Also the small statistics helpers.
+ * insight"), which must equal the dL/dxr of the score stage's backward (run on cpu through the
+ * stage functions, src/ops/score.ts). Also the small statistics helpers.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { layerFlow, type LayerFlowInput } from '../src/diagnostics/layer-flow.js';
+import { after, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../src/backends/index.js';
+import { layerFlow, type LayerFlow } from '../src/diagnostics/layer-flow.js';
+import { graphTensors } from '../src/ops/graph-tensors.js';
 import { degreeHistogram, histogram, summarize } from '../src/diagnostics/stats.js';
 import { DEFAULT_THRESHOLDS } from '../src/run/diagnostics-record.js';
 import { buildLayout } from '../src/graph/layout.js';
@@ -38,13 +42,33 @@ function alphaInCsrOrder(): Float32Array {
   return alpha;
 }
 
-function input(): LayerFlowInput {
+/** The intermediates on the host, as the pair form below reads them. */
+function hostInput() {
   return {
-    graph: layout, heads: 1, channels: 2, negativeSlope: 0.2, xl, xr, edgeProj: null, att,
     alpha: alphaInCsrOrder(),
     // Upstream dL/dalpha: distinct values per edge, none zero.
     dAlpha: Float32Array.from({ length: layout.numEdges }, (_, p) => 0.3 + 0.5 * p - 0.1 * p * p),
   };
+}
+
+await useBackend('cpu');
+const graph = graphTensors(layout);
+after(() => graph.dispose());
+
+/** layerFlow on the hand-made intermediates, as tensors on cpu; leaves no tensor behind. */
+async function flow(): Promise<LayerFlow> {
+  const h = hostInput();
+  const t = {
+    xl: tf.tensor2d(xl, [3, 2]), xr: tf.tensor2d(xr, [3, 2]), att: tf.tensor1d(att),
+    alpha: tf.tensor2d(h.alpha, [layout.numEdges, 1]), dAlpha: tf.tensor2d(h.dAlpha, [layout.numEdges, 1]),
+  };
+  const before = tf.memory().numTensors;
+  try {
+    return await layerFlow({ graph, heads: 1, channels: 2, negativeSlope: 0.2, edgeProj: null, ...t }, opts);
+  } finally {
+    assert.equal(tf.memory().numTensors, before, 'layerFlow leaves no tensor behind');
+    tf.dispose(Object.values(t));
+  }
 }
 
 const opts = { thresholds: DEFAULT_THRESHOLDS, entropyBins: 10 };
@@ -53,8 +77,8 @@ test('layout of the hand-made graph is as the comment says', () => {
   assert.deepEqual([...layout.rowPtr], [0, 3, 5, 6]);
 });
 
-test('one-side triples, negative pre-activations and the in-degree-1 node, counted by hand', () => {
-  const f = layerFlow(input(), opts);
+test('one-side triples, negative pre-activations and the in-degree-1 node, counted by hand', async () => {
+  const f = await flow();
   assert.equal(f.leaky.triples, 4, '2 nodes of in-degree >= 2, 2 channels');
   assert.equal(f.leaky.oneSide, 2, 'node 0 channel 0 (all positive) and node 1 channel 1 (all negative)');
   assert.equal(f.leaky.oneSideShare, 0.5);
@@ -68,8 +92,8 @@ test('one-side triples, negative pre-activations and the in-degree-1 node, count
   assert.equal(f.starvation.activeZeroRowShare, 1 / 3, 'only node 2\'s row is exactly 0');
 });
 
-test('dL/dxr is exactly 0 for in-degree 1, ~0 in one-side channels, and not 0 in mixed ones', () => {
-  const f = layerFlow(input(), opts);
+test('dL/dxr is exactly 0 for in-degree 1, ~0 in one-side channels, and not 0 in mixed ones', async () => {
+  const f = await flow();
   const dxr = f.dxr; // [node][channel]
   assert.equal(dxr[4], 0);
   assert.equal(dxr[5], 0);
@@ -82,9 +106,9 @@ test('dL/dxr is exactly 0 for in-degree 1, ~0 in one-side channels, and not 0 in
   assert.ok(f.oneSideResidual !== null && f.oneSideResidual <= 1e-6);
 });
 
-test("the paper's pair form equals the host loops' dL/dxr", () => {
-  const inp = input();
-  const f = layerFlow(inp, opts);
+test("the paper's pair form equals the score stage's dL/dxr", async () => {
+  const inp = hostInput();
+  const f = await flow();
   const C = 2;
   for (let i = 0; i < 3; i++) {
     const start = layout.rowPtr[i]!, end = layout.rowPtr[i + 1]!;
@@ -98,13 +122,13 @@ test("the paper's pair form equals the host loops' dL/dxr", () => {
         }
       }
       pair *= att[c]! / 2;
-      assert.ok(Math.abs(f.dxr[i * C + c]! - pair) <= 1e-6, `node ${i} channel ${c}: loops ${f.dxr[i * C + c]}, pair form ${pair}`);
+      assert.ok(Math.abs(f.dxr[i * C + c]! - pair) <= 1e-6, `node ${i} channel ${c}: stage backward ${f.dxr[i * C + c]}, pair form ${pair}`);
     }
   }
 });
 
-test('attention entropy per (node, head), normalised by log(in-degree), and its shares', () => {
-  const f = layerFlow(input(), opts);
+test('attention entropy per (node, head), normalised by log(in-degree), and its shares', async () => {
+  const f = await flow();
   const a = f.attention;
   assert.equal(a.pairs, 2, 'nodes 0 and 1; node 2 (in-degree 1) is left out');
   assert.equal(a.inDegreeOne, 1);

@@ -1,7 +1,8 @@
 /**
  * diagnoseNetwork: one forward + backward of the network (src/diagnostics/instrumented.ts), then
- * per layer the host analysis of src/diagnostics/layer-flow.ts, gradient norms, and the check of
- * the host loops against the gradients TF.js computed on the tape. The result is plain JSON.
+ * per layer the gradient flow of src/diagnostics/layer-flow.ts (the stage backward on the current
+ * backend, counted on the host), gradient norms, and the check of that flow against the gradients
+ * TF.js computed on the tape. The result is plain JSON.
  *
  * Gradients are of the cross-entropy alone. Weight decay adds wd * theta to every parameter's
  * gradient; counting it would hide exactly what the paper points at (a Theta_R that the data
@@ -16,7 +17,7 @@ import { edgeAttrInCsrOrder } from '../model/edge-attr.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import type { Objective } from '../model/objective.js';
 import { instrumentedPass, type LayerCapture } from './instrumented.js';
-import { layerFlow } from './layer-flow.js';
+import { layerFlow, type LayerFlow } from './layer-flow.js';
 import { degreeHistogram, normPair, relDiff, sumSquares, summarize } from './stats.js';
 import {
   DEFAULT_THRESHOLDS, DIAGNOSTICS_FORMAT, DIAGNOSTICS_VERSION,
@@ -78,48 +79,66 @@ function gradNorms(names: string[], grads: Record<string, Host>, weights: Record
   };
 }
 
+type LayerOptions = Required<Pick<DiagnoseOptions, 'entropyBins'>> & { thresholds: Thresholds };
+
+/**
+ * The stage gradients and host counts of layer l (./layer-flow.ts), from the pass's tensors and
+ * the layer's parameters (`params`, by short name), on the current backend.
+ */
+async function flowOf(
+  net: NetworkConfig, l: number, cap: LayerCapture, inputs: NetworkInputs, params: Record<string, tf.Tensor>, opts: LayerOptions,
+): Promise<LayerFlow> {
+  const cfg = net.layers[l];
+  const H = cfg.heads, C = cfg.outChannels;
+  // The edge term W_e e of the score (edge features), in CSR order, as the layer computed it.
+  const edgeProj = cfg.edgeDim !== null && inputs.edgeAttr
+    ? tf.tidy(() => tf.matMul(edgeAttrInCsrOrder(inputs.edgeAttr!, inputs.graph), params['lin_edge.weight'] as tf.Tensor2D))
+    : null;
+  // No gradient reached alpha (its layer's output does not reach the loss): dL/dalpha = 0.
+  const dAlpha = cap.dAlpha ?? tf.zeros([inputs.graph.layout.numEdges, H]);
+  try {
+    return await layerFlow({
+      graph: inputs.graph, heads: H, channels: C, negativeSlope: cfg.negativeSlope,
+      xl: cap.xl, xr: cap.xr ?? cap.xl, edgeProj, att: params['att'], alpha: cap.alpha, dAlpha,
+    }, opts);
+  } finally {
+    if (edgeProj) edgeProj.dispose();
+    if (dAlpha !== cap.dAlpha) dAlpha.dispose();
+  }
+}
+
+/** The flow's dL/dxr against the tape's: the same values, zero rows where in-degree is 1, and b_R's gradient. */
+async function consistency(flow: LayerFlow, cap: LayerCapture, inputs: NetworkInputs, grads: Record<string, Host>): Promise<Consistency> {
+  const L = inputs.graph.layout;
+  const N = L.numNodes, HC = flow.dAtt.length;
+  const check: Consistency = { dxrRelErr: null, thetaRBiasRelErr: null, starvedRowsZero: null, oneSideResidual: flow.oneSideResidual };
+  if (!cap.xr) return check;
+  const tapeDxr = await host(cap.dxr, N * HC);
+  check.dxrRelErr = relDiff(flow.dxr, tapeDxr);
+  let zero = true;
+  for (let i = 0; i < N && zero; i++) {
+    if (L.rowPtr[i + 1] - L.rowPtr[i] !== 1) continue;
+    for (let c = 0; c < HC; c++) if (tapeDxr[i * HC + c] !== 0) zero = false;
+  }
+  check.starvedRowsZero = zero;
+  const gb = grads['lin_r.bias'];
+  if (gb) {
+    // dL/db_R = sum_i dL/dxr[i] (gradients.md "Projections"), summed in float64.
+    const sum = new Float64Array(HC);
+    for (let i = 0; i < N; i++) for (let c = 0; c < HC; c++) sum[c] += flow.dxr[i * HC + c];
+    check.thetaRBiasRelErr = relDiff(sum, gb);
+  }
+  return check;
+}
+
 async function layerDiagnostics(
-  net: NetworkConfig, l: number, cap: LayerCapture, inputs: NetworkInputs,
-  grads: Record<string, Host>, weights: Record<string, Host>, opts: Required<Pick<DiagnoseOptions, 'entropyBins'>> & { thresholds: Thresholds },
+  net: NetworkConfig, l: number, cap: LayerCapture, inputs: NetworkInputs, params: Record<string, tf.Tensor>,
+  grads: Record<string, Host>, weights: Record<string, Host>, opts: LayerOptions,
 ): Promise<LayerDiagnostics> {
   const cfg = net.layers[l];
-  const L = inputs.graph.layout;
-  const H = cfg.heads, C = cfg.outChannels, HC = H * C, N = L.numNodes, E = L.numEdges;
-  const xl = await host(cap.xl, N * HC);
-  const xr = cap.xr ? await host(cap.xr, N * HC) : xl;
-  // The edge term W_e e of the score (edge features), in CSR order, as the layer computed it.
-  let edgeProj: Host | null = null;
-  if (cfg.edgeDim !== null && inputs.edgeAttr) {
-    const ep = tf.tidy(() => tf.matMul(edgeAttrInCsrOrder(inputs.edgeAttr!, inputs.graph), tf.tensor2d(weights['lin_edge.weight'], [cfg.edgeDim!, HC])));
-    edgeProj = await host(ep, E * HC);
-    ep.dispose();
-  }
-  const flow = layerFlow({
-    graph: L, heads: H, channels: C, negativeSlope: cfg.negativeSlope,
-    xl, xr, edgeProj, att: weights['att'],
-    alpha: await host(cap.alpha, E * H), dAlpha: await host(cap.dAlpha, E * H),
-  }, { thresholds: opts.thresholds, entropyBins: opts.entropyBins });
-
-  const tapeDxl = await host(cap.dxl, N * HC);
-  const check: Consistency = { dxrRelErr: null, thetaRBiasRelErr: null, starvedRowsZero: null, oneSideResidual: flow.oneSideResidual };
-  if (cap.xr) {
-    const tapeDxr = await host(cap.dxr, N * HC);
-    check.dxrRelErr = relDiff(flow.dxr, tapeDxr);
-    let zero = true;
-    for (let i = 0; i < N && zero; i++) {
-      if (L.rowPtr[i + 1] - L.rowPtr[i] !== 1) continue;
-      for (let c = 0; c < HC; c++) if (tapeDxr[i * HC + c] !== 0) zero = false;
-    }
-    check.starvedRowsZero = zero;
-    const gb = grads['lin_r.bias'];
-    if (gb) {
-      // dL/db_R = sum_i dL/dxr[i] (gradients.md "Projections"), summed in float64.
-      const sum = new Float64Array(HC);
-      for (let i = 0; i < N; i++) for (let c = 0; c < HC; c++) sum[c] += flow.dxr[i * HC + c];
-      check.thetaRBiasRelErr = relDiff(sum, gb);
-    }
-  }
-
+  const H = cfg.heads, C = cfg.outChannels;
+  const flow = await flowOf(net, l, cap, inputs, params, opts);
+  const tapeDxl = await host(cap.dxl, inputs.graph.layout.numNodes * H * C);
   const names = Object.keys(weights);
   return {
     layer: l,
@@ -131,7 +150,7 @@ async function layerDiagnostics(
     starvation: flow.starvation,
     leaky: flow.leaky,
     attention: flow.attention,
-    check,
+    check: await consistency(flow, cap, inputs, grads),
   };
 }
 
@@ -154,13 +173,15 @@ export async function diagnoseNetwork(
     for (let l = 0; l < net.layers.length; l++) {
       const prefix = layerPrefix(l);
       const grads: Record<string, Host> = {}, weights: Record<string, Host> = {};
+      const layerParams: Record<string, tf.Tensor> = {};
       for (const [name, t] of Object.entries(params)) {
         if (!name.startsWith(prefix)) continue;
         const short = name.slice(prefix.length);
+        layerParams[short] = t;
         weights[short] = (await t.data()) as Float32Array;
         grads[short] = (await pass.grads[name].data()) as Float32Array;
       }
-      layers.push(await layerDiagnostics(net, l, pass.layers[l], inputs, grads, weights, { thresholds, entropyBins }));
+      layers.push(await layerDiagnostics(net, l, pass.layers[l], inputs, layerParams, grads, weights, { thresholds, entropyBins }));
     }
     return {
       format: DIAGNOSTICS_FORMAT,

@@ -1,6 +1,7 @@
 /**
  * AGGREGATION stage (gradients.md eq. 3): out_i = sum_{k: j -> i} alpha_k xl[j], per head.
- * alpha [E, H] in CSR order, xl and out [N, H*C].
+ * alpha [E, H] in CSR order, xl and out [N, H*C]. aggregateForward and aggregateBackward serve the
+ * stage op, the fused layer block and the diagnostics alike (see src/ops/score.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GAT_AGGREGATE, GAT_AGGREGATE_GRAD } from '../../kernels/names.js';
@@ -12,20 +13,37 @@ export interface AggregateShape {
   channels: number;
 }
 
-/** Analytic op; backward A_k = <G_i, xl[j]> and dxl[j] = sum alpha_k G_i (gradients.md). */
+function aggregateAttrs(s: AggregateShape) {
+  return { heads: s.heads, channels: s.channels };
+}
+
+/** out [N, H*C] (gradients.md eq. 3). `alpha` is the attention the messages are weighted by. */
+export function aggregateForward(alpha: tf.Tensor, xl: tf.Tensor, g: GraphTensors, s: AggregateShape): tf.Tensor2D {
+  return tf.engine().runKernel(
+    GAT_AGGREGATE, { alpha, xl, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, aggregateAttrs(s)) as tf.Tensor2D;
+}
+
+/**
+ * The aggregation stage's backward (gradients.md "Backward", aggregation stage), given
+ * dOut = dL/dout [N, H*C]: dAlpha_k = A_k = <dOut_i, xl[j]> per head, and the message path's
+ * dxl[j] = sum_{k: j -> i} alpha_k dOut_i. `alpha` is the one the forward weighted by (after
+ * attention dropout, where there is any). Returns [dAlpha [E, H], dxl [N, H*C]].
+ */
+export function aggregateBackward(
+  alpha: tf.Tensor, xl: tf.Tensor, dOut: tf.Tensor, g: GraphTensors, s: AggregateShape,
+): [tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(GAT_AGGREGATE_GRAD, {
+    alpha, xl, dOut, rowPtr: g.rowPtr, csrSrc: g.csrSrc, csrDst: g.csrDst, srcPtr: g.srcPtr, srcOrder: g.srcOrder,
+  }, aggregateAttrs(s)) as [tf.Tensor2D, tf.Tensor2D];
+}
+
+/** Analytic op: aggregateForward with aggregateBackward as its gradient. */
 export function aggregateAnalytic(alpha: tf.Tensor2D, xl: tf.Tensor2D, g: GraphTensors, s: AggregateShape): tf.Tensor2D {
-  const attrs = { heads: s.heads, channels: s.channels };
   const op = customOp(([alphaT, xlT], save) => {
     save([alphaT, xlT]);
-    const value = tf.engine().runKernel(
-      GAT_AGGREGATE, { alpha: alphaT, xl: xlT, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, attrs) as tf.Tensor;
     return {
-      value,
-      gradFunc: (dOut, [a, x]) =>
-        tf.engine().runKernel(GAT_AGGREGATE_GRAD, {
-          alpha: a, xl: x, dOut, rowPtr: g.rowPtr, csrSrc: g.csrSrc, csrDst: g.csrDst,
-          srcPtr: g.srcPtr, srcOrder: g.srcOrder,
-        }, attrs) as tf.Tensor[],
+      value: aggregateForward(alphaT, xlT, g, s),
+      gradFunc: (dOut, [a, x]) => aggregateBackward(a, x, dOut, g, s),
     };
   });
   return op(alpha, xl) as tf.Tensor2D;

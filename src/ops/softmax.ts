@@ -1,22 +1,34 @@
 /**
  * SOFTMAX stage (gradients.md eq. 2): alpha_k = exp(e_k - m_i) / sum_{k' -> i} exp(e_k' - m_i),
  * over each destination's incoming edges (contiguous in CSR order), per head. e, alpha: [E, H].
+ * softmaxForward and softmaxBackward serve the stage op, the fused layer block and the
+ * diagnostics' gradient flow alike (see src/ops/score.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SEGMENT_MAX, SEGMENT_SOFTMAX, SEGMENT_SOFTMAX_GRAD } from '../../kernels/names.js';
 import { customOp } from './custom-op.js';
 import type { GraphTensors } from './graph-tensors.js';
 
-/** Analytic op; backward dE = alpha (dAlpha - sum_row alpha dAlpha) (gradients.md "Softmax stage"). */
+/** alpha [E, H] (gradients.md eq. 2), each destination's row max subtracted first. */
+export function softmaxForward(e: tf.Tensor, g: GraphTensors): tf.Tensor2D {
+  return tf.engine().runKernel(SEGMENT_SOFTMAX, { e, rowPtr: g.rowPtr }) as tf.Tensor2D;
+}
+
+/**
+ * The softmax stage's backward (gradients.md "Backward", softmax stage: the Jacobian
+ * diag(alpha) - alpha alpha^T applied to dAlpha): dE_k = alpha_k (dAlpha_k - sum_{k' -> i}
+ * alpha_k' dAlpha_k'). `alpha` is the forward's output, before any attention dropout.
+ */
+export function softmaxBackward(alpha: tf.Tensor, dAlpha: tf.Tensor, g: GraphTensors): tf.Tensor2D {
+  return tf.engine().runKernel(SEGMENT_SOFTMAX_GRAD, { alpha, dAlpha, rowPtr: g.rowPtr }) as tf.Tensor2D;
+}
+
+/** Analytic op: softmaxForward with softmaxBackward as its gradient (it saves its output). */
 export function softmaxAnalytic(e: tf.Tensor2D, g: GraphTensors): tf.Tensor2D {
   const op = customOp(([eT], save) => {
-    const alpha = tf.engine().runKernel(SEGMENT_SOFTMAX, { e: eT, rowPtr: g.rowPtr }) as tf.Tensor;
+    const alpha = softmaxForward(eT, g);
     save([alpha]);
-    return {
-      value: alpha,
-      gradFunc: (dAlpha, [savedAlpha]) =>
-        tf.engine().runKernel(SEGMENT_SOFTMAX_GRAD, { alpha: savedAlpha, dAlpha, rowPtr: g.rowPtr }) as tf.Tensor,
-    };
+    return { value: alpha, gradFunc: (dAlpha, [savedAlpha]) => softmaxBackward(savedAlpha, dAlpha, g) };
   });
   return op(e) as tf.Tensor2D;
 }

@@ -113,22 +113,22 @@ export interface AttentionStats {
 export interface NodeGradNorms {
   /** ||dL/dxr||: the score stage's only output towards Theta_R. */
   dxr: number;
-  /** ||dL/dxl|| through the score stage alone (host loops). */
+  /** ||dL/dxl|| through the score stage alone (the layer flow's stage backward). */
   dxlScore: number;
   /** ||dL/dxl|| in total (score + message path), from the tape. */
   dxl: number;
 }
 
-/** The host loops checked against the gradients TF.js computed on the tape. */
+/** The layer flow's stage backward (src/diagnostics/layer-flow.ts) checked against the gradients TF.js computed on the tape. */
 export interface Consistency {
-  /** max |host dxr - tape dL/dxr| / max |tape dL/dxr|; null with share_weights. */
+  /** max |flow dxr - tape dL/dxr| / max |tape dL/dxr|; null with share_weights. */
   dxrRelErr: number | null;
-  /** |sum_i host dxr[i] - grad lin_r.bias| / max(|grad lin_r.bias|); null without lin_r.bias. */
+  /** |sum_i flow dxr[i] - grad lin_r.bias| / max(|grad lin_r.bias|); null without lin_r.bias. */
   thetaRBiasRelErr: number | null;
   /** Every in-degree-1 destination's tape dL/dxr row is exactly 0 (null with share_weights). */
   starvedRowsZero: boolean | null;
   /**
-   * max |host dxr[i,h,c]| over one-side triples / max |host dxr|: the pair form says 0, floats
+   * max |flow dxr[i,h,c]| over one-side triples / max |flow dxr|: the pair form says 0, floats
    * leave rounding (sum_k dL/de_k = 0 holds only up to rounding).
    */
   oneSideResidual: number | null;
