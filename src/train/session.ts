@@ -22,6 +22,7 @@ import type { SessionSummary } from '../run/summary.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 import { checkEpochs, trainRun } from './trainer.js';
+import type { RunHooksFactory } from './run-hooks.js';
 import { isCheckpointDir, readManifest, LAST_DIR, SUMMARY_FILE } from '../run/checkpoint.js';
 import { MemoryAdjacency, type InAdjacency } from '../sample/adjacency.js';
 import { isStore } from '../store/read.js';
@@ -63,6 +64,8 @@ export interface SessionOptions {
   out?: string;
   reporter: ProgressReporter;
   stop: StopControl;
+  /** Makes each run's hooks (the api's: diagnostics and the report); needed with config.diagnostics. */
+  runHooks?: RunHooksFactory;
 }
 
 export function readRunFile(dir: string): RunFile {
@@ -275,6 +278,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
         {
           dir: runDir, config: runConfig, data: trainData, net, modelConfig, backend,
           ...(inputs ? { inputs } : {}), ...(miniBatch ? { miniBatch } : {}), ...(evaluate ? { evaluate } : {}),
+          ...(opts.runHooks ? { hooks: opts.runHooks({ dir: runDir, config: runConfig, reporter: opts.reporter }) } : {}),
         },
         opts.reporter, opts.stop, { index: k, count: config.seeds },
       );
