@@ -12,7 +12,7 @@ import { InputError } from '../util/errors.js';
 import { buildNetworkConfig, type NetworkConfig } from '../model/network.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { ModelConfig } from '../run/checkpoint.js';
-import { checkTrainConfig, type TrainConfig } from './config.js';
+import { checkModelOptions, checkTrainConfig, type TrainConfig } from './config.js';
 import { checkAutogradFits, checkFullBatchFits } from '../model/autograd-memory.js';
 import { meanStd } from '../run/metrics.js';
 import type { SessionSummary } from '../run/summary.js';
@@ -243,6 +243,7 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
   let inputs: SessionInputs | null = null;
   try {
     const { info, trainData } = d;
+    checkModelOptions(config.model, trainData.numClasses);
     const net = buildNetworkConfig({ ...config.model, inFeatures: info.numFeatures, numClasses: trainData.numClasses, edgeDim: d.edgeDim });
     const full: TrainConfig = { ...config, dataset: datasetRef };
     checkFits(config, net, d, backend);
