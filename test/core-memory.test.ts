@@ -19,6 +19,7 @@ import { DEFAULT_CONFIG, type GATv2Config } from '../src/model/config.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { graphTensors, type GradMode } from '../src/ops/graph-tensors.js';
 import { initParams, layerForward } from '../src/model/gatv2-layer.js';
+import { releaseEdgeAttrIndex } from '../src/model/edge-attr.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/pyg-gatv2/', import.meta.url));
 const BACKENDS = ['cpu', 'wasm'] as const;
@@ -85,6 +86,8 @@ for (const backend of BACKENDS) {
           assert.equal(tf.memory().numTensors, setup + cached, `${label}: back to the setup count`);
         }
       }
+      // The owner of a graph used with edge features frees their index with it.
+      releaseEdgeAttrIndex(g);
       g.dispose();
       tf.dispose([...Object.values(params), x, up, ...(ea ? [ea] : [])]);
       assert.equal(tf.memory().numTensors, start, `${backend}: everything disposed`);

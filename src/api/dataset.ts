@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { splitIndices, type DenseFeatures, type SparseFeatures } from '../data/dataset.js';
 import { loadDataset as loadGraphDataset } from '../store/load.js';
 import { applyNormalization, chooseNormalization, requestedMode, type NormalizationChoice, type NormalizeMode } from '../data/feature-normalization.js';
-import { releaseInputDropout, dropSparse } from '../model/network.js';
-import { isSparse, type NodeInput } from '../ops/linear.js';
+import { SparseInputDropout } from '../model/sparse-input-dropout.js';
+import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
 import { dropout as denseDropout } from '../ops/dropout.js';
 import type { Features } from './conv.js';
 
@@ -73,7 +73,10 @@ export async function loadDataset(nameOrDir: string, options: LoadOptions = {}):
     warnings: ds.warnings,
     normalization: choice,
     dispose() {
-      releaseInputDropout(x);
+      if (isSparse(x)) {
+        sparseDropouts.get(x)?.release();
+        sparseDropouts.delete(x);
+      }
       if (isSparse(x)) tf.dispose([x.rowPtr, x.colIdx, x.values]);
       else x.dispose();
       tf.dispose([y, trainIndex, valIndex, testIndex]);
@@ -102,7 +105,19 @@ function uploadFeatures(f: SparseFeatures | DenseFeatures): NodeInput {
  */
 export function dropout(x: Features, p: number, seed: number): Features {
   if (p === 0) return x;
-  return isSparse(x) ? dropSparse(x, p, seed) : denseDropout(x as tf.Tensor2D, p, seed);
+  return isSparse(x) ? sparseDropoutOf(x).of(x, p, seed) : denseDropout(x as tf.Tensor2D, p, seed);
+}
+
+/**
+ * dropout() is given the features alone, so the dropped copy of sparse ones is found by them: a
+ * weak map, so that features a caller drops are not held (a dataset's dispose() frees its copy).
+ */
+const sparseDropouts = new WeakMap<SparseMatrix, SparseInputDropout>();
+
+function sparseDropoutOf(x: SparseMatrix): SparseInputDropout {
+  let d = sparseDropouts.get(x);
+  if (!d) sparseDropouts.set(x, (d = new SparseInputDropout()));
+  return d;
 }
 
 export type { NodeInput };

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../util/errors.js';
 import { buildLayout, type GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GraphTensors } from '../ops/graph-tensors.js';
+import { releaseEdgeAttrIndex } from '../model/edge-attr.js';
 
 /** An edge_index: a [2, E] int32 tensor, or the two rows (sources, targets) as arrays. */
 export type EdgeIndex = tf.Tensor2D | [ArrayLike<number>, ArrayLike<number>];
@@ -101,6 +102,7 @@ export class Graph {
   /** Frees the layout tensors (the graph can be used again: they are rebuilt on demand). */
   dispose(): void {
     for (const b of this.#built.values()) {
+      releaseEdgeAttrIndex(b.tensors);
       b.tensors.dispose();
       b.positionOfEdge.dispose();
     }

@@ -8,6 +8,7 @@ import type { OptimizerConfig } from '../model/optimizers.js';
 import type { ProgressReporter } from '../train/progress.js';
 import { trainSession, type SessionResult } from '../train/session.js';
 import { stopControl, type StopControl } from '../train/stop.js';
+import { diagnosticsHooks } from './diagnostics-hooks.js';
 
 /** TrainConfig with every field optional; model and optimizer are merged field by field. */
 export type TrainSettings = Partial<Omit<TrainConfig, 'model' | 'optimizer'>> & {
@@ -57,5 +58,7 @@ export async function train(options: TrainOptions = {}): Promise<SessionResult> 
     ...(options.out !== undefined ? { out: options.out } : {}),
     reporter: options.reporter ?? SILENT,
     stop,
+    // Always: a resumed session's settings (and so whether it diagnoses) are read from its directory.
+    runHooks: diagnosticsHooks,
   });
 }

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
 import type { GraphLayout } from '../graph/layout.js';
 import {
-  buildNetworkConfig, createNetworkInputs, initNetworkParams, networkParamShapes, type NetworkShape,
+  buildNetworkConfig, createNetworkInputs, initNetworkParams, networkParamShapes, type NetworkConfig, type NetworkShape,
 } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { lossAndGrads } from '../model/objective.js';
@@ -109,9 +109,16 @@ function spread(xs: number[]): Spread {
   return { median: q(0.5), min: s[0], max: s[s.length - 1], p25: q(0.25), p75: q(0.75) };
 }
 
-export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings): Promise<BenchResult> {
-  // webgpu: free the buffer pool earlier modes left behind, so that gpuPoolBytes is this mode's.
-  await releaseGpuPool();
+/** One mode's network, optimizer and loss targets on the graph, and its timed training step. */
+interface BenchModel {
+  net: NetworkConfig;
+  params: Record<string, tf.Variable>;
+  /** One training step with the loss read back; returns its wall time (ms). */
+  step(): Promise<number>;
+  dispose(): void;
+}
+
+function benchModel(g: BenchGraph, mode: GradMode, s: BenchSettings): BenchModel {
   const net = buildNetworkConfig({ ...s.model, inFeatures: g.features.numFeatures, numClasses: g.numClasses });
   const inputs = createNetworkInputs(g.features, g.layout);
   const init = initNetworkParams(net, s.seed);
@@ -120,103 +127,141 @@ export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings)
     params[k] = tf.variable(t, true, `bench/${k}`);
     t.dispose();
   }
-  // Weight decay in the optimizer, as training does (src/train/trainer.ts) and PyG's
+  // Weight decay in the optimizer, as training does (src/train/run-state.ts) and PyG's
   // Adam(weight_decay=...) in scripts/pyg-compare.py.
   const optimizer = createOptimizer(DEFAULT_OPTIMIZER, networkParamShapes(net), { weightDecay: s.weightDecay });
   const targets = splitTargets(g.labels, g.lossNodes, g.numClasses);
   let stepIndex = 0;
-
-  const step = async (): Promise<number> => {
-    const t0 = performance.now();
-    const loss = tf.tidy(() => {
-      const r = lossAndGrads(net, params, inputs, { targets, weightDecay: 0 }, {
-        mode, training: true, seed: s.seed * 1_000_003 + stepIndex++,
+  return {
+    net,
+    params,
+    async step() {
+      const t0 = performance.now();
+      const loss = tf.tidy(() => {
+        const r = lossAndGrads(net, params, inputs, { targets, weightDecay: 0 }, {
+          mode, training: true, seed: s.seed * 1_000_003 + stepIndex++,
+        });
+        optimizer.apply(params, r.grads);
+        return r.loss;
       });
-      optimizer.apply(params, r.grads);
-      return r.loss;
-    });
-    await loss.data();
-    loss.dispose();
-    return performance.now() - t0;
+      await loss.data();
+      loss.dispose();
+      return performance.now() - t0;
+    },
+    dispose() {
+      targets.dispose();
+      optimizer.dispose();
+      for (const v of Object.values(params)) v.dispose();
+      inputs.dispose();
+    },
   };
+}
 
-  const times: number[] = [];
-  let peakRss = process.memoryUsage().rss;
-  let stopped: string | undefined;
-  let mem: StepMemory | undefined;
-  let kernels: BenchResult['kernels'] = [];
-  try {
-    for (let i = 0; i < s.warmup; i++) {
-      const ms = await step();
-      if (s.maxStepMs > 0 && ms > s.maxStepMs) {
-        stopped = `a warm-up step took ${ms.toFixed(0)} ms (> --max-step-ms ${s.maxStepMs})`;
-        times.push(ms);
-        break;
-      }
+/** What one mode's measurements gave so far; stopped says why they ended early. */
+interface Measured {
+  times: number[];
+  peakRss: number;
+  stopped?: string;
+  mem?: StepMemory;
+  kernels: BenchResult['kernels'];
+}
+
+/** The warm-up steps, then the timed ones; gives up on a mode whose steps are too slow (--max-step-ms). */
+async function timeSteps(step: () => Promise<number>, s: BenchSettings, out: Measured): Promise<void> {
+  for (let i = 0; i < s.warmup; i++) {
+    const ms = await step();
+    if (s.maxStepMs > 0 && ms > s.maxStepMs) {
+      out.stopped = `a warm-up step took ${ms.toFixed(0)} ms (> --max-step-ms ${s.maxStepMs})`;
+      out.times.push(ms);
+      return;
     }
-    for (let i = 0; !stopped && i < s.steps; i++) {
-      const ms = await step();
-      times.push(ms);
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      if (s.maxStepMs > 0 && ms > s.maxStepMs && i >= 2) stopped = `stopped after ${i + 1} steps: a step took ${ms.toFixed(0)} ms`;
-    }
-    // Peak memory of one step, unprofiled (profiling submits GPU work after every kernel, which
-    // changes when buffers are released).
-    const meter = MemoryMeter.start();
-    try {
-      await step();
-    } finally {
-      mem = meter.stop();
-    }
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    // Its kernels' times, from one more step.
-    if (s.profileKernels) {
-      const info = await tf.profile(async () => {
-        await step();
-      });
-      const byName = new Map<string, { ms: number; calls: number }>();
-      for (const k of info.kernels) {
-        const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-        e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-        e.calls++;
-        byName.set(k.name, e);
-      }
-      kernels = [...byName.entries()].map(([name, v]) => ({ name, ...v })).sort((a, b) => b.ms - a.ms);
-    }
-  } catch (err) {
-    stopped = `failed: ${(err as Error).message.split('\n')[0]}`;
-    if (times.length === 0) times.push(NaN);
   }
-  let paramsDigest = '';
+  for (let i = 0; i < s.steps; i++) {
+    const ms = await step();
+    out.times.push(ms);
+    out.peakRss = Math.max(out.peakRss, process.memoryUsage().rss);
+    if (s.maxStepMs > 0 && ms > s.maxStepMs && i >= 2) {
+      out.stopped = `stopped after ${i + 1} steps: a step took ${ms.toFixed(0)} ms`;
+      return;
+    }
+  }
+}
+
+/**
+ * Peak memory of one step, unprofiled (profiling submits GPU work after every kernel, which
+ * changes when buffers are released); kept when the step fails.
+ */
+async function measureStepMemory(step: () => Promise<number>, out: Measured): Promise<void> {
+  const meter = MemoryMeter.start();
   try {
-    paramsDigest = await digestOf(params);
+    await step();
   } finally {
-    targets.dispose();
-    optimizer.dispose();
-    for (const v of Object.values(params)) v.dispose();
-    inputs.dispose();
+    out.mem = meter.stop();
   }
-  const stepMs = spread(times);
+  out.peakRss = Math.max(out.peakRss, process.memoryUsage().rss);
+}
+
+/** Total time per kernel name over one more (profiled) step, largest first. */
+async function profileStep(step: () => Promise<number>): Promise<BenchResult['kernels']> {
+  const info = await tf.profile(async () => {
+    await step();
+  });
+  const byName = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls++;
+    byName.set(k.name, e);
+  }
+  return [...byName.entries()].map(([name, v]) => ({ name, ...v })).sort((a, b) => b.ms - a.ms);
+}
+
+function benchResult(g: BenchGraph, mode: GradMode, layers: number, m: Measured, paramsDigest: string): BenchResult {
+  const { mem } = m;
+  const stepMs = spread(m.times);
   return {
     graph: g.label,
     backend: tf.getBackend(),
     mode,
     numNodes: g.layout.numNodes,
     numEdges: g.layout.numEdges,
-    layers: net.layers.length,
-    steps: times.length,
+    layers,
+    steps: m.times.length,
     stepMs,
-    edgesPerSecond: (g.layout.numEdges * net.layers.length) / (stepMs.median / 1000),
+    edgesPerSecond: (g.layout.numEdges * layers) / (stepMs.median / 1000),
     peakTensorBytes: mem?.peakTensorBytes ?? 0,
     peakDataBytes: mem?.peakDataBytes ?? 0,
     startDataBytes: mem?.startDataBytes ?? 0,
     ...(mem?.peakGpuBytesInUse !== undefined ? { peakGpuBytesInUse: mem.peakGpuBytesInUse, gpuPoolBytes: mem.gpuPoolBytes } : {}),
     ...(mem && !mem.baselineExact ? { memoryNote: 'tensors shared buffers before the step: peakDataBytes is an upper bound' } : {}),
-    peakRssBytes: peakRss,
-    kernels,
-    stopped,
+    peakRssBytes: m.peakRss,
+    kernels: m.kernels,
+    stopped: m.stopped,
     paramsDigest,
   };
+}
+
+export async function benchMode(g: BenchGraph, mode: GradMode, s: BenchSettings): Promise<BenchResult> {
+  // webgpu: free the buffer pool earlier modes left behind, so that gpuPoolBytes is this mode's.
+  await releaseGpuPool();
+  const model = benchModel(g, mode, s);
+  const m: Measured = { times: [], peakRss: process.memoryUsage().rss, kernels: [] };
+  try {
+    await timeSteps(model.step, s, m);
+    // Also for a mode stopped early (--max-step-ms): its memory and kernels are still reported.
+    await measureStepMemory(model.step, m);
+    if (s.profileKernels) m.kernels = await profileStep(model.step);
+  } catch (err) {
+    m.stopped = `failed: ${(err as Error).message.split('\n')[0]}`;
+    if (m.times.length === 0) m.times.push(NaN);
+  }
+  let paramsDigest = '';
+  try {
+    paramsDigest = await digestOf(model.params);
+  } finally {
+    model.dispose();
+  }
+  return benchResult(g, mode, model.net.layers.length, m, paramsDigest);
 }
 
 /** SHA-256 (hex) of the tensors' bytes, in name order. */

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { buildLayout } from '../graph/layout.js';
 import { layerForward } from '../model/gatv2-layer.js';
+import { releaseEdgeAttrIndex } from '../model/edge-attr.js';
 import { fromPyg, toPyg } from '../model/pyg-params.js';
 import { graphTensors, type GradMode } from '../ops/graph-tensors.js';
 import { type Dense64, dense } from './dense.js';
@@ -63,6 +64,7 @@ export async function runLayer(input: ReferenceInput, upstream: Dense64, mode: G
     return result;
   } finally {
     tf.dispose([...params, x, up, ...(edgeAttr ? [edgeAttr] : [])]);
+    releaseEdgeAttrIndex(g);
     g.dispose();
   }
 }

@@ -69,7 +69,7 @@ export function instrumentedPass(
   } finally {
     // The dropped copy of sparse features networkForward keeps for its backward: this pass's
     // gradients are computed, and the next training pass makes its own (a new seed).
-    releaseInputDropout(inputs.x);
+    releaseInputDropout(inputs);
   }
   const layers: LayerCapture[] = caps.map((c) => ({
     xl: c.xl!, xr: c.xr ?? null, alpha: c.alpha!, dxl: c.dxl ?? null, dxr: c.dxr ?? null, dAlpha: c.dAlpha ?? null,

@@ -19,6 +19,10 @@ interface EdgeAttrIndex {
   csrToEdgeId: tf.Tensor1D;
 }
 
+/**
+ * Built on a graph's first use with edge features and kept with it (every forward pass reorders
+ * them); freed by releaseEdgeAttrIndex.
+ */
 const cache = new WeakMap<GraphTensors, EdgeAttrIndex>();
 
 function indexFor(g: GraphTensors): EdgeAttrIndex {
@@ -43,13 +47,18 @@ function indexFor(g: GraphTensors): EdgeAttrIndex {
     csrToEdgeId: tf.keep(tf.tensor1d(L.csrToEdgeId, 'int32')),
   };
   cache.set(g, idx);
-  const dispose = g.dispose;
-  g.dispose = () => {
-    dispose();
-    for (const t of Object.values(idx!)) t.dispose();
-    cache.delete(g);
-  };
   return idx;
+}
+
+/**
+ * Frees the index built for g's edge features, if any. Whoever disposes a graph that may have
+ * carried edge features calls it too: the graph (ops/graph-tensors.ts) knows nothing of it.
+ */
+export function releaseEdgeAttrIndex(g: GraphTensors): void {
+  const idx = cache.get(g);
+  if (!idx) return;
+  for (const t of Object.values(idx)) t.dispose();
+  cache.delete(g);
 }
 
 export function edgeAttrInCsrOrder(edgeAttr: tf.Tensor2D, g: GraphTensors): tf.Tensor2D {

@@ -14,10 +14,12 @@ import { InputError } from '../util/errors.js';
 import type { GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GradMode, type GraphTensors } from '../ops/graph-tensors.js';
 import { dropout } from '../ops/dropout.js';
-import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
+import { isSparse, type NodeInput } from '../ops/linear.js';
+import { SparseInputDropout } from './sparse-input-dropout.js';
 import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
 import { initParams, layerForward, paramShapes, type LayerParams, type LayerTapPoint } from './gatv2-layer.js';
 import { blockSupports, layerBlock } from './layer-block.js';
+import { releaseEdgeAttrIndex } from './edge-attr.js';
 import { activate, ACTIVATIONS, type Activation } from './activation.js';
 import { deriveSeed } from '../util/prng.js';
 
@@ -57,36 +59,41 @@ export interface NetworkShape {
   edgeDim?: number | null;
 }
 
-function checkProbability(name: string, p: number): void {
-  if (!(p >= 0 && p < 1)) throw new InputError(`${name} must be in [0, 1), got ${p}`);
+/** What is wrong with one option of a NetworkShape: `${option} ${says}` in the model's terms. */
+export interface ShapeProblem {
+  option: keyof NetworkShape;
+  says: string;
 }
 
-function checkPositiveInt(name: string, v: number): void {
-  if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`${name} must be a positive integer, got ${v}`);
+function probabilityProblem(option: keyof NetworkShape, p: number): ShapeProblem | null {
+  return p >= 0 && p < 1 ? null : { option, says: `must be in [0, 1), got ${p}` };
 }
 
-/** Checks the options that do not depend on the dataset (flag names in the messages). */
-export function checkNetworkShape(s: Omit<NetworkShape, 'inFeatures' | 'numClasses'>): void {
-  checkPositiveInt('--layers', s.layers);
-  checkPositiveInt('--hidden', s.hidden);
-  checkPositiveInt('--heads', s.heads);
-  checkPositiveInt('--output-heads', s.outputHeads);
-  checkProbability('--dropout', s.inputDropout);
-  checkProbability('--attention-dropout', s.attentionDropout);
-  if (!ACTIVATIONS.includes(s.activation)) {
-    throw new InputError(`--activation must be one of ${ACTIVATIONS.join(', ')}, got "${s.activation}"`);
+function positiveIntProblem(option: keyof NetworkShape, v: number): ShapeProblem | null {
+  return Number.isInteger(v) && v >= 1 ? null : { option, says: `must be a positive integer, got ${v}` };
+}
+
+/**
+ * The first problem of the options that do not depend on the dataset, and with numClasses also of
+ * the output layer's split over its heads; null when there is none. Callers that take the options
+ * from elsewhere (the CLI's flags) name them in their own terms.
+ */
+export function networkShapeProblem(s: Omit<NetworkShape, 'inFeatures' | 'numClasses'> & { numClasses?: number }): ShapeProblem | null {
+  const problem = positiveIntProblem('layers', s.layers) ?? positiveIntProblem('hidden', s.hidden) ??
+    positiveIntProblem('heads', s.heads) ?? positiveIntProblem('outputHeads', s.outputHeads) ??
+    probabilityProblem('inputDropout', s.inputDropout) ?? probabilityProblem('attentionDropout', s.attentionDropout);
+  if (problem) return problem;
+  if (!ACTIVATIONS.includes(s.activation)) return { option: 'activation', says: `must be one of ${ACTIVATIONS.join(', ')}, got "${s.activation}"` };
+  if (!(s.negativeSlope >= 0)) return { option: 'negativeSlope', says: `must be >= 0, got ${s.negativeSlope}` };
+  if (s.numClasses !== undefined && s.outputConcat && s.numClasses % s.outputHeads !== 0) {
+    return { option: 'outputConcat', says: `with ${s.outputHeads} output heads needs the ${s.numClasses} classes to split evenly over the heads` };
   }
-  if (!(s.negativeSlope >= 0)) throw new InputError(`--negative-slope must be >= 0, got ${s.negativeSlope}`);
+  return null;
 }
 
 export function buildNetworkConfig(s: NetworkShape): NetworkConfig {
-  checkNetworkShape(s);
-  if (s.outputConcat && s.numClasses % s.outputHeads !== 0) {
-    throw new InputError(
-      `--output-concat with ${s.outputHeads} output heads needs the ${s.numClasses} classes to split evenly over the heads; ` +
-        'use --no-output-concat (average the heads) or a number of heads that divides the class count',
-    );
-  }
+  const problem = networkShapeProblem(s);
+  if (problem) throw new InputError(`network: ${problem.option} ${problem.says}`);
   const common = {
     ...DEFAULT_CONFIG,
     negativeSlope: s.negativeSlope,
@@ -161,6 +168,8 @@ export interface NetworkInputs {
    * numDst rows (the next block's sources; the last block's are the batch's targets).
    */
   blocks?: Array<{ graph: GraphTensors; numDst: number }>;
+  /** The dropped copy of sparse x a training pass keeps for its backward (freed by dispose). */
+  sparseDropout: SparseInputDropout;
   dispose(): void;
 }
 
@@ -186,14 +195,17 @@ export function createNetworkInputs(
   const edgeAttr = edgeFeatures
     ? tf.keep(tf.tensor2d(edgeFeatures.values, [edgeFeatures.values.length / edgeFeatures.dim, edgeFeatures.dim]))
     : undefined;
+  const sparseDropout = new SparseInputDropout();
   return {
     x,
     graph,
     ...(edgeAttr ? { edgeAttr } : {}),
+    sparseDropout,
     dispose() {
-      releaseInputDropout(x);
+      sparseDropout.release();
       if (isSparse(x)) for (const t of [x.rowPtr, x.colIdx, x.values]) t.dispose();
       else x.dispose();
+      releaseEdgeAttrIndex(graph);
       graph.dispose();
       edgeAttr?.dispose();
     },
@@ -201,30 +213,9 @@ export function createNetworkInputs(
 }
 
 
-/**
- * Dropout of sparse input features acts on the stored values (dropping a zero changes nothing).
- * The sparse projection's backward reads those values after tf.grads has disposed everything its
- * forward made, so the dropped values are kept outside any tidy: one tensor per input, replaced
- * when the seed changes (both gradient modes of one step share it) and freed with the inputs.
- */
-const droppedSparse = new WeakMap<SparseMatrix, { key: string; values: tf.Tensor1D }>();
-
-export function dropSparse(x: SparseMatrix, p: number, seed: number): SparseMatrix {
-  const key = `${p}:${seed}`;
-  let entry = droppedSparse.get(x);
-  if (!entry || entry.key !== key) {
-    entry?.values.dispose();
-    entry = { key, values: tf.keep(tf.tidy(() => dropout(x.values, p, seed))) };
-    droppedSparse.set(x, entry);
-  }
-  return { ...x, values: entry.values };
-}
-
-/** Frees the dropped copy of sparse features kept by a training forward pass, if any. */
-export function releaseInputDropout(x: NodeInput): void {
-  if (!isSparse(x)) return;
-  droppedSparse.get(x)?.values.dispose();
-  droppedSparse.delete(x);
+/** Frees the dropped copy of sparse features a training forward pass on these inputs kept, if any. */
+export function releaseInputDropout(inputs: Pick<NetworkInputs, 'sparseDropout'>): void {
+  inputs.sparseDropout.release();
 }
 
 export interface ForwardOptions {
@@ -293,7 +284,7 @@ export function networkForward(
       }, layerParams(params, l), h, graph));
       return;
     }
-    if (drop) h = isSparse(h) ? dropSparse(h, net.inputDropout, seedOf(l, 0)) : dropout(h, net.inputDropout, seedOf(l, 0));
+    if (drop) h = isSparse(h) ? inputs.sparseDropout.of(h, net.inputDropout, seedOf(l, 0)) : dropout(h, net.inputDropout, seedOf(l, 0));
     const r = layerForward(cfg, layerParams(params, l), h, graph, {
       mode: opts.mode,
       training: opts.training,

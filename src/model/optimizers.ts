@@ -70,16 +70,30 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 
+/** Every slot of the rule for every parameter, "<slot>/<param>", zero. */
+function zeroSlots(name: OptimizerName, shapes: Record<string, number[]>): Record<string, tf.Variable> {
+  const slots: Record<string, tf.Variable> = {};
+  for (const slot of SLOTS[name]) {
+    // tidy frees the zeros the variable was made from (variables themselves are not tracked).
+    for (const [param, shape] of Object.entries(shapes)) slots[`${slot}/${param}`] = tf.tidy(() => tf.variable(tf.zeros(shape), false));
+  }
+  return slots;
+}
+
+/** Copies saved slots into the optimizer's, refusing a checkpoint of another rule or other parameters. */
+function loadSlots(name: OptimizerName, slots: Record<string, tf.Variable>, saved: Record<string, tf.Tensor>): void {
+  const want = Object.keys(slots).sort().join(',');
+  const got = Object.keys(saved).sort().join(',');
+  if (want !== got) throw new InputError(`checkpoint optimizer state does not match ${name}: has [${got}], needs [${want}]`);
+  for (const [k, t] of Object.entries(saved)) slots[k].assign(t);
+}
+
 export function createOptimizer(config: OptimizerConfig, shapes: Record<string, number[]>, options: OptimizerOptions = {}): Optimizer {
   checkOptimizerConfig(config);
   const allowFused = options.fused ?? true;
   const weightDecay = options.weightDecay ?? 0;
   if (!(weightDecay >= 0)) throw new InputError(`--weight-decay must be >= 0, got ${weightDecay}`);
-  const slots: Record<string, tf.Variable> = {};
-  for (const slot of SLOTS[config.name]) {
-    // tidy frees the zeros the variable was made from (variables themselves are not tracked).
-    for (const [name, shape] of Object.entries(shapes)) slots[`${slot}/${name}`] = tf.tidy(() => tf.variable(tf.zeros(shape), false));
-  }
+  const slots = zeroSlots(config.name, shapes);
   let step = 0;
   const c = config;
 
@@ -145,10 +159,7 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
     },
     state: () => ({ step, slots: { ...slots } }),
     load(state) {
-      const want = Object.keys(slots).sort().join(',');
-      const got = Object.keys(state.slots).sort().join(',');
-      if (want !== got) throw new InputError(`checkpoint optimizer state does not match ${c.name}: has [${got}], needs [${want}]`);
-      for (const [k, t] of Object.entries(state.slots)) slots[k].assign(t);
+      loadSlots(c.name, slots, state.slots);
       step = state.step;
     },
     dispose() {

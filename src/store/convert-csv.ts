@@ -44,95 +44,121 @@ const SPILL_PAIRS = 1 << 20;
 /** Bytes of consecutive feature rows gathered per positional write (8 MiB). */
 const FEATURE_WRITE_BYTES = 8 << 20;
 
+/** Where the arrays of a conversion go: the draft's directory, each array recorded as it is written. */
+interface ArraySink {
+  dir: string;
+  put(name: keyof StoreManifest['arrays'], write: () => StoreArray): void;
+  /** Starts the progress of reading one CSV file. */
+  track(phase: LoadPhase, file: CsvFile): void;
+  opts: ConvertOptions;
+}
+
+/** edges.csv to the CSR in-adjacency (indptr, indices) through the pair spill; returns the edge count and warnings. */
+async function convertEdges(sink: ArraySink, edgesFile: CsvFile, nodes: NodeTable, nodesName: string): Promise<{ count: number; warnings: string[] }> {
+  const N = nodes.ids.length;
+  sink.track('edges', edgesFile);
+  const spill = new PairSpill(join(sink.dir, 'edges.spill'));
+  // In-degree counts, shifted by one: after the prefix sum they are the CSR row pointers.
+  const indptr = new Float64Array(N + 1);
+  const edges = await scanEdges(edgesFile, nodes, nodesName, {
+    header: (names) => refuseEdgeFeatures(edgesFile.display, names),
+    edge: (s, t) => {
+      spill.push(s, t);
+      indptr[t + 1]++;
+    },
+    attr: () => {},
+  });
+  spill.close();
+  sink.opts.progress?.end(edges.count, 'edges');
+  for (let i = 0; i < N; i++) indptr[i + 1] += indptr[i]!;
+  sink.put('indptr', () => {
+    const ip = asOffsets(indptr);
+    return writeArray(sink.dir, 'indptr.bin', ip.dtype, ip.data);
+  });
+  sink.put('indices', () => writeArray(sink.dir, 'indices.bin', 'int32', spill.csrIndices(indptr)));
+  spill.remove();
+  return edges;
+}
+
+interface FeatureShape {
+  numFeatures: number;
+  featureKind: 'dense' | 'sparse';
+  featureNames: string[] | undefined;
+}
+
+/** features.csv: dense rows written as they are parsed, sparse triplets as CSR (values in the chosen dtype). */
+async function convertFeatures(sink: ArraySink, featuresFile: CsvFile, nodes: NodeTable, nodesName: string): Promise<FeatureShape> {
+  const { dir, opts } = sink;
+  sink.track('features', featuresFile);
+  let dense: DenseFileSink | undefined;
+  const feats = await scanFeatures(featuresFile, nodes, nodesName, (numFeatures) => {
+    dense = new DenseFileSink(join(dir, 'features.bin'), numFeatures, opts.featuresDtype, featuresFile, nodes);
+    return dense;
+  });
+  if (feats.kind === 'dense') {
+    opts.progress?.end(nodes.ids.length, 'feature rows');
+    sink.put('features', () => dense!.result());
+    return { numFeatures: feats.numFeatures, featureKind: 'dense', featureNames: feats.featureNames };
+  }
+  const f = feats.table.features;
+  if (f.kind !== 'sparse') throw new Error('scanFeatures: a sparse read holds sparse features');
+  opts.progress?.end(f.colIdx.length, 'feature values');
+  const fp = asOffsets(f.rowPtr);
+  sink.put('feat_indptr', () => writeArray(dir, 'feat_indptr.bin', fp.dtype, fp.data));
+  sink.put('feat_indices', () => writeArray(dir, 'feat_indices.bin', 'int32', f.colIdx));
+  sink.put('feat_values', () => {
+    if (opts.featuresDtype === 'float32') return writeArray(dir, 'feat_values.bin', 'float32', f.values);
+    const k = firstOutsideHalf(f.values);
+    if (k >= 0) {
+      throw new InputError(`${featuresFile.display}: feature value ${f.values[k]} is outside float16's range (${HALF_MAX}); use --features-dtype float32`);
+    }
+    return writeArray(dir, 'feat_values.bin', 'float16', encodeHalf(f.values));
+  });
+  return { numFeatures: f.numFeatures, featureKind: 'sparse', featureNames: feats.table.featureNames };
+}
+
+/** The per-node arrays of nodes.csv: labels, split codes, node ids. */
+function writeNodeArrays(sink: ArraySink, nodes: NodeTable): void {
+  sink.put('labels', () => writeArray(sink.dir, 'labels.bin', 'int32', nodes.labels));
+  sink.put('split', () => writeArray(sink.dir, 'split.bin', 'uint8', nodes.split));
+  const { ids, offsets } = encodeNodeIds(nodes.ids);
+  const io = asOffsets(offsets);
+  sink.put('node_id_offsets', () => writeArray(sink.dir, 'node_id_offsets.bin', io.dtype, io.data));
+  sink.put('node_ids', () => writeArray(sink.dir, 'node_ids.bin', 'utf8', ids));
+}
+
 export async function convertCsvToStore(where: ResolvedDataset, outDir: string, opts: ConvertOptions): Promise<StoreManifest> {
   // Locate all three files before parsing any, so a missing one is reported at once.
   const nodesFile = findCsv(where.dir, where.display, 'nodes');
   const edgesFile = findCsv(where.dir, where.display, 'edges');
   const featuresFile = findCsv(where.dir, where.display, 'features');
   const nodesName = basename(nodesFile.display);
-  const track = (phase: LoadPhase, file: CsvFile): void => {
-    if (opts.progress === undefined) return;
-    opts.progress.start(phase, file.display, statSync(file.path).size);
-    file.onRead = (bytes) => opts.progress!.advance(bytes);
-  };
   const draft = openStoreDraft(outDir, opts.overwrite);
   const arrays: StoreManifest['arrays'] = {};
-  const put = (name: keyof StoreManifest['arrays'], write: () => StoreArray): void => {
-    const t = performance.now();
-    const a = write();
-    arrays[name] = a;
-    opts.onArray?.({ file: a.file, bytes: a.bytes, ms: performance.now() - t });
+  const sink: ArraySink = {
+    dir: draft.dir,
+    opts,
+    put(name, write) {
+      const t = performance.now();
+      const a = write();
+      arrays[name] = a;
+      opts.onArray?.({ file: a.file, bytes: a.bytes, ms: performance.now() - t });
+    },
+    track(phase, file) {
+      if (opts.progress === undefined) return;
+      opts.progress.start(phase, file.display, statSync(file.path).size);
+      file.onRead = (bytes) => opts.progress!.advance(bytes);
+    },
   };
   try {
-    track('nodes', nodesFile);
+    sink.track('nodes', nodesFile);
     const nodes = await readNodes(nodesFile);
     opts.progress?.end(nodes.ids.length, 'nodes');
-    const N = nodes.ids.length;
-
-    track('edges', edgesFile);
-    const spill = new PairSpill(join(draft.dir, 'edges.spill'));
-    // In-degree counts, shifted by one: after the prefix sum they are the CSR row pointers.
-    const indptr = new Float64Array(N + 1);
-    const edges = await scanEdges(edgesFile, nodes, nodesName, {
-      header: (names) => refuseEdgeFeatures(edgesFile.display, names),
-      edge: (s, t) => {
-        spill.push(s, t);
-        indptr[t + 1]++;
-      },
-      attr: () => {},
-    });
-    spill.close();
-    opts.progress?.end(edges.count, 'edges');
-    for (let i = 0; i < N; i++) indptr[i + 1] += indptr[i]!;
-    put('indptr', () => {
-      const ip = asOffsets(indptr);
-      return writeArray(draft.dir, 'indptr.bin', ip.dtype, ip.data);
-    });
-    put('indices', () => writeArray(draft.dir, 'indices.bin', 'int32', spill.csrIndices(indptr)));
-    spill.remove();
-
-    track('features', featuresFile);
-    let dense: DenseFileSink | undefined;
-    const feats = await scanFeatures(featuresFile, nodes, nodesName, (numFeatures) => {
-      dense = new DenseFileSink(join(draft.dir, 'features.bin'), numFeatures, opts.featuresDtype, featuresFile, nodes);
-      return dense;
-    });
-    let numFeatures: number;
-    let featureKind: 'dense' | 'sparse';
-    let featureNames: string[] | undefined;
-    if (feats.kind === 'dense') {
-      opts.progress?.end(N, 'feature rows');
-      put('features', () => dense!.result());
-      ({ numFeatures, featureNames } = feats);
-      featureKind = 'dense';
-    } else {
-      const f = feats.table.features;
-      if (f.kind !== 'sparse') throw new Error('scanFeatures: a sparse read holds sparse features');
-      opts.progress?.end(f.colIdx.length, 'feature values');
-      const fp = asOffsets(f.rowPtr);
-      put('feat_indptr', () => writeArray(draft.dir, 'feat_indptr.bin', fp.dtype, fp.data));
-      put('feat_indices', () => writeArray(draft.dir, 'feat_indices.bin', 'int32', f.colIdx));
-      put('feat_values', () => {
-        if (opts.featuresDtype === 'float32') return writeArray(draft.dir, 'feat_values.bin', 'float32', f.values);
-        const k = firstOutsideHalf(f.values);
-        if (k >= 0) {
-          throw new InputError(`${featuresFile.display}: feature value ${f.values[k]} is outside float16's range (${HALF_MAX}); use --features-dtype float32`);
-        }
-        return writeArray(draft.dir, 'feat_values.bin', 'float16', encodeHalf(f.values));
-      });
-      ({ numFeatures, featureNames } = { numFeatures: f.numFeatures, featureNames: feats.table.featureNames });
-      featureKind = 'sparse';
-    }
-
-    put('labels', () => writeArray(draft.dir, 'labels.bin', 'int32', nodes.labels));
-    put('split', () => writeArray(draft.dir, 'split.bin', 'uint8', nodes.split));
-    const { ids, offsets } = encodeNodeIds(nodes.ids);
-    const io = asOffsets(offsets);
-    put('node_id_offsets', () => writeArray(draft.dir, 'node_id_offsets.bin', io.dtype, io.data));
-    put('node_ids', () => writeArray(draft.dir, 'node_ids.bin', 'utf8', ids));
-
+    const edges = await convertEdges(sink, edgesFile, nodes, nodesName);
+    const { numFeatures, featureKind, featureNames } = await convertFeatures(sink, featuresFile, nodes, nodesName);
+    writeNodeArrays(sink, nodes);
     const manifest = newManifest({
-      name: where.name, source: opts.source, numNodes: N, numEdges: edges.count, numFeatures, featureKind,
+      name: where.name, source: opts.source, numNodes: nodes.ids.length, numEdges: edges.count, numFeatures, featureKind,
       featuresDtype: opts.featuresDtype, classNames: nodes.classNames, featureNames, warnings: edges.warnings, arrays,
     });
     draft.commit(manifest);

@@ -4,7 +4,7 @@
  */
 import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
 import { InputError } from '../util/errors.js';
-import { checkNetworkShape, type NetworkShape } from '../model/network.js';
+import { networkShapeProblem, type NetworkShape, type ShapeProblem } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { CRITERIA, type Criterion } from './early-stopping.js';
 import { checkOptimizerConfig, DEFAULT_OPTIMIZER, type OptimizerConfig } from '../model/optimizers.js';
@@ -112,7 +112,7 @@ function posInt(flag: string, v: number): void {
   if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`${flag} must be a positive integer, got ${v}`);
 }
 
-/** Checks the run options before the dataset is loaded (buildNetworkConfig checks the model's). */
+/** Checks the run options before the dataset is loaded (the session checks the model options again with the class count). */
 export function checkTrainConfig(c: TrainConfig): void {
   if (c.grad !== 'analytic' && c.grad !== 'autograd') throw new InputError(`--grad must be analytic or autograd, got "${c.grad}"`);
   if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) throw new InputError(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
@@ -130,13 +130,33 @@ export function checkTrainConfig(c: TrainConfig): void {
   }
   if (!(c.weightDecay >= 0)) throw new InputError(`--weight-decay must be >= 0, got ${c.weightDecay}`);
   checkOptimizerConfig(c.optimizer);
-  checkNetworkShape(c.model);
+  checkModelOptions(c.model);
   if (c.lrSchedule) checkLrSchedule(c.lrSchedule, c.optimizer.lr);
   if (!((c.clipNorm ?? 0) >= 0)) throw new InputError(`--clip-norm must be >= 0 (0: off), got ${c.clipNorm}`);
   if (c.toUndirected && !UNDIRECTED_REDUCES.includes(c.toUndirected)) {
     throw new InputError(`--undirected-reduce must be one of ${UNDIRECTED_REDUCES.join(', ')}, got "${c.toUndirected}"`);
   }
   checkMiniBatchConfig(c);
+}
+
+/** The flag of each model option (the CLI's --dropout is the input dropout). */
+const MODEL_FLAGS: Partial<Record<keyof NetworkShape, string>> = {
+  layers: '--layers', hidden: '--hidden', heads: '--heads', outputHeads: '--output-heads', inputDropout: '--dropout',
+  attentionDropout: '--attention-dropout', activation: '--activation', negativeSlope: '--negative-slope', outputConcat: '--output-concat',
+};
+
+function flagMessage(p: ShapeProblem): string {
+  const advice = p.option === 'outputConcat' ? '; use --no-output-concat (average the heads) or a number of heads that divides the class count' : '';
+  return `${MODEL_FLAGS[p.option] ?? p.option} ${p.says}${advice}`;
+}
+
+/**
+ * The model options in flag names: before the dataset is loaded, and again with its class count
+ * (whether concatenated output heads split the classes evenly).
+ */
+export function checkModelOptions(model: ModelOptions, numClasses?: number): void {
+  const problem = networkShapeProblem({ ...model, ...(numClasses !== undefined ? { numClasses } : {}) });
+  if (problem) throw new InputError(flagMessage(problem));
 }
 
 function checkMiniBatchConfig(c: TrainConfig): void {

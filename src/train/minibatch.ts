@@ -58,6 +58,7 @@ export function inputsOf(sampled: SampledBatch, rows: SparseFeatures | DenseFeat
   return {
     x: base.x,
     graph: base.graph,
+    sparseDropout: base.sparseDropout,
     blocks: sampled.blocks.map((b, l) => ({ graph: graphs[l]!, numDst: b.numDst })),
     dispose() {
       base.dispose();

@@ -109,6 +109,28 @@ export function formatSummary(s: SessionSummary): string {
   return lines.join('\n') + '\n';
 }
 
+/** The terminal's bar of one run, from its first epoch to its last. */
+function startBar(err: NodeJS.WritableStream, tag: string, i: RunInfo): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${tag}{bar} epoch {value}/{total} | loss {loss} | train {train} | val {val} | {eps} epochs/s{batch}`,
+      stream: err,
+      hideCursor: true,
+      barsize: 24,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(i.maxEpochs, i.startEpoch, { loss: '-', train: '-', val: '-', eps: '-', batch: '' });
+  return bar;
+}
+
+/** Where the epoch's batches stand, elapsedMs after they began. */
+function batchText(done: number, total: number, elapsedMs: number): string {
+  const perS = (1000 * done) / Math.max(elapsedMs, 1e-9);
+  return `batch ${done}/${total}, ${perS.toFixed(perS < 10 ? 2 : 1)} batches/s, ` +
+    (done < total ? `epoch's batches done in ${formatDuration((total - done) / perS)}` : 'evaluating');
+}
+
 export function createReporter(o: ReporterOptions): ProgressReporter {
   const out = o.out ?? process.stdout;
   const err = o.err ?? process.stderr;
@@ -136,18 +158,7 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
       lastPrinted = 0;
       rate.reset();
       batchesStart = lastBatchLine = now();
-      if (o.tty) {
-        bar = new cliProgress.SingleBar(
-          {
-            format: `${tag()}{bar} epoch {value}/{total} | loss {loss} | train {train} | val {val} | {eps} epochs/s{batch}`,
-            stream: err,
-            hideCursor: true,
-            barsize: 24,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(i.maxEpochs, i.startEpoch, { loss: '-', train: '-', val: '-', eps: '-', batch: '' });
-      }
+      if (o.tty) bar = startBar(err, tag(), i);
     },
     epoch(m) {
       eps = rate.tick();
@@ -162,9 +173,7 @@ export function createReporter(o: ReporterOptions): ProgressReporter {
     },
     batch(done, total) {
       const t = now();
-      const perS = (1000 * done) / Math.max(t - batchesStart, 1e-9);
-      const text = `batch ${done}/${total}, ${perS.toFixed(perS < 10 ? 2 : 1)} batches/s, ` +
-        (done < total ? `epoch's batches done in ${formatDuration((total - done) / perS)}` : 'evaluating');
+      const text = batchText(done, total, t - batchesStart);
       if (bar) bar.update({ batch: ` | ${text}` });
       else if (!o.json && (t - lastBatchLine >= batchEveryMs || done === total)) {
         lastBatchLine = t;

@@ -6,30 +6,25 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendReason, useBackend } from '../backends/index.js';
-import { chooseNormalization, requestedMode, type FeatureNormalization } from '../data/feature-normalization.js';
-import { loadDataset, resolveDataset } from '../store/load.js';
-import { createLoadProgress } from '../data/load-progress.js';
-import { checkTrainable } from '../data/trainable.js';
+import type { FeatureNormalization } from '../data/feature-normalization.js';
+import { resolveDataset } from '../store/load.js';
 import { InputError } from '../util/errors.js';
-import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../model/network.js';
+import { buildNetworkConfig, type NetworkConfig } from '../model/network.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { ModelConfig } from '../run/checkpoint.js';
-import { checkTrainConfig, type TrainConfig } from './config.js';
+import { checkModelOptions, checkTrainConfig, type TrainConfig } from './config.js';
 import { checkAutogradFits, checkFullBatchFits } from '../model/autograd-memory.js';
-import { prepareData, transformDataset } from '../data/prepare.js';
 import { meanStd } from '../run/metrics.js';
 import type { SessionSummary } from '../run/summary.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
 import { checkEpochs, trainRun } from './trainer.js';
+import type { RunHooksFactory } from './run-hooks.js';
 import { isCheckpointDir, readManifest, LAST_DIR, SUMMARY_FILE } from '../run/checkpoint.js';
-import { MemoryAdjacency, type InAdjacency } from '../sample/adjacency.js';
-import { isStore } from '../store/read.js';
-import { storeSamplerWorker, workerAvailable } from '../sample/prefetch.js';
-import { resolveFanouts, type MiniBatchPlan } from './minibatch.js';
-import { openStoreTraining, storeEvaluator, type TrainData } from './store-data.js';
-import { memoryFeatures, type FeatureSource } from '../store/features.js';
+import type { TrainData } from './store-data.js';
 import { readSummary, type RunSummary } from '../run/summary.js';
+import { openSessionData, type DatasetInfo, type SessionData } from './session-data.js';
+import { sessionInputs, type SessionInputs } from './session-inputs.js';
 
 export const CONFIG_FILE = 'config.json';
 const RUN_FORMAT = 'gatv2-run';
@@ -63,6 +58,8 @@ export interface SessionOptions {
   out?: string;
   reporter: ProgressReporter;
   stop: StopControl;
+  /** Makes each run's hooks (the api's: diagnostics and the report); needed with config.diagnostics. */
+  runHooks?: RunHooksFactory;
 }
 
 export function readRunFile(dir: string): RunFile {
@@ -99,7 +96,7 @@ function newSessionDir(out: string | undefined, datasetName: string): string {
 }
 
 function modelConfigFor(
-  config: TrainConfig, info: { numFeatures: number; classNames: string[]; featureNames?: string[] }, net: NetworkConfig, norm: FeatureNormalization,
+  config: TrainConfig, info: DatasetInfo, net: NetworkConfig, norm: FeatureNormalization,
 ): ModelConfig {
   const mc: ModelConfig = {
     network: net,
@@ -113,20 +110,6 @@ function modelConfigFor(
   };
   if (info.featureNames !== undefined) mc.featureNames = info.featureNames;
   return mc;
-}
-
-/** What mini-batch training samples from: the loaded graph's in-edges and features. */
-function miniBatchPlan(config: TrainConfig, data: TrainData, net: NetworkConfig, adjacency: InAdjacency, features: FeatureSource): MiniBatchPlan {
-  return {
-    batchSize: config.batchSize!,
-    fanouts: resolveFanouts(config.fanout!, net.layers.length),
-    adjacency,
-    features,
-    labels: data.dataset.labels,
-    numClasses: data.numClasses,
-    trainNodes: data.splits.train,
-    addSelfLoops: config.model.addSelfLoops,
-  };
 }
 
 function summarizeRuns(dir: string, config: TrainConfig, backend: string, runs: RunSummary[]): SessionSummary {
@@ -151,83 +134,44 @@ function reopens(done: RunSummary, config: TrainConfig, saved: TrainConfig | nul
   return done.epochsRun < config.epochs && (!done.stoppedEarly || (saved !== null && saved.patience !== config.patience));
 }
 
-export async function trainSession(opts: SessionOptions): Promise<SessionResult> {
+/** A session's options: a new one's, or a resumed one's saved options with --epochs/--patience over them. */
+function sessionConfig(opts: SessionOptions): { prior: RunFile | null; config: TrainConfig } {
   const prior = opts.resume !== undefined ? readRunFile(resolve(opts.resume)) : null;
   const config = prior ? { ...prior.config, ...opts.resumeOverrides } : opts.config!;
   checkTrainConfig(config);
-  const where = resolveDataset(config.dataset);
-  // A user directory is recorded absolute, so --resume, evaluate and predict work from anywhere.
-  const datasetRef = where.builtin ? where.name : where.dir;
-  // Checked before the slow steps; created only once the dataset has loaded.
-  const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
-  const backend = await useBackend(config.backend);
-  opts.reporter.note(`backend: ${backendReason() ?? backend}`);
-  // A store in mini-batch mode is read from its files as batches need it (store-data.ts);
-  // everything else is loaded whole.
-  const fromFiles = config.batchSize !== undefined && isStore(where.dir)
-    ? openStoreTraining(where.dir, where.display, { normalizeFeatures: requestedMode(config.normalizeFeatures) }) : null;
-  if (fromFiles && (config.toUndirected || config.split)) {
-    fromFiles.close();
-    throw new InputError('--to-undirected and --split need the whole graph in memory; with a store and --batch-size it is read per batch (convert the transformed dataset, or train full batch)');
-  }
-  const loaded = fromFiles ? null : await loadDataset(datasetRef, createLoadProgress({ tty: process.stderr.isTTY === true }));
-  // --to-undirected and --split first: what can train is decided on the graph and split trained on.
-  const ds = loaded ? transformDataset(loaded, { toUndirected: config.toUndirected ?? null, split: config.split ?? null }) : null;
-  const problems = checkTrainable(ds ?? {
-    name: fromFiles!.info.name, labels: fromFiles!.data.dataset.labels, split: fromFiles!.split, classNames: fromFiles!.info.classNames,
-  });
-  if (problems.errors.length > 0) {
-    fromFiles?.close();
-    throw new InputError(problems.errors[0]);
-  }
-  for (const w of [...(ds?.warnings ?? fromFiles!.info.warnings), ...problems.warnings]) opts.reporter.note(`warning: ${w}`);
-  const norm = fromFiles ? fromFiles.normalization : chooseNormalization(ds!.features, requestedMode(config.normalizeFeatures));
-  opts.reporter.note(norm.reason);
-  const data = ds ? prepareData(ds, { normalizeFeatures: norm.normalization, addSelfLoops: config.model.addSelfLoops }) : null;
-  const info = fromFiles ? fromFiles.info : {
-    name: ds!.name, dir: ds!.dir, nodes: ds!.nodeIds.length, numFeatures: data!.features.numFeatures, classNames: ds!.classNames,
-    ...(ds!.featureNames !== undefined ? { featureNames: ds!.featureNames } : {}),
-  };
-  const trainData: TrainData = fromFiles ? fromFiles.data : data!;
-  if (fromFiles && config.diagnostics) {
-    fromFiles.close();
-    throw new InputError(`--diagnostics needs the whole graph in memory; with a store and --batch-size it is read per batch (drop --diagnostics, or train full batch)`);
-  }
-  const edgeDim = data?.dataset.edgeAttr?.dim ?? null;
-  if (config.batchSize !== undefined && edgeDim !== null) {
-    throw new InputError('--batch-size: mini-batch training does not take edge features yet; train this dataset full batch (without --batch-size)');
-  }
-  const net = buildNetworkConfig({ ...config.model, inFeatures: info.numFeatures, numClasses: trainData.numClasses, edgeDim });
-  const full: TrainConfig = { ...config, dataset: datasetRef };
-  // Full batch: autograd holds the tape of the whole graph (mini-batches: of one batch's blocks).
-  if (data && config.batchSize === undefined) {
-    if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
-    if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
-    const f = data.features;
-    checkFullBatchFits(net, {
-      name: info.name, nodes: data.layout.numNodes, edges: data.layout.numEdges,
-      featureBytes: f.kind === 'dense' ? 4 * f.values.length : 8 * f.values.length + 4 * (f.numNodes + 1),
-    }, backend);
-  }
+  return { prior, config };
+}
 
+/** Full batch: autograd holds the tape of the whole graph (mini-batches: of one batch's blocks). */
+function checkFits(config: TrainConfig, net: NetworkConfig, d: SessionData, backend: string): void {
+  const data = d.whole?.prepared;
+  if (!data || config.batchSize !== undefined) return;
+  if (config.grad === 'autograd') checkAutogradFits(net, data.layout.numEdges, '--grad autograd', backend);
+  if (config.checkGrads > 0) checkAutogradFits(net, data.layout.numEdges, `--check-grads ${config.checkGrads} (it runs autograd)`, backend);
+  const f = data.features;
+  checkFullBatchFits(net, {
+    name: d.info.name, nodes: data.layout.numNodes, edges: data.layout.numEdges,
+    featureBytes: f.kind === 'dense' ? 4 * f.values.length : 8 * f.values.length + 4 * (f.numNodes + 1),
+  }, backend);
+}
+
+/** A resumed run with new --epochs/--patience records them, so the next --resume goes on with them. */
+function updateRunFile(path: string, c: TrainConfig): void {
+  const f = readRunFile(path);
+  writeJsonAtomic(join(path, CONFIG_FILE), { ...f, config: { ...f.config, epochs: c.epochs, patience: c.patience } });
+}
+
+/** The session's directory and config.json, new or checked against the resumed run; whether its options changed. */
+function openSessionDir(s: Omit<Session, 'inputs'>, prior: RunFile | null, config: TrainConfig, reporter: ProgressReporter): boolean {
+  const { dir, net, backend } = s;
   if (prior) {
     if (JSON.stringify(prior.network) !== JSON.stringify(net)) {
-      throw new InputError(`${dir}: the dataset ${datasetRef} no longer matches the run (features or classes changed)`);
+      throw new InputError(`${dir}: the dataset ${s.config.dataset} no longer matches the run (features or classes changed)`);
     }
-    if (prior.backend !== backend) opts.reporter.note(`warning: the run started on ${prior.backend}, it continues on ${backend}; numbers may differ`);
+    if (prior.backend !== backend) reporter.note(`warning: the run started on ${prior.backend}, it continues on ${backend}; numbers may differ`);
   } else mkdirSync(dir, { recursive: true });
-
-  const runFile = (c: TrainConfig): RunFile => ({
-    format: RUN_FORMAT, formatVersion: 1, createdAt: new Date().toISOString(), config: c, backend, network: net,
-    dataset: { name: info.name, dir: info.dir, nodes: info.nodes, features: info.numFeatures, classes: trainData.numClasses },
-  });
-  if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), runFile(full));
+  if (!prior) writeJsonAtomic(join(dir, CONFIG_FILE), s.runFile(s.config));
   const changed = prior !== null && JSON.stringify(prior.config) !== JSON.stringify(config);
-  // A resumed run with new --epochs/--patience records them, so the next --resume goes on with them.
-  const updateRunFile = (path: string, c: TrainConfig) => {
-    const f = readRunFile(path);
-    writeJsonAtomic(join(path, CONFIG_FILE), { ...f, config: { ...f.config, epochs: c.epochs, patience: c.patience } });
-  };
   if (changed) {
     // Refused before anything is written: fewer epochs than a seed's run has already done.
     for (let k = 0; k < config.seeds; k++) {
@@ -236,58 +180,90 @@ export async function trainSession(opts: SessionOptions): Promise<SessionResult>
     }
     updateRunFile(dir, config);
   }
+  return changed;
+}
 
-  const inputs = data ? createNetworkInputs(data.features, data.layout, data.dataset.edgeAttr) : undefined;
-  const modelConfig = modelConfigFor(full, info, net, norm.normalization);
-  const miniBatch = config.batchSize === undefined ? undefined
-    : fromFiles ? {
-      ...miniBatchPlan(config, trainData, net, fromFiles.adjacency, fromFiles.features),
-      // A worker thread samples and reads the next batches while the step runs.
-      ...(workerAvailable() ? {
-        source: storeSamplerWorker({
-          dir: where.dir, display: where.display, fanouts: resolveFanouts(config.fanout!, net.layers.length),
-          addSelfLoops: config.model.addSelfLoops, normalization: norm.normalization,
-        }),
-      } : {}),
-    }
-    : miniBatchPlan(config, trainData, net, MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features));
-  // On a store, evaluation is layer-wise (as evaluate and predict on it): exact, and bounded.
-  const evaluate = !isStore(where.dir) ? undefined
-    : fromFiles ? storeEvaluator(fromFiles.adjacency, fromFiles.features, net, trainData.dataset.labels, { spill: true })
-    : storeEvaluator(MemoryAdjacency.fromDataset(ds!), memoryFeatures(data!.features), net, trainData.dataset.labels, { spill: false });
+/** What every run of a session shares. */
+interface Session {
+  dir: string;
+  /** The session's options with the dataset as config.json names it. */
+  config: TrainConfig;
+  net: NetworkConfig;
+  backend: string;
+  modelConfig: ModelConfig;
+  data: TrainData;
+  inputs: SessionInputs;
+  /** config.json of the session or of a seed's run. */
+  runFile(c: TrainConfig): RunFile;
+}
+
+/** Each seed's run in turn (seed-<k>/ when there are several); a finished one is read back, not rerun. */
+async function runSeeds(s: Session, opts: SessionOptions, prior: RunFile | null, changed: boolean): Promise<RunSummary[] | StopReason> {
+  const { config, inputs } = s;
   const runs: RunSummary[] = [];
-  try {
-    for (let k = 0; k < config.seeds; k++) {
-      const runConfig: TrainConfig = { ...full, seed: config.seed + k, seeds: 1 };
-      const runDir = config.seeds > 1 ? join(dir, `seed-${k}`) : dir;
-      const done = readSummary(runDir);
-      if (done && !reopens(done, runConfig, prior?.config ?? null)) {
-        checkEpochs(runConfig, done.epochsRun);
-        runs.push(done);
-        continue;
-      }
-      if (changed && config.seeds > 1 && existsSync(join(runDir, CONFIG_FILE))) updateRunFile(runDir, runConfig);
-      if (config.seeds > 1 && !existsSync(join(runDir, CONFIG_FILE))) {
-        mkdirSync(runDir, { recursive: true });
-        writeJsonAtomic(join(runDir, CONFIG_FILE), runFile(runConfig));
-      }
-      const out = await trainRun(
-        {
-          dir: runDir, config: runConfig, data: trainData, net, modelConfig, backend,
-          ...(inputs ? { inputs } : {}), ...(miniBatch ? { miniBatch } : {}), ...(evaluate ? { evaluate } : {}),
-        },
-        opts.reporter, opts.stop, { index: k, count: config.seeds },
-      );
-      if (!out.summary) return { dir, summary: null, stoppedBy: out.stoppedBy };
-      runs.push(out.summary);
+  for (let k = 0; k < config.seeds; k++) {
+    const runConfig: TrainConfig = { ...config, seed: config.seed + k, seeds: 1 };
+    const runDir = config.seeds > 1 ? join(s.dir, `seed-${k}`) : s.dir;
+    const done = readSummary(runDir);
+    if (done && !reopens(done, runConfig, prior?.config ?? null)) {
+      checkEpochs(runConfig, done.epochsRun);
+      runs.push(done);
+      continue;
     }
-  } finally {
-    inputs?.dispose();
-    await miniBatch?.source?.close();
-    fromFiles?.close();
+    if (changed && config.seeds > 1 && existsSync(join(runDir, CONFIG_FILE))) updateRunFile(runDir, runConfig);
+    if (config.seeds > 1 && !existsSync(join(runDir, CONFIG_FILE))) {
+      mkdirSync(runDir, { recursive: true });
+      writeJsonAtomic(join(runDir, CONFIG_FILE), s.runFile(runConfig));
+    }
+    const out = await trainRun(
+      {
+        dir: runDir, config: runConfig, data: s.data, net: s.net, modelConfig: s.modelConfig, backend: s.backend,
+        ...(inputs.inputs ? { inputs: inputs.inputs } : {}), ...(inputs.miniBatch ? { miniBatch: inputs.miniBatch } : {}),
+        ...(inputs.evaluate ? { evaluate: inputs.evaluate } : {}),
+        ...(opts.runHooks ? { hooks: opts.runHooks({ dir: runDir, config: runConfig, reporter: opts.reporter }) } : {}),
+      },
+      opts.reporter, opts.stop, { index: k, count: config.seeds },
+    );
+    if (!out.summary) return out.stoppedBy!;
+    runs.push(out.summary);
   }
-  const summary = summarizeRuns(dir, full, backend, runs);
-  if (config.seeds > 1) writeJsonAtomic(join(dir, SUMMARY_FILE), summary);
-  opts.reporter.finish(summary);
-  return { dir, summary, stoppedBy: null };
+  return runs;
+}
+
+export async function trainSession(opts: SessionOptions): Promise<SessionResult> {
+  const { prior, config } = sessionConfig(opts);
+  const where = resolveDataset(config.dataset);
+  // A user directory is recorded absolute, so --resume, evaluate and predict work from anywhere.
+  const datasetRef = where.builtin ? where.name : where.dir;
+  // Checked before the slow steps; created only once the dataset has loaded.
+  const dir = prior ? resolve(opts.resume!) : newSessionDir(opts.out, where.name);
+  const backend = await useBackend(config.backend);
+  opts.reporter.note(`backend: ${backendReason() ?? backend}`);
+  const d = await openSessionData(config, where, datasetRef, opts.reporter);
+  let inputs: SessionInputs | null = null;
+  try {
+    const { info, trainData } = d;
+    checkModelOptions(config.model, trainData.numClasses);
+    const net = buildNetworkConfig({ ...config.model, inFeatures: info.numFeatures, numClasses: trainData.numClasses, edgeDim: d.edgeDim });
+    const full: TrainConfig = { ...config, dataset: datasetRef };
+    checkFits(config, net, d, backend);
+    const runFile = (c: TrainConfig): RunFile => ({
+      format: RUN_FORMAT, formatVersion: 1, createdAt: new Date().toISOString(), config: c, backend, network: net,
+      dataset: { name: info.name, dir: info.dir, nodes: info.nodes, features: info.numFeatures, classes: trainData.numClasses },
+    });
+    const session: Omit<Session, 'inputs'> = {
+      dir, config: full, net, backend, modelConfig: modelConfigFor(full, info, net, d.normalization), data: trainData, runFile,
+    };
+    const changed = openSessionDir(session, prior, config, opts.reporter);
+    inputs = sessionInputs(config, d, net, where);
+    const runs = await runSeeds({ ...session, inputs }, opts, prior, changed);
+    if (!Array.isArray(runs)) return { dir, summary: null, stoppedBy: runs };
+    const summary = summarizeRuns(dir, full, backend, runs);
+    if (config.seeds > 1) writeJsonAtomic(join(dir, SUMMARY_FILE), summary);
+    opts.reporter.finish(summary);
+    return { dir, summary, stoppedBy: null };
+  } finally {
+    await inputs?.close();
+    d.fromFiles?.close();
+  }
 }
