@@ -5,6 +5,10 @@
  * input, product and sum in absolute value (a difference becomes a sum), so it is the scale of the
  * rounding error of any float32 evaluation of the same maths: float32 analytic and autograd are
  * each within a small multiple of float32's unit roundoff of the exact value, relative to it.
+ * Where both factors of a product are themselves computed (alpha (A - <G, out>), dL/de u, alpha xl)
+ * the product's magnitude is M(a) |b| + |a| M(b), how their errors propagate to first order:
+ * M(a) M(b) would count the rounding of one factor's terms times the other's terms, and overstate
+ * by orders of magnitude when both cancel.
  *
  * Two places are not sums of products and take their first-order error instead:
  * - LeakyReLU: the error of z passes scaled by the slope on its side of the kink (1 or |slope|).
@@ -112,7 +116,10 @@ function forwardMagnitudes(input: ReferenceInput, t: ReferenceTrace): ForwardMag
   const out = new Float64Array(n * hc);
   for (let k = 0; k < t.src.length; k++) {
     const i = t.dst[k]!, j = t.src[k]!;
-    for (let q = 0; q < hc; q++) out[i * hc + q]! += alpha[k * h + Math.floor(q / c)]! * xl[j * hc + q]!;
+    for (let q = 0; q < hc; q++) {
+      const hh = k * h + Math.floor(q / c);
+      out[i * hc + q]! += alpha[hh]! * Math.abs(t.xl[j * hc + q]!) + t.alpha[hh]! * xl[j * hc + q]!;
+    }
   }
   const y = new Float64Array(n * w);
   for (let i = 0; i < n; i++) {
@@ -132,37 +139,54 @@ function forwardMagnitudes(input: ReferenceInput, t: ReferenceTrace): ForwardMag
   return { ef, xl, xr, u, alpha, out, y };
 }
 
+/** A_k = <G_i, xl[j]> and <G_i, out_i> per head, as reference.ts computes them (signed). */
+function softmaxInputs(input: ReferenceInput, t: ReferenceTrace, g: Float64Array) {
+  const { heads: h, outChannels: c } = input.config;
+  const hc = h * c, ne = t.src.length;
+  const A = new Float64Array(ne * h), gDotOut = new Float64Array(input.numNodes * h);
+  for (let k = 0; k < ne; k++) {
+    for (let q = 0; q < hc; q++) A[k * h + Math.floor(q / c)]! += g[t.dst[k]! * hc + q]! * t.xl[t.src[k]! * hc + q]!;
+  }
+  for (let i = 0; i < input.numNodes; i++) for (let q = 0; q < hc; q++) gDotOut[i * h + Math.floor(q / c)]! += g[i * hc + q]! * t.out[i * hc + q]!;
+  return { A, gDotOut };
+}
+
 /**
  * Magnitudes of the attention part of the backward (reference.ts, "Aggregation" to "Score"):
- * M(dxl), M(dxr), M(datt) and M(delta) per attention edge, from M(G) = |G|.
+ * M(dxl), M(dxr), M(datt) and M(delta) per attention edge, from the upstream G (exact, so M(G) =
+ * |G|).
  */
 function attentionBackwardMagnitudes(input: ReferenceInput, t: ReferenceTrace, m: ForwardMagnitudes, g: Float64Array) {
   const { heads: h, outChannels: c, negativeSlope: slope } = input.config;
   const hc = h * c, n = input.numNodes, ne = t.src.length;
   const att = input.params['att']!.data;
+  const { A, gDotOut } = softmaxInputs(input, t, g);
   const dxl = new Float64Array(n * hc), dxr = new Float64Array(n * hc);
-  const A = new Float64Array(ne * h), gDotOut = new Float64Array(n * h);
+  const mA = new Float64Array(ne * h), mGDotOut = new Float64Array(n * h);
   for (let k = 0; k < ne; k++) {
     const i = t.dst[k]!, j = t.src[k]!;
     for (let q = 0; q < hc; q++) {
       const hh = Math.floor(q / c);
-      A[k * h + hh]! += g[i * hc + q]! * m.xl[j * hc + q]!;
-      dxl[j * hc + q]! += m.alpha[k * h + hh]! * g[i * hc + q]!;
+      mA[k * h + hh]! += Math.abs(g[i * hc + q]!) * m.xl[j * hc + q]!;
+      dxl[j * hc + q]! += m.alpha[k * h + hh]! * Math.abs(g[i * hc + q]!);
     }
   }
-  for (let i = 0; i < n; i++) for (let q = 0; q < hc; q++) gDotOut[i * h + Math.floor(q / c)]! += g[i * hc + q]! * m.out[i * hc + q]!;
+  for (let i = 0; i < n; i++) for (let q = 0; q < hc; q++) mGDotOut[i * h + Math.floor(q / c)]! += Math.abs(g[i * hc + q]!) * m.out[i * hc + q]!;
   const datt = new Float64Array(hc), delta = new Float64Array(ne * hc);
   for (let k = 0; k < ne; k++) {
     const i = t.dst[k]!, j = t.src[k]!;
-    for (let q = 0; q < hc; q++) {
-      const hh = Math.floor(q / c);
+    for (let hh = 0; hh < h; hh++) {
       // dL/de_k = alpha_k (A_k - <G_i, out_i>): the difference's magnitude is the sum.
-      const de = m.alpha[k * h + hh]! * (A[k * h + hh]! + gDotOut[i * h + hh]!);
-      datt[q]! += de * m.u[k * hc + q]!;
-      const dl = de * Math.abs(att[q]!) * slopeAt(t.z[k * hc + q]!, slope);
-      delta[k * hc + q] = dl;
-      dxr[i * hc + q]! += dl;
-      dxl[j * hc + q]! += dl;
+      const e = k * h + hh, diff = A[e]! - gDotOut[i * h + hh]!;
+      const de = t.alpha[e]! * diff, mDe = m.alpha[e]! * Math.abs(diff) + t.alpha[e]! * (mA[e]! + mGDotOut[i * h + hh]!);
+      for (let q = hh * c; q < (hh + 1) * c; q++) {
+        const z = t.z[k * hc + q]!, s = slopeAt(z, slope);
+        datt[q]! += mDe * s * Math.abs(z) + Math.abs(de) * m.u[k * hc + q]!;
+        const dl = mDe * Math.abs(att[q]!) * s;
+        delta[k * hc + q] = dl;
+        dxr[i * hc + q]! += dl;
+        dxl[j * hc + q]! += dl;
+      }
     }
   }
   return { dxl, dxr, datt, delta };
@@ -189,8 +213,9 @@ export function referenceMagnitudes(input: ReferenceInput, upstream: Dense64): R
     grads['bias'] = dense([w], db);
   }
   if (cfg.residual) grads['res.weight'] = dense([w, f], linearBackward(dy, x, n, f, p('res.weight'), w, dx).dw);
-  const g = new Float64Array(n * hc);
-  for (let i = 0; i < n; i++) for (let q = 0; q < hc; q++) g[i * hc + q] = cfg.concat ? dy[i * w + q]! : dy[i * w + (q % c)]! / h;
+  // G = dL/dout per head, signed: the attention part needs A_k and <G, out> themselves.
+  const up = upstream.data, g = new Float64Array(n * hc);
+  for (let i = 0; i < n; i++) for (let q = 0; q < hc; q++) g[i * hc + q] = cfg.concat ? up[i * w + q]! : up[i * w + (q % c)]! / h;
   const { dxl, dxr, datt, delta } = attentionBackwardMagnitudes(input, t, m, g);
   grads['att'] = dense([1, h, c], datt);
   if (m.ef !== null && input.edgeAttr !== null) {
