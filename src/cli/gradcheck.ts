@@ -45,7 +45,7 @@ interface GradcheckArgs {
 const MEASURE =
   'rel = the worst element\'s |ours - ref| / (sum of the absolute values of the terms that make that element), ' +
   'at = where it is; the terms come from the float64 reference (finite differences add their own rounding; ' +
-  'the network rows of --checkpoint, without terms, use |analytic| + |autograd| plus the tensor\'s mean of that)';
+  'the network rows of --checkpoint, without terms, use |analytic| + |autograd| plus the tensor\'s RMS of that)';
 
 function printReport(r: CheckReport): void {
   const labels = [...new Set(r.rows.flatMap((row) => Object.keys(row.comparisons)))];

@@ -14,7 +14,7 @@
  * rerun on absolute inputs) the caller passes them. Where they are not, pairMagnitude (|ours| +
  * |ref|) is the honest fallback: it is each element's own size, exact for an element without
  * cancellation and an over-report for one that cancels; tensorPairMagnitude adds the tensor's
- * mean element for those.
+ * RMS element for those.
  */
 
 /** Added to every magnitude so that a zero magnitude does not divide by zero. */
@@ -66,16 +66,18 @@ export function pairMagnitude(a: ArrayLike<number>, b: ArrayLike<number>): Float
 }
 
 /**
- * |a_i| + |b_i| + the mean of that over the tensor: the magnitude to use for a whole tensor whose
- * terms are not at hand. An element's terms are at least its own size; one whose terms cancel to
- * near zero keeps their rounding, so it is measured against the tensor's typical element (its
- * mean, not its peak: a few large elements do not loosen the bound on the rest).
+ * |a_i| + |b_i| + the root mean square of that over the tensor: the magnitude to use for a whole
+ * tensor whose terms are not at hand. An element's terms are at least its own size; one whose
+ * terms cancel to near zero keeps their rounding, so it is measured against the tensor's typical
+ * element (its RMS, not its peak: a few large elements barely move it, so they do not loosen the
+ * bound on the rest as a per-peak measure does).
  */
 export function tensorPairMagnitude(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   const out = pairMagnitude(a, b);
-  let mean = 0;
-  for (let i = 0; i < out.length; i++) mean += out[i]! / out.length;
-  for (let i = 0; i < out.length; i++) out[i]! += mean;
+  let squares = 0;
+  for (let i = 0; i < out.length; i++) squares += out[i]! * out[i]!;
+  const rms = out.length > 0 ? Math.sqrt(squares / out.length) : 0;
+  for (let i = 0; i < out.length; i++) out[i]! += rms;
   return out;
 }
 
