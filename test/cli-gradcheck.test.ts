@@ -71,8 +71,12 @@ function expectedTensors(fx: Json): string[] {
   return names.sort();
 }
 
-function toleranceOf(file: string): number {
-  return basename(file).includes('large-scores') ? 1e-3 : 1e-5;
+/**
+ * One tolerance for every fixture: each element is measured against the magnitude of its terms,
+ * which already holds the large-scores fixture's rounding (src/check/reference-magnitude.ts).
+ */
+function toleranceOf(_file: string): number {
+  return 1e-5;
 }
 
 function fixtureFiles(dir: string): string[] {
@@ -128,7 +132,7 @@ function parseTables(stdout: string): Map<string, TableReport> {
     assert.match(lines[i + 2]!, /^-+( +-+)+$/);
     const rows = new Map<string, string[]>();
     let k = i + 3;
-    for (; k < lines.length && !lines[k]!.startsWith('tolerance (relative):'); k++) {
+    for (; k < lines.length && !lines[k]!.startsWith('tolerance (relative, per element):'); k++) {
       const cells = lines[k]!.trim().split(/ {2,}/);
       assert.equal(cells.length, header.length, `row "${lines[k]}" has one cell per column`);
       rows.set(cells[0]!, cells);
@@ -151,13 +155,17 @@ function assertTableReport(r: CliResult, dir: string, dirArg: string, backend: s
     assert.equal(t.backend, backend);
     assert.equal(t.status, 'PASS', file);
     const labels = modes.map((m) => `${m} vs pyg`);
-    assert.deepEqual(t.header, ['tensor', ...labels.flatMap((l) => [`${l} abs`, 'rel']), 'ok'], `${file}: columns`);
+    assert.deepEqual(t.header, ['tensor', ...labels.flatMap((l) => [`${l} abs`, 'rel', 'at']), 'ok'], `${file}: columns`);
     const fx = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     assert.deepEqual([...t.rows.keys()].sort(), expectedTensors(fx), `${file}: a row for every tensor`);
     const tol = toleranceOf(file);
     for (const [tensor, cells] of t.rows) {
       assert.equal(cells[cells.length - 1], 'ok', `${file} ${tensor}`);
       for (let c = 1; c < cells.length - 1; c++) {
+        if (t.header[c] === 'at') {
+          assert.match(cells[c]!, /^(-|\[\d+(,\d+)*\])$/, `${file} ${tensor}: "${cells[c]}" names an element`);
+          continue;
+        }
         const v = Number(cells[c]);
         assert.ok(Number.isFinite(v), `${file} ${tensor}: "${cells[c]}" is a number`);
         if (t.header[c] === 'rel') assert.ok(v < tol, `${file} ${tensor} rel ${v} (tolerance ${tol})`);
@@ -165,6 +173,7 @@ function assertTableReport(r: CliResult, dir: string, dirArg: string, backend: s
     }
     for (const l of labels) assert.ok(t.tolerance.includes(`${l} ${tol.toExponential(2)}`), t.tolerance);
   }
+  assert.match(r.stdout, /rel = the worst element's \|ours - ref\| \/ \(sum of the absolute values of the terms/);
   assert.match(r.stdout, new RegExp(`\\n${files.length}/${files.length} cases within tolerance\\n`));
 }
 
@@ -398,6 +407,9 @@ test('a tensor out of tolerance: exit 1, and the report names exactly that tenso
   assert.equal(a.rows.get('output')!.at(-1), 'FAIL');
   assert.equal(a.rows.get('grad att')!.at(-1), 'ok');
   assert.equal(tables.get(join(PERTURBED, 'b-grad-moved.json'))!.rows.get('grad lin_edge.weight')!.at(-1), 'FAIL');
+  // The report says which element failed.
+  const moved = byFile['a-output-moved.json'].rows.find((row: Json) => row.tensor === 'output').comparisons['analytic vs pyg'];
+  assert.equal(moved.at, '[0,0]');
   assert.equal(tables.get(join(PERTURBED, 'c-untouched.json'))!.status, 'PASS');
   assert.match(t.stdout, /\n1\/3 cases within tolerance\n/);
 });

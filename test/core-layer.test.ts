@@ -20,20 +20,15 @@ import { DEFAULT_CONFIG, type GATv2Config, outputWidth, pygParamShapes } from '.
 import { buildLayout } from '../src/graph/layout.js';
 import { graphTensors, type GradMode } from '../src/ops/graph-tensors.js';
 import { initParams, layerForward } from '../src/model/gatv2-layer.js';
+import { worstPairError } from '../src/util/rel-error.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 const MODES: GradMode[] = ['analytic', 'autograd'];
 
+/** The project's one relative error (src/util/rel-error.ts), per element, without terms at hand. */
 function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(ours.length, ref.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(ours[i]! - ref[i]!);
-    if (!(d <= diff)) diff = d;
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-300);
+  assert.equal(ours.length, ref.length, 'same number of entries');
+  return worstPairError(ours, ref).value;
 }
 
 function maxAbsOf(a: ArrayLike<number>): number {

@@ -16,21 +16,15 @@ import { softmaxAnalytic, softmaxAutograd } from '../src/ops/softmax.js';
 import { aggregateAnalytic, aggregateAutograd } from '../src/ops/aggregate.js';
 import * as K from '../kernels/names.js';
 import { Prng } from '../src/util/prng.js';
+import { worstPairError } from '../src/util/rel-error.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 const TOL = 1e-5;
 
-/** max|ours - ref| / max|ref|; NaN anywhere makes it NaN (never passes a `<` check). */
+/** The project's one relative error (src/util/rel-error.ts), per element, without terms at hand. */
 function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   assert.equal(ours.length, ref.length, 'same number of entries');
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(ours[i]! - ref[i]!);
-    if (!(d <= diff)) diff = d; // NaN sticks
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-300);
+  return worstPairError(ours, ref).value;
 }
 
 function assertClose(ours: ArrayLike<number>, ref: ArrayLike<number>, label: string, tol = TOL): void {

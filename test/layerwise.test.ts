@@ -22,14 +22,12 @@ import { prepareData } from '../src/data/prepare.js';
 import { chunkEdgeBudget, chunkRanges, layerwiseLogits, layerwiseScores } from '../src/train/layerwise.js';
 import { scoresOfLogits } from '../src/train/node-scores.js';
 import { storeFeatures, memoryFeatures } from '../src/store/features.js';
+import { worstPairError } from '../src/util/rel-error.js';
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
+/** The project's one relative error (src/util/rel-error.ts), per element, without terms at hand. */
+function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  assert.equal(ours.length, ref.length, 'same number of entries');
+  return worstPairError(ours, ref).value;
 }
 
 async function fullLogits(ds: GraphDataset, shape: NetworkShape, params: Record<string, tf.Tensor>): Promise<Float32Array> {

@@ -21,16 +21,14 @@ import { lossAndGrads, toHost, type HostGrads } from '../src/model/objective.js'
 import { splitTargets } from '../src/model/loss.js';
 import { batchTargets, blockInputs } from '../src/train/minibatch.js';
 import { memoryFeatures } from '../src/store/features.js';
+import { worstPairError } from '../src/util/rel-error.js';
 
 const TOL = 1e-5;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
+/** The project's one relative error (src/util/rel-error.ts), per element, without terms at hand. */
+function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  assert.equal(ours.length, ref.length, 'same number of entries');
+  return worstPairError(ours, ref).value;
 }
 
 async function compare(ds: GraphDataset, model: Partial<NetworkShape>, batch: Int32Array, mode: GradMode, what: string): Promise<void> {

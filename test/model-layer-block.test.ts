@@ -23,6 +23,7 @@ import { layerBlock } from '../src/model/layer-block.js';
 import { lossAndGrads, toHost, type HostGrads } from '../src/model/objective.js';
 import { splitTargets } from '../src/model/loss.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
+import { worstPairError } from '../src/util/rel-error.js';
 
 /** float32 against float32, relative to each gradient's largest entry (as train-gradcheck). */
 const TOL = 1e-5;
@@ -73,14 +74,10 @@ function features(n: number, f: number, sparse: boolean, seed: number): DenseFea
   return { kind: 'sparse', numNodes: n, numFeatures: f, rowPtr, colIdx: Int32Array.from(cols), values: Float32Array.from(vals) };
 }
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
+/** The project's one relative error (src/util/rel-error.ts), per element, without terms at hand. */
+function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  assert.equal(ours.length, ref.length, 'same number of entries');
+  return worstPairError(ours, ref).value;
 }
 
 async function gradsOf(c: Case, fwd: ForwardOptions, seed: number): Promise<{ objective: number; grads: HostGrads; leaked: number }> {

@@ -19,6 +19,7 @@ import { ADAM_UPDATE } from '../kernels/names.js';
 import * as loops from '../kernels/loops.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer, type OptimizerConfig } from '../src/model/optimizers.js';
+import { worstPairError } from '../src/util/rel-error.js';
 
 const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
 if (unavailable !== null && process.env['CI'] === 'true') {
@@ -54,16 +55,10 @@ function randomValues(rng: Prng, n: number, wild: boolean): Float32Array {
   return out;
 }
 
-/** max |a - b| / max |b| (a NaN anywhere gives NaN, which fails every comparison). */
+/** The project's one relative error (src/util/rel-error.ts), per element, without terms at hand. */
 function relError(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
   assert.equal(a.length, b.length);
-  let diff = 0, scale = 0;
-  for (let k = 0; k < a.length; k++) {
-    const d = Math.abs(a[k]! - b[k]!);
-    diff = Number.isNaN(d) || d > diff ? d : diff;
-    scale = Math.max(scale, Math.abs(b[k]!));
-  }
-  return diff / Math.max(scale, 1e-30);
+  return worstPairError(a, b).value;
 }
 
 /** torch.optim.Adam(weight_decay=wd) in float64, one parameter. */

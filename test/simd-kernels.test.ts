@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as js from '../kernels/loops.js';
 import * as simd from '../kernels/simd/index.js';
+import { worstElementError } from '../src/util/rel-error.js';
 
 const TOL = 1e-6;
 const noSimd = simd.simdDisabledReason();
@@ -56,28 +57,20 @@ function randomGraph(r: () => number, N: number, hub: number | null, hubDegree =
 }
 
 /**
- * The measure: for each element, |simd - js| / M, where M is the sum of the magnitudes of the
- * terms that make the element (what float32 rounding error is proportional to). M comes from the JS
- * twin run on the absolute values of the inputs (and of the prefilled outputs); see each test for
- * the kernels where that needs a factor or a hand-written sum. A plain |a - b| / |b| would fail on
- * elements that cancel to near zero: they keep the rounding error of their larger terms, which no
- * float32 kernel reproduces relative to the small result (the JS accumulates in float64).
- * NaNs must match; where M is 0 the two must be equal.
+ * The measure (src/util/rel-error.ts): for each element, |simd - js| / M, where M is the sum of the
+ * magnitudes of the terms that make the element (what float32 rounding error is proportional to).
+ * M comes from the JS twin run on the absolute values of the inputs (and of the prefilled outputs);
+ * see each test for the kernels where that needs a factor or a hand-written sum. A plain
+ * |a - b| / |b| would fail on elements that cancel to near zero: they keep the rounding error of
+ * their larger terms, which no float32 kernel reproduces relative to the small result (the JS
+ * accumulates in float64). NaNs must match; where M is 0 the two must be equal.
  */
 function relDiff(got: Float32Array, want: Float32Array, mag: Float32Array): number {
   assert.equal(got.length, want.length);
   assert.equal(mag.length, want.length);
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) {
-    if (Number.isNaN(got[i]) || Number.isNaN(want[i])) {
-      assert.ok(Number.isNaN(got[i]) && Number.isNaN(want[i]), `NaN at ${i}: ${got[i]} vs ${want[i]}`);
-      continue;
-    }
-    const d = Math.abs(got[i] - want[i]);
-    if (d === 0) continue;
-    worst = Math.max(worst, mag[i] > 0 ? d / mag[i] : Infinity);
-  }
-  return worst;
+  const worst = worstElementError(got, want, mag, { nanMatchesNaN: true });
+  assert.ok(!Number.isNaN(worst.value), `NaN at ${worst.index}: ${got[worst.index]} vs ${want[worst.index]}`);
+  return worst.value;
 }
 
 function assertClose(got: Float32Array, want: Float32Array, mag: Float32Array, what: string): void {

@@ -14,6 +14,7 @@ import { Prng } from '../src/util/prng.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import { SUM_CHUNK } from '../kernels/webgpu/segment-reduce.js';
 import { HEAVY_WG } from '../kernels/webgpu/wgsl.js';
+import { worstElementError } from '../src/util/rel-error.js';
 
 const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
 if (unavailable !== null && process.env['CI'] === 'true') {
@@ -21,16 +22,19 @@ if (unavailable !== null && process.env['CI'] === 'true') {
 }
 const skip = unavailable === null ? false : `no WebGPU adapter: ${unavailable}`;
 
-/** max |got - want| / max |want|, want summed in float64 over axis `axis` of a [rows, cols] view. */
+/**
+ * The project's one relative error (src/util/rel-error.ts) of got against the column sums of a
+ * [rows, cols] view in float64, each against the sum of its terms' absolute values.
+ */
 function relErrColumnSums(x: Float32Array, rows: number, cols: number, got: Float32Array): number {
-  let diff = 0, scale = 0;
+  const want = new Float64Array(cols), mag = new Float64Array(cols);
   for (let c = 0; c < cols; c++) {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += x[r * cols + c]!;
-    diff = Math.max(diff, Math.abs(got[c]! - s));
-    scale = Math.max(scale, Math.abs(s));
+    for (let r = 0; r < rows; r++) {
+      want[c]! += x[r * cols + c]!;
+      mag[c]! += Math.abs(x[r * cols + c]!);
+    }
   }
-  return diff / Math.max(scale, 1e-30);
+  return worstElementError(got, want, mag).value;
 }
 
 test('Sum over axis 0 on webgpu matches a float64 column sum', { skip }, async () => {

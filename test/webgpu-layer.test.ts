@@ -16,8 +16,9 @@ import { type Dense64, dense, relError } from '../src/check/dense.js';
 import { listFixtureFiles, loadFixture } from '../src/check/fixture.js';
 import { type LayerResult, runLayer } from '../src/check/layer-run.js';
 import { randomLayerCase } from '../src/check/random-layer.js';
+import { referenceMagnitudes, type ReferenceMagnitudes } from '../src/check/reference-magnitude.js';
 import { Prng } from '../src/util/prng.js';
-import { buildLayout } from '../src/graph/layout.js';
+import { buildLayout, type GraphLayout } from '../src/graph/layout.js';
 import { aggregateAutograd } from '../src/ops/aggregate.js';
 import { graphTensors, type GradMode } from '../src/ops/graph-tensors.js';
 import { softmaxAutograd } from '../src/ops/softmax.js';
@@ -32,11 +33,11 @@ const skip = unavailable === null ? false : `no WebGPU adapter: ${unavailable}`;
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/pyg-gatv2/', import.meta.url));
 const MODES: GradMode[] = ['analytic', 'autograd'];
 
-/** Relative error (max |ours - ref| / max |ref|) of every tensor; NaN counts as failure. */
-function errors(got: LayerResult, want: { output: Dense64; alpha: Dense64; grads: Record<string, Dense64> }): Record<string, number> {
-  const out: Record<string, number> = { output: relError(got.output, want.output), alpha: relError(got.alpha, want.alpha) };
+/** Per-element relative error (src/util/rel-error.ts, over the terms' magnitudes) of every tensor; NaN fails. */
+function errors(got: LayerResult, want: { output: Dense64; alpha: Dense64; grads: Record<string, Dense64> }, mag: ReferenceMagnitudes): Record<string, number> {
+  const out: Record<string, number> = { output: relError(got.output, want.output, mag.output), alpha: relError(got.alpha, want.alpha, mag.alpha) };
   assert.deepEqual(Object.keys(got.grads).sort(), Object.keys(want.grads).sort(), 'gradient names');
-  for (const [name, ref] of Object.entries(want.grads)) out[`d${name}`] = relError(got.grads[name]!, ref);
+  for (const [name, ref] of Object.entries(want.grads)) out[`d${name}`] = relError(got.grads[name]!, ref, mag.grads[name]!);
   return out;
 }
 
@@ -56,7 +57,7 @@ test('every PyG fixture on webgpu, analytic and autograd', { skip }, async () =>
     const tol = basename(file) === 'large-scores.json' ? 1e-3 : 1e-5;
     for (const mode of MODES) {
       const got = await runLayer(fx, fx.upstream, mode);
-      const errs = errors(got, { output: fx.output, alpha: fx.attention.alpha, grads: fx.grads });
+      const errs = errors(got, { output: fx.output, alpha: fx.attention.alpha, grads: fx.grads }, referenceMagnitudes(fx, fx.upstream));
       assertWithin(errs, tol, `${basename(file)} (${mode})`);
       const [name, max] = Object.entries(errs).reduce((a, b) => (b[1] > a[1] ? b : a));
       worst.push(`${basename(file, '.json')} ${mode}: max ${max.toExponential(2)} (${name})`);
@@ -78,9 +79,42 @@ test('a node of in-degree 100000: the analytic layer on webgpu matches the cpu b
   await selectBackend('webgpu');
   const got = await runLayer(input, upstream, 'analytic');
   // Sums over 10^5 float32 terms in another order: about 1e-6 apart, far below any real error.
-  assertWithin(errors(got, want), 1e-4, 'hub (analytic)');
+  assertWithin(errors(got, want, referenceMagnitudes(input, upstream)), 1e-4, 'hub (analytic)');
   assert.deepEqual(takeWebGPUErrors(), []);
 });
+
+/**
+ * The magnitudes of the twins' terms (src/util/rel-error.ts), in float64 from the cpu alpha:
+ * M(alpha_k) = alpha_k (1 + |e_k| + max |e| of its row) (the rounding of the shifted exponent),
+ * then loss = sum up out, de_k = alpha_k (A_k - sum alpha A) with A_k = <up_i, xl_j>, dxl_j = sum
+ * alpha_k up_i, each product's magnitude to first order.
+ */
+function twinMagnitudes(layout: GraphLayout, e: Float32Array, xl: Float32Array, up: Float32Array, alpha: Float64Array, H: number, C: number): Dense64[] {
+  const { rowPtr, csrSrc } = layout, N = layout.numNodes, HC = H * C;
+  const mAlpha = new Float64Array(alpha.length), de = new Float64Array(alpha.length), dxl = new Float64Array(N * HC);
+  let loss = 0;
+  for (let i = 0; i < N; i++) {
+    for (let h = 0; h < H; h++) {
+      let top = 0, sumA = 0, sumMA = 0;
+      for (let k = rowPtr[i]!; k < rowPtr[i + 1]!; k++) top = Math.max(top, Math.abs(e[k * H + h]!));
+      const a = (k: number) => { let s = 0; for (let c = h * C; c < (h + 1) * C; c++) s += up[i * HC + c]! * xl[csrSrc[k]! * HC + c]!; return s; };
+      const mA = (k: number) => { let s = 0; for (let c = h * C; c < (h + 1) * C; c++) s += Math.abs(up[i * HC + c]! * xl[csrSrc[k]! * HC + c]!); return s; };
+      for (let k = rowPtr[i]!; k < rowPtr[i + 1]!; k++) {
+        const at = k * H + h;
+        mAlpha[at] = alpha[at]! * (1 + Math.abs(e[at]!) + top);
+        sumA += alpha[at]! * a(k);
+        sumMA += alpha[at]! * mA(k);
+        loss += mAlpha[at]! * mA(k);
+        for (let c = h * C; c < (h + 1) * C; c++) dxl[csrSrc[k]! * HC + c]! += mAlpha[at]! * Math.abs(up[i * HC + c]!);
+      }
+      for (let k = rowPtr[i]!; k < rowPtr[i + 1]!; k++) {
+        const at = k * H + h;
+        de[at] = mAlpha[at]! * Math.abs(a(k) - sumA) + alpha[at]! * (mA(k) + sumMA);
+      }
+    }
+  }
+  return [dense([1], [loss]), dense([alpha.length], mAlpha), dense([alpha.length], de), dense([N * HC], dxl)];
+}
 
 /**
  * The autograd twins of softmax and aggregation (gathers, the segment max, segment sums by
@@ -114,8 +148,9 @@ test('a node of in-degree 100000: the autograd softmax and aggregation on webgpu
   };
   const want = await run('cpu');
   const got = await run('webgpu');
+  const mag = twinMagnitudes(layout, e, xl, up, want[1]!.data, H, C);
   ['loss', 'alpha', 'de', 'dxl'].forEach((name, i) => {
-    const err = relError(got[i]!, want[i]!);
+    const err = relError(got[i]!, want[i]!, mag[i]!);
     assert.ok(err <= 1e-4, `hub (autograd twins): ${name} relative error ${err}`);
   });
   assert.deepEqual(takeWebGPUErrors(), []);

@@ -21,6 +21,7 @@ import { dropout } from '../src/ops/dropout.js';
 import { projectWeightGrad, projectWeightGrads } from '../src/ops/linear.js';
 import { runGatKernel } from '../kernels/run-kernel.js';
 import { setSplitRows, SPLIT_ROWS } from '../kernels/webgpu/settings.js';
+import { worstElementError } from '../src/util/rel-error.js';
 
 const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
 if (unavailable !== null && process.env['CI'] === 'true') {
@@ -34,21 +35,22 @@ function randomMatrix(rng: Prng, rows: number, cols: number): { values: Float32A
   return { values, t: tf.tensor2d(values, [rows, cols]) };
 }
 
-/** max |got - x^T dy| / max |x^T dy|, the product in float64. */
+/**
+ * The project's one relative error (src/util/rel-error.ts) of got against x^T dy in float64, each
+ * element against the sum of the absolute values of its terms, sum_r |x[r,f]| |dy[r,k]|.
+ */
 function relError(xv: Float32Array, dv: Float32Array, N: number, F: number, K: number, got: Float32Array): number {
-  const want = new Float64Array(F * K);
+  const want = new Float64Array(F * K), mag = new Float64Array(F * K);
   for (let r = 0; r < N; r++) {
     for (let f = 0; f < F; f++) {
       const a = xv[r * F + f]!;
-      for (let k = 0; k < K; k++) want[f * K + k]! += a * dv[r * K + k]!;
+      for (let k = 0; k < K; k++) {
+        want[f * K + k]! += a * dv[r * K + k]!;
+        mag[f * K + k]! += Math.abs(a * dv[r * K + k]!);
+      }
     }
   }
-  let diff = 0, scale = 0;
-  for (let i = 0; i < F * K; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
+  return worstElementError(got, want, mag).value;
 }
 
 test('weight gradients on webgpu (row slices, tiles) equal a float64 x^T dy', { skip }, async () => {

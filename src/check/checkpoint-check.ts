@@ -6,15 +6,20 @@
  * - Each layer against the float64 reference: the layer's real input (the dataset's features for
  *   the first layer, then the float64 activations of the trained layers below), its trained
  *   weights and a seeded upstream gradient, through analytic, autograd and src/check/reference.ts.
- * In both, a gradient far smaller than the others is measured against 1% of the largest one.
+ * Every element is measured against the magnitude of its own terms (src/util/rel-error.ts), so
+ * the gradients the paper is about, Theta_R and a, which nearly vanish on real data while
+ * attention is almost uniform, are held to the same bound as the large ones. The network rows have
+ * no float64 terms at hand and use the pair measure of src/model/objective.ts.
  */
 import { pygParamShapes } from '../model/config.js';
 import { compareModesOnCheckpoint, type CheckpointGradOptions } from './checkpoint-gradcheck.js';
 import { type Dense64, dense } from './dense.js';
-import { compare, DEFAULT_TOLERANCE, type CheckReport, type CheckRow, type Comparison } from './gradcheck.js';
+import { compare, DEFAULT_TOLERANCE, referenceTensors, tensorsOf, type CheckReport, type CheckRow } from './gradcheck.js';
 import { runLayer } from './layer-run.js';
 import { Prng } from '../util/prng.js';
-import { referenceBackward, type ReferenceInput } from './reference.js';
+import { type ReferenceInput } from './reference.js';
+import { MODE_AGREEMENT_TOLERANCE } from '../model/objective.js';
+import { tensorPairMagnitude } from '../util/rel-error.js';
 import { type Activation } from '../model/activation.js';
 
 /** A parameter in TF layout ([in, out] weights, flat att) -> PyG layout as the reference wants. */
@@ -31,42 +36,17 @@ function activate(x: Float64Array, a: Activation): Float64Array {
   return x.map((v) => (v > 0 ? v : a === 'relu' ? 0 : Math.expm1(v)));
 }
 
-/** A floored gradient's error relative to its own peak may not exceed this. */
-const FLOORED_OWN_CAP = 1e-3;
-
-/** The largest magnitude of a tensor's values. */
-function peakOf(values: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
-  return m;
-}
-
-/**
- * On real data some gradients nearly vanish (early in training attention is almost uniform and a
- * and Theta_R get little: the paper's point; their sums over every edge cancel), and float32
- * rounding is then large relative to them. Such a gradient is measured against `floor` (1% of the
- * largest parameter gradient beside it) instead of its own peak, and must still be within
- * FLOORED_OWN_CAP of its own peak, so a wrong tiny gradient (zeros, say) fails.
- */
-function floored(c: Comparison, peak: number, floor: number, tolerance: number): Comparison {
-  const rel = c.maxAbs / Math.max(peak, floor, 1e-300);
-  const own = c.maxAbs / Math.max(peak, 1e-300);
-  return { ...c, rel, ok: Number.isFinite(rel) && rel <= tolerance && own <= FLOORED_OWN_CAP };
-}
-
 export async function checkCheckpoint(o: CheckpointGradOptions, upstreamSeed = 0): Promise<CheckReport[]> {
   const cmp = await compareModesOnCheckpoint(o);
   const reports: CheckReport[] = [];
-  const tolerance = DEFAULT_TOLERANCE;
 
-  // Every parameter gradient against the network's largest (floored, above).
+  // Every parameter gradient of the real loss, analytic against autograd, element by element.
   const names = Object.keys(cmp.params);
-  const peak = (n: string) => peakOf(cmp.grads.autograd[n].values);
-  const floor = 0.01 * Math.max(...names.map(peak));
   const networkRows: CheckRow[] = names.map((name) => {
-    const a = cmp.grads.analytic[name], b = cmp.grads.autograd[name];
-    const c = compare(dense(a.shape, a.values), dense(b.shape, b.values), tolerance);
-    return { tensor: `grad ${name}`, comparisons: { 'analytic vs autograd': floored(c, peak(name), floor, tolerance) } };
+    const a = dense(cmp.grads.analytic[name].shape, cmp.grads.analytic[name].values);
+    const b = dense(cmp.grads.autograd[name].shape, cmp.grads.autograd[name].values);
+    const c = compare(a, b, dense(a.shape, tensorPairMagnitude(a.data, b.data)), MODE_AGREEMENT_TOLERANCE);
+    return { tensor: `grad ${name}`, comparisons: { 'analytic vs autograd': c } };
   });
   reports.push({
     name: `${cmp.checkpoint} (epoch ${cmp.epoch}) on ${cmp.dataset}: loss over the ${cmp.split} split`,
@@ -100,27 +80,15 @@ export async function checkCheckpoint(o: CheckpointGradOptions, upstreamSeed = 0
     };
     const outWidth = cfg.concat ? cfg.heads * cfg.outChannels : cfg.outChannels;
     const upstream = dense([N, outWidth], Float64Array.from({ length: N * outWidth }, () => rng.normal(0, 1)));
-    const reference = referenceBackward(input, upstream);
-    const refTensors: Record<string, Dense64> = { output: reference.forward.output, attention: reference.forward.attention.alpha };
-    for (const [k, v] of Object.entries(reference.grads)) refTensors[`grad ${k}`] = v;
+    const { ref, mag } = referenceTensors(input, upstream);
     const ours: Record<string, Record<string, Dense64>> = {};
-    for (const mode of ['analytic', 'autograd'] as const) {
-      const r = await runLayer(input, upstream, mode);
-      ours[mode] = { output: r.output, attention: r.alpha };
-      for (const [k, v] of Object.entries(r.grads)) ours[mode][`grad ${k}`] = v;
-    }
-    // Parameter gradients against the layer's largest (floored, above); grad x, what the layer
-    // below receives, is not a parameter's and keeps the plain rule.
-    const isParamGrad = (t: string) => t.startsWith('grad ') && t !== 'grad x';
-    const refPeak = (t: string) => peakOf(refTensors[t]!.data);
-    const gradFloor = 0.01 * Math.max(0, ...Object.keys(refTensors).filter(isParamGrad).map(refPeak));
-    const within = (c: Comparison, t: string) => (isParamGrad(t) ? floored(c, refPeak(t), gradFloor, tolerance) : c);
-    const rows: CheckRow[] = Object.keys(refTensors).map((tensor) => ({
+    for (const mode of ['analytic', 'autograd'] as const) ours[mode] = tensorsOf(await runLayer(input, upstream, mode));
+    const rows: CheckRow[] = Object.keys(ref).map((tensor) => ({
       tensor,
       comparisons: {
-        'analytic vs autograd': within(compare(ours.analytic[tensor], ours.autograd[tensor], tolerance), tensor),
-        'analytic vs float64': within(compare(ours.analytic[tensor], refTensors[tensor], tolerance), tensor),
-        'autograd vs float64': within(compare(ours.autograd[tensor], refTensors[tensor], tolerance), tensor),
+        'analytic vs autograd': compare(ours.analytic[tensor]!, ours.autograd[tensor]!, mag[tensor]!, DEFAULT_TOLERANCE),
+        'analytic vs float64': compare(ours.analytic[tensor]!, ref[tensor]!, mag[tensor]!, DEFAULT_TOLERANCE),
+        'autograd vs float64': compare(ours.autograd[tensor]!, ref[tensor]!, mag[tensor]!, DEFAULT_TOLERANCE),
       },
     }));
     reports.push({
@@ -128,7 +96,7 @@ export async function checkCheckpoint(o: CheckpointGradOptions, upstreamSeed = 0
       backend: cmp.backend, rows, ok: rows.every((r) => Object.values(r.comparisons).every((c) => c.ok)),
     });
     // The next layer's input: this layer's float64 output through the network's activation.
-    x = activate(reference.forward.output.data, net.activation);
+    x = activate(ref['output']!.data, net.activation);
     width = outWidth;
   }
   return reports;

@@ -3,14 +3,12 @@
  * reference must not share any code with the kernels it is used to check.
  */
 import { InputError } from '../util/errors.js';
+import { pairMagnitude, worstElementError } from '../util/rel-error.js';
 
 export interface Dense64 {
   shape: number[];
   data: Float64Array;
 }
-
-/** Smallest denominator relError uses, so an all-zero reference does not divide by zero. */
-export const TINY = 1e-300;
 
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
@@ -137,7 +135,16 @@ export function maxAbsDiff(a: Dense64, b: Dense64): number {
   return m;
 }
 
-/** Per-tensor relative error: max|ours - ref| / max(max|ref|, tiny). NaN anywhere gives NaN. */
-export function relError(ours: Dense64, ref: Dense64, tiny = TINY): number {
-  return maxAbsDiff(ours, ref) / Math.max(maxAbs(ref), tiny);
+/**
+ * The worst per-element relative error of ours against ref (src/util/rel-error.ts). `magnitude`
+ * holds each element's terms (reference-magnitude.ts); without it each element is measured
+ * against its own size, |ours| + |ref|, which is exact for values that do not cancel and
+ * over-reports on those that do. NaN anywhere gives NaN.
+ */
+export function relError(ours: Dense64, ref: Dense64, magnitude?: Dense64): number {
+  if (ours.data.length !== ref.data.length) {
+    throw new Error(`relError: shapes ${formatShape(ours.shape)} and ${formatShape(ref.shape)} differ`);
+  }
+  const mag = magnitude?.data ?? pairMagnitude(ours.data, ref.data);
+  return worstElementError(ours.data, ref.data, mag).value;
 }

@@ -2,14 +2,18 @@
  * Central finite differences of loss = sum(output * upstream) through referenceForward: a check
  * of referenceBackward that assumes nothing about the gradient formulas in gradients.md.
  */
-import { type Dense64, maxAbs, sizeOf } from './dense.js';
+import { type Dense64, sizeOf } from './dense.js';
 import { Prng } from '../util/prng.js';
+import { type ElementError, worstElementError } from '../util/rel-error.js';
 import { type ReferenceInput, referenceBackward, referenceTrace } from './reference.js';
+import { referenceMagnitudes } from './reference-magnitude.js';
 
-/** Gradient entries checked on a subset of a tensor: flat row-major indices and their values. */
+/** Gradient entries checked on a tensor: flat row-major indices, their values and step sizes. */
 export interface GradSubset {
   indices: number[];
   values: number[];
+  /** The step each value was taken with (eps, or smaller where a step crossed a kink). */
+  steps: number[];
 }
 
 export interface FiniteDiffOptions {
@@ -23,11 +27,16 @@ export interface FiniteDiffOptions {
 export interface GradComparison {
   /** max |analytic - numeric| over the checked entries. */
   maxAbs: number;
-  /** maxAbs / max(max|analytic| over the whole tensor, max|numeric|, tiny). */
+  /** The worst per-element error (src/util/rel-error.ts; magnitudes: finiteDifferenceMagnitudes). */
   rel: number;
+  /** Flat index of that element, -1 when every entry agrees exactly. */
+  at: number;
   /** How many entries were compared. */
   checked: number;
 }
+
+/** Float64's unit roundoff, 2^-53. */
+const FLOAT64_ROUNDOFF = 2 ** -53;
 
 /** The tensors finite differences perturb: every param, x and edge_attr, by name. */
 function perturbable(input: ReferenceInput): Record<string, Dense64> {
@@ -57,11 +66,12 @@ function pickIndices(size: number, max: number, rng: Prng): number[] | null {
   return rng.shuffle(all).slice(0, max).sort((a, b) => a - b);
 }
 
+/** Every entry (or a seeded subset, see maxEntriesPerTensor) of every perturbable tensor. */
 export function finiteDifferenceGrads(
   input: ReferenceInput,
   upstream: Dense64,
   opts: FiniteDiffOptions = {},
-): Record<string, Dense64 | GradSubset> {
+): Record<string, GradSubset> {
   const eps0 = opts.eps ?? 1e-6;
   const maxEntries = opts.maxEntriesPerTensor ?? Infinity;
   const rng = new Prng(opts.seed ?? 1);
@@ -70,7 +80,7 @@ export function finiteDifferenceGrads(
 
   // (L(theta + eps) - L(theta - eps)) / 2 eps, summed as sum((y+ - y-) * G) so the entries the
   // perturbation does not reach cancel exactly instead of adding rounding noise to the loss.
-  const derivative = (t: Dense64, at: number): number => {
+  const derivative = (t: Dense64, at: number): { value: number; step: number } => {
     const saved = t.data[at]!;
     let eps = eps0;
     for (let attempt = 0; ; attempt++) {
@@ -88,43 +98,56 @@ export function finiteDifferenceGrads(
       const yp = plus.output.data;
       const ym = minus.output.data;
       for (let r = 0; r < yp.length; r++) s += (yp[r]! - ym[r]!) * g[r]!;
-      return s / (2 * eps);
+      return { value: s / (2 * eps), step: eps };
     }
   };
 
-  const result: Record<string, Dense64 | GradSubset> = {};
+  const result: Record<string, GradSubset> = {};
   for (const [name, t] of Object.entries(perturbable(work))) {
     const size = sizeOf(t.shape);
-    const subset = pickIndices(size, maxEntries, rng);
-    if (subset === null) {
-      const data = new Float64Array(size);
-      for (let at = 0; at < size; at++) data[at] = derivative(t, at);
-      result[name] = { shape: [...t.shape], data };
-    } else {
-      result[name] = { indices: subset, values: subset.map((at) => derivative(t, at)) };
-    }
+    const indices = pickIndices(size, maxEntries, rng) ?? Array.from({ length: size }, (_, i) => i);
+    const found = indices.map((at) => derivative(t, at));
+    result[name] = { indices, values: found.map((r) => r.value), steps: found.map((r) => r.step) };
   }
   return result;
 }
 
-/** Per-tensor agreement of analytic gradients with finite differences (all or a subset). */
+/**
+ * The scale a finite difference is measured against, per checked entry: the magnitude of the
+ * gradient's terms (reference-magnitude.ts) plus the difference's own rounding. The two float64
+ * losses it subtracts are each wrong by up to 2^-53 sum_r M(y_r) |G_r|; divided by 2 eps, that
+ * is what rounding alone can put in the quotient. The truncation error (eps^2 times a third
+ * derivative) is far below both at eps = 1e-6 and is left out.
+ */
+export function finiteDifferenceMagnitudes(
+  input: ReferenceInput, upstream: Dense64, numeric: Record<string, GradSubset>,
+): Record<string, Float64Array> {
+  const mags = referenceMagnitudes(input, upstream);
+  let lossScale = 0;
+  for (let r = 0; r < upstream.data.length; r++) lossScale += mags.output.data[r]! * Math.abs(upstream.data[r]!);
+  const out: Record<string, Float64Array> = {};
+  for (const [name, num] of Object.entries(numeric)) {
+    const m = mags.grads[name]!.data;
+    out[name] = Float64Array.from(num.indices, (at, r) => m[at]! + (FLOAT64_ROUNDOFF * lossScale) / num.steps[r]!);
+  }
+  return out;
+}
+
+/** Per-tensor agreement of analytic gradients with finite differences, per element. */
 export function compareGrads(
   analytic: Record<string, Dense64>,
-  numeric: Record<string, Dense64 | GradSubset>,
+  numeric: Record<string, GradSubset>,
+  magnitudes: Record<string, Float64Array>,
 ): Record<string, GradComparison> {
   const out: Record<string, GradComparison> = {};
   for (const [name, num] of Object.entries(numeric)) {
     const ana = analytic[name];
     if (ana === undefined) throw new Error(`compareGrads: no analytic gradient for "${name}"`);
-    const indices = 'indices' in num ? num.indices : Array.from(ana.data.keys());
-    const values = 'indices' in num ? num.values : Array.from(num.data);
-    let worst = 0;
-    indices.forEach((at, r) => {
-      const d = Math.abs(ana.data[at]! - values[r]!);
-      if (d > worst || Number.isNaN(d)) worst = d;
-    });
-    const scale = Math.max(maxAbs(ana), maxAbs(values), 1e-300);
-    out[name] = { maxAbs: worst, rel: worst / scale, checked: indices.length };
+    const ours = Float64Array.from(num.indices, (at) => ana.data[at]!);
+    let maxAbs = 0;
+    ours.forEach((v, r) => (maxAbs = Math.max(maxAbs, Math.abs(v - num.values[r]!))));
+    const worst: ElementError = worstElementError(ours, num.values, magnitudes[name]!);
+    out[name] = { maxAbs, rel: worst.value, at: worst.index < 0 ? -1 : num.indices[worst.index]!, checked: num.indices.length };
   }
   return out;
 }
@@ -136,5 +159,6 @@ export function checkGradsByFiniteDifferences(
   opts: FiniteDiffOptions = {},
 ): Record<string, GradComparison> {
   const { grads } = referenceBackward(input, upstream);
-  return compareGrads(grads, finiteDifferenceGrads(input, upstream, opts));
+  const numeric = finiteDifferenceGrads(input, upstream, opts);
+  return compareGrads(grads, numeric, finiteDifferenceMagnitudes(input, upstream, numeric));
 }

@@ -109,7 +109,7 @@ function validate(input: ReferenceInput): Dims {
 }
 
 /** y = x W^T + b for x [n, fin], W [fout, fin] (torch.nn.Linear layout), b [fout] or null. */
-function linear(x: Float64Array, n: number, fin: number, w: Float64Array, fout: number, b: Float64Array | null) {
+export function linear(x: Float64Array, n: number, fin: number, w: Float64Array, fout: number, b: Float64Array | null) {
   const y = new Float64Array(n * fout);
   for (let r = 0; r < n; r++) {
     for (let o = 0; o < fout; o++) {
@@ -267,7 +267,7 @@ export function referenceForward(input: ReferenceInput): ReferenceForward {
 }
 
 /** dW = dY^T X for Y = X W^T (dY [n, fout], X [n, fin]); dX += dY W. */
-function linearBackward(dy: Float64Array, x: Float64Array, n: number, fin: number, w: Float64Array, fout: number, dx: Float64Array | null) {
+export function linearBackward(dy: Float64Array, x: Float64Array, n: number, fin: number, w: Float64Array, fout: number, dx: Float64Array | null) {
   const dw = new Float64Array(fout * fin);
   const db = new Float64Array(fout);
   for (let r = 0; r < n; r++) {
@@ -282,6 +282,31 @@ function linearBackward(dy: Float64Array, x: Float64Array, n: number, fin: numbe
     }
   }
   return { dw, db };
+}
+
+/**
+ * dL/dedge_attr from the gradient of every attention edge's features (E' x d): an input edge keeps
+ * its own; an added loop's is split evenly (1 / in-degree) over the input edges its mean was taken
+ * from. `size` is the number of input edge_attr values.
+ */
+export function edgeAttrGrad(dFeat: Float64Array, t: ReferenceTrace, size: number, n: number, d: number, loops: boolean): Float64Array {
+  const ne = t.src.length;
+  const dEdge = new Float64Array(size);
+  const dLoop = new Float64Array(n * d);
+  for (let k = 0; k < ne; k++) {
+    const o = t.origin[k]!;
+    for (let q = 0; q < d; q++) {
+      if (o >= 0) dEdge[o * d + q]! += dFeat[k * d + q]!;
+      else dLoop[t.dst[k]! * d + q]! += dFeat[k * d + q]!;
+    }
+  }
+  for (let k = 0; k < ne; k++) {
+    const o = t.origin[k]!;
+    if (o < 0 || !loops) continue;
+    const i = t.dst[k]!;
+    for (let q = 0; q < d; q++) dEdge[o * d + q]! += dLoop[i * d + q]! / t.keptInDegree[i]!;
+  }
+  return dEdge;
 }
 
 /**
@@ -375,22 +400,7 @@ export function referenceBackward(
     const dFeat = new Float64Array(ne * d);
     const { dw } = linearBackward(delta, t.edgeFeat, ne, d, we, hc, dFeat);
     grads['lin_edge.weight'] = dense([hc, d], dw);
-    const dEdge = new Float64Array(input.edgeAttr.data.length);
-    const dLoop = new Float64Array(n * d);
-    for (let k = 0; k < ne; k++) {
-      const o = t.origin[k]!;
-      for (let q = 0; q < d; q++) {
-        if (o >= 0) dEdge[o * d + q]! += dFeat[k * d + q]!;
-        else dLoop[t.dst[k]! * d + q]! += dFeat[k * d + q]!;
-      }
-    }
-    for (let k = 0; k < ne; k++) {
-      const o = t.origin[k]!;
-      if (o < 0 || !cfg.addSelfLoops) continue;
-      const i = t.dst[k]!;
-      for (let q = 0; q < d; q++) dEdge[o * d + q]! += dLoop[i * d + q]! / t.keptInDegree[i]!;
-    }
-    grads['edge_attr'] = dense(input.edgeAttr.shape, dEdge);
+    grads['edge_attr'] = dense(input.edgeAttr.shape, edgeAttrGrad(dFeat, t, input.edgeAttr.data.length, n, d, cfg.addSelfLoops));
   }
 
   // Projections: dW = dxl^T X, db = sum dxl, dX += dxl W (and the same for the target side).

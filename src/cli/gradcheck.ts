@@ -1,7 +1,7 @@
 /**
  * `gatv2 gradcheck`: proves the analytic backward equal to autodiff, to a float64 reference and
  * to PyTorch Geometric's numbers. Exit 0 when every tensor is within tolerance, 1 when one is not,
- * 2 on bad input.
+ * 2 on bad input. The relative error printed is src/util/rel-error.ts's, per element (MEASURE).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { useBackend } from '../backends/index.js';
@@ -41,21 +41,28 @@ interface GradcheckArgs {
   fdEntries: number;
 }
 
+/** What the "rel" columns are, printed under every table and in --help. */
+const MEASURE =
+  'rel = the worst element\'s |ours - ref| / (sum of the absolute values of the terms that make that element), ' +
+  'at = where it is; the terms come from the float64 reference (finite differences add their own rounding; ' +
+  'the network rows of --checkpoint, without terms, use |analytic| + |autograd| plus the tensor\'s RMS of that)';
+
 function printReport(r: CheckReport): void {
   const labels = [...new Set(r.rows.flatMap((row) => Object.keys(row.comparisons)))];
-  const header = ['tensor', ...labels.flatMap((l) => [`${l} abs`, 'rel']), 'ok'];
+  const header = ['tensor', ...labels.flatMap((l) => [`${l} abs`, 'rel', 'at']), 'ok'];
   const rows = r.rows.map((row) => [
     row.tensor,
     ...labels.flatMap((l) => {
       const c = row.comparisons[l];
-      return c ? [sci(c.maxAbs), sci(c.rel)] : ['', ''];
+      return c ? [sci(c.maxAbs), sci(c.rel), c.at] : ['', '', ''];
     }),
     Object.values(row.comparisons).every((c) => c.ok) ? 'ok' : 'FAIL',
   ]);
   const tol = [...new Set(r.rows.flatMap((row) => Object.entries(row.comparisons).map(([l, c]) => `${l} ${sci(c.tol)}`)))];
   console.log(`\n${r.name}  [backend ${r.backend}]  ${r.ok ? 'PASS' : 'FAIL'}`);
   console.log(formatTable(header, rows));
-  console.log(`tolerance (relative): ${tol.join('; ')}`);
+  console.log(`tolerance (relative, per element): ${tol.join('; ')}`);
+  console.log(MEASURE);
 }
 
 /** The random case's sizes: counts that are whole numbers, and edges that have somewhere to go. */
@@ -74,7 +81,8 @@ function checkRandomCase(a: GradcheckArgs): void {
 
 export const gradcheckCommand: CommandModule<object, GradcheckArgs> = {
   command: 'gradcheck',
-  describe: 'Check the analytic gradients against autodiff, a float64 reference, finite differences and PyG fixtures',
+  describe: 'Check the analytic gradients against autodiff, a float64 reference, finite differences and PyG fixtures, ' +
+    'element by element (each error relative to the sum of the absolute terms that make that element)',
   builder: (y: Argv) =>
     y
       .option('fixture', { type: 'string', describe: 'PyG reference file, or a directory of them (format: test/fixtures/pyg-gatv2/README.md)' })
@@ -105,7 +113,8 @@ export const gradcheckCommand: CommandModule<object, GradcheckArgs> = {
       .option('fd-entries', { type: 'number', default: 64, describe: 'Finite-difference entries per tensor' })
       .example('$0 gradcheck --fixture test/fixtures/pyg-gatv2 --backend wasm', 'every PyG fixture, both modes')
       .example('$0 gradcheck --heads 4 --hub 500 --isolated 3', 'a random graph with a hub of 500 in-edges')
-      .example('$0 gradcheck --checkpoint runs/cora-x --dataset cora', 'a trained model on real data') as unknown as Argv<GradcheckArgs>,
+      .example('$0 gradcheck --checkpoint runs/cora-x --dataset cora', 'a trained model on real data')
+      .epilog(`Relative errors: ${MEASURE}.`) as unknown as Argv<GradcheckArgs>,
   handler: async (args: ArgumentsCamelCase<GradcheckArgs>) => {
     const backend = await useBackend(args.backend);
     const reports: CheckReport[] = [];

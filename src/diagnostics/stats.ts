@@ -1,5 +1,6 @@
 /** Small descriptive statistics for the diagnostics: summaries, histograms, norms. */
 import type { DegreeHistogram, Histogram, NormPair, Summary } from '../run/diagnostics-record.js';
+import { worstPairError } from '../util/rel-error.js';
 
 /** Quantile q of sorted values, linear interpolation between order statistics. */
 function quantileSorted(sorted: Float64Array, q: number): number {
@@ -79,13 +80,14 @@ export function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-/** max |a - b| / max |b|; 0 when both are all zero. */
+/**
+ * The worst per-element relative error of a against b (src/util/rel-error.ts with
+ * tensorPairMagnitude): the diagnostics compare float64 sums with the tape's float32 values and
+ * have no terms at hand. 0 when the two are equal.
+ */
 export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`relDiff: lengths ${a.length} and ${b.length} differ`);
-  let d = 0;
-  for (let k = 0; k < a.length; k++) d = Math.max(d, Math.abs(a[k] - b[k]));
-  const scale = maxAbs(b);
-  return d === 0 ? 0 : d / Math.max(scale, 1e-300);
+  return worstPairError(a, b).value;
 }
 
 /** Norm pair from sums of squares. */
