@@ -19,6 +19,11 @@ export interface MatMulTraits {
   explicitTransposes: boolean;
   /** A fused matmul's bias may be a whole [N, K] matrix (webgpu), not only a vector (wasm). */
   matrixBias: boolean;
+  /**
+   * The score gradient reduces dxr over every CSR row, so a bipartite block must keep xr square
+   * ([N, H*C], webgpu); false: xr may hold the block's destination rows only (cpu, wasm).
+   */
+  squareXr?: boolean;
 }
 
 const NO_TRAITS: MatMulTraits = { explicitTransposes: false, matrixBias: false };

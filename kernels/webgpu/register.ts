@@ -45,7 +45,7 @@ export function webgpuStockReplacements(): KernelConfig[] {
 export function registerWebGPUKernels(): void {
   registerGatKernels('webgpu', webgpuGatKernels());
   // A fused matmul's bias may be a whole matrix here, so a sum of products chains through it.
-  declareMatMulTraits('webgpu', { explicitTransposes: false, matrixBias: true });
+  declareMatMulTraits('webgpu', { explicitTransposes: false, matrixBias: true, squareXr: true });
   checkGatKernels('webgpu');
   for (const config of webgpuStockReplacements()) {
     const existing = tf.getKernel(config.kernelName, 'webgpu');

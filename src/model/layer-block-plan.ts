@@ -4,6 +4,7 @@
  * on, and what its backward must keep. Forward and backward (./layer-block-backward.ts) both read it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matMulTraits } from '../../kernels/matmul-traits.js';
 import type { GraphTensors } from '../ops/graph-tensors.js';
 import { isSparse, type NodeInput } from '../ops/linear.js';
 import type { ScoreShape } from '../ops/score.js';
@@ -60,11 +61,11 @@ export function blockPlan(opts: BlockOptions, x: NodeInput, g: GraphTensors): Bl
   // The target side's projection xr = x W_R is read only at destinations, so a bipartite block
   // projects only its R destination rows (the first layer of a batch of 1024 at fanout 15,10:
   // 15k rows instead of 170k), and dxr has R rows. The cpu and wasm kernels index xr and dxr by
-  // destination (their range checks hold); webgpu's score gradient reduces dxr over every CSR
-  // row, so there the block keeps the square form. Dense inputs only (a sparse x is not sliced).
+  // destination (their range checks hold); a backend whose score gradient reduces dxr over every CSR
+  // row (webgpu: its squareXr trait) keeps the square form. Dense inputs only (a sparse x is not sliced).
   // Only where no edge enters a row past R (the sampler's blocks: self loops on destinations
   // only), checked on the host layout: an edge into row i >= R would read xr out of range.
-  const rectXr = R < N && !cfg.shareWeights && !isSparse(x) && tf.getBackend() !== 'webgpu' &&
+  const rectXr = R < N && !cfg.shareWeights && !isSparse(x) && !matMulTraits().squareXr &&
     g.layout.rowPtr[R] === g.layout.numEdges;
   return {
     opts, cfg, g, N, R, rectXr,

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GAT_AGGREGATE, GAT_AGGREGATE_GRAD } from '../../kernels/names.js';
+import { runGatKernel } from '../../kernels/run-kernel.js';
 import { customOp } from './custom-op.js';
 import type { GraphTensors } from './graph-tensors.js';
 
@@ -19,7 +20,7 @@ function aggregateAttrs(s: AggregateShape) {
 
 /** out [N, H*C] (gradients.md eq. 3). `alpha` is the attention the messages are weighted by. */
 export function aggregateForward(alpha: tf.Tensor, xl: tf.Tensor, g: GraphTensors, s: AggregateShape): tf.Tensor2D {
-  return tf.engine().runKernel(
+  return runGatKernel(
     GAT_AGGREGATE, { alpha, xl, rowPtr: g.rowPtr, csrSrc: g.csrSrc }, aggregateAttrs(s)) as tf.Tensor2D;
 }
 
@@ -32,7 +33,7 @@ export function aggregateForward(alpha: tf.Tensor, xl: tf.Tensor, g: GraphTensor
 export function aggregateBackward(
   alpha: tf.Tensor, xl: tf.Tensor, dOut: tf.Tensor, g: GraphTensors, s: AggregateShape,
 ): [tf.Tensor2D, tf.Tensor2D] {
-  return tf.engine().runKernel(GAT_AGGREGATE_GRAD, {
+  return runGatKernel(GAT_AGGREGATE_GRAD, {
     alpha, xl, dOut, rowPtr: g.rowPtr, csrSrc: g.csrSrc, csrDst: g.csrDst, srcPtr: g.srcPtr, srcOrder: g.srcOrder,
   }, aggregateAttrs(s)) as [tf.Tensor2D, tf.Tensor2D];
 }

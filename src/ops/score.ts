@@ -7,7 +7,8 @@
  * (src/diagnostics/layer-flow.ts) all run the stage through them, so one backward serves all three.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GAT_SCORE, GAT_SCORE_GRAD } from '../../kernels/names.js';
+import { GAT_SCORE, GAT_SCORE_GRAD, type ScoreInputs } from '../../kernels/names.js';
+import { runGatKernel } from '../../kernels/run-kernel.js';
 import { customOp } from './custom-op.js';
 import type { GraphTensors } from './graph-tensors.js';
 
@@ -25,9 +26,9 @@ export interface ScoreSaved {
   edgeProj: tf.Tensor | null;
 }
 
-function scoreInputs(t: ScoreSaved, g: GraphTensors): Record<string, tf.Tensor> {
-  const inputs: Record<string, tf.Tensor> = { xl: t.xl, xr: t.xr, att: t.att, rowPtr: g.rowPtr, csrSrc: g.csrSrc, csrDst: g.csrDst };
-  if (t.edgeProj) inputs['edgeProj'] = t.edgeProj;
+function scoreInputs(t: ScoreSaved, g: GraphTensors): ScoreInputs<tf.Tensor> {
+  const inputs: ScoreInputs<tf.Tensor> = { xl: t.xl, xr: t.xr, att: t.att, rowPtr: g.rowPtr, csrSrc: g.csrSrc, csrDst: g.csrDst };
+  if (t.edgeProj) inputs.edgeProj = t.edgeProj;
   return inputs;
 }
 
@@ -37,7 +38,7 @@ function scoreAttrs(s: ScoreShape) {
 
 /** e [E, H] (gradients.md eq. 1); the kernel never materialises the E x H x C pre-activations. */
 export function scoreForward(t: ScoreSaved, g: GraphTensors, s: ScoreShape): tf.Tensor2D {
-  return tf.engine().runKernel(GAT_SCORE, scoreInputs(t, g), scoreAttrs(s)) as tf.Tensor2D;
+  return runGatKernel(GAT_SCORE, scoreInputs(t, g), scoreAttrs(s)) as tf.Tensor2D;
 }
 
 /**
@@ -50,7 +51,7 @@ export function scoreForward(t: ScoreSaved, g: GraphTensors, s: ScoreShape): tf.
  */
 export function scoreBackward(t: ScoreSaved, dE: tf.Tensor, g: GraphTensors, s: ScoreShape, dxlAdd?: tf.Tensor): tf.Tensor[] {
   const inputs = { ...scoreInputs(t, g), dE, srcPtr: g.srcPtr, srcOrder: g.srcOrder, ...(dxlAdd ? { dxlAdd } : {}) };
-  return tf.engine().runKernel(GAT_SCORE_GRAD, inputs, scoreAttrs(s)) as tf.Tensor[];
+  return runGatKernel(GAT_SCORE_GRAD, inputs, scoreAttrs(s)) as tf.Tensor[];
 }
 
 /** Analytic op: scoreForward with scoreBackward as its gradient. edgeProj [E, H*C] or null. */

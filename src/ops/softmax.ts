@@ -6,12 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SEGMENT_MAX, SEGMENT_SOFTMAX, SEGMENT_SOFTMAX_GRAD } from '../../kernels/names.js';
+import { runGatKernel } from '../../kernels/run-kernel.js';
 import { customOp } from './custom-op.js';
 import type { GraphTensors } from './graph-tensors.js';
 
 /** alpha [E, H] (gradients.md eq. 2), each destination's row max subtracted first. */
 export function softmaxForward(e: tf.Tensor, g: GraphTensors): tf.Tensor2D {
-  return tf.engine().runKernel(SEGMENT_SOFTMAX, { e, rowPtr: g.rowPtr }) as tf.Tensor2D;
+  return runGatKernel(SEGMENT_SOFTMAX, { e, rowPtr: g.rowPtr }) as tf.Tensor2D;
 }
 
 /**
@@ -20,7 +21,7 @@ export function softmaxForward(e: tf.Tensor, g: GraphTensors): tf.Tensor2D {
  * alpha_k' dAlpha_k'). `alpha` is the forward's output, before any attention dropout.
  */
 export function softmaxBackward(alpha: tf.Tensor, dAlpha: tf.Tensor, g: GraphTensors): tf.Tensor2D {
-  return tf.engine().runKernel(SEGMENT_SOFTMAX_GRAD, { alpha, dAlpha, rowPtr: g.rowPtr }) as tf.Tensor2D;
+  return runGatKernel(SEGMENT_SOFTMAX_GRAD, { alpha, dAlpha, rowPtr: g.rowPtr }) as tf.Tensor2D;
 }
 
 /** Analytic op: softmaxForward with softmaxBackward as its gradient (it saves its output). */
@@ -42,7 +43,7 @@ function segmentMaxConstant(e: tf.Tensor2D, g: GraphTensors): tf.Tensor2D {
   const op = customOp(([eT], save) => {
     save([eT]);
     return {
-      value: tf.engine().runKernel(SEGMENT_MAX, { e: eT, rowPtr: g.rowPtr }) as tf.Tensor,
+      value: runGatKernel(SEGMENT_MAX, { e: eT, rowPtr: g.rowPtr }) as tf.Tensor,
       gradFunc: (_dy, [savedE]) => tf.zerosLike(savedE),
     };
   });
