@@ -165,24 +165,13 @@ function attentionEdges(input: ReferenceInput, dims: Dims) {
   return { src, dst, origin, keptInDegree, edgeFeat };
 }
 
-/** Forward pass keeping every intermediate. */
-export function referenceTrace(input: ReferenceInput): ReferenceTrace {
-  const dims = validate(input);
-  const { n, f, h, c, hc, w, d } = dims;
-  const cfg = input.config;
-  const p = input.params;
-  const x = input.x.data;
-  const { src, dst, origin, keptInDegree, edgeFeat } = attentionEdges(input, dims);
+/** Score stage (eq. 1): z_k = xr[i] + xl[j] (+ W_e e_k), u = LeakyReLU(z), e_k = <a, u>. */
+function scoreStage(
+  xl: Float64Array, xr: Float64Array, edgeProj: Float64Array | null, att: Float64Array, slope: number,
+  src: Int32Array, dst: Int32Array, dims: Dims,
+): { z: Float64Array; score: Float64Array } {
+  const { h, c, hc } = dims;
   const ne = src.length;
-
-  // Projections: xl = X W_L^T + b_L (source, message), xr = X W_R^T + b_R (target).
-  const xl = linear(x, n, f, p['lin_l.weight']!.data, hc, p['lin_l.bias']?.data ?? null);
-  const xr = cfg.shareWeights ? xl : linear(x, n, f, p['lin_r.weight']!.data, hc, p['lin_r.bias']?.data ?? null);
-  const edgeProj = edgeFeat ? linear(edgeFeat, ne, d, p['lin_edge.weight']!.data, hc, null) : null;
-
-  // Score stage (eq. 1): z_k = xr[i] + xl[j] (+ W_e e_k), u = LeakyReLU(z), e_k = <a, u>.
-  const att = p['att']!.data;
-  const slope = cfg.negativeSlope;
   const z = new Float64Array(ne * hc);
   const score = new Float64Array(ne * h);
   for (let k = 0; k < ne; k++) {
@@ -200,8 +189,15 @@ export function referenceTrace(input: ReferenceInput): ReferenceTrace {
     }
   }
 
-  // Softmax stage (eq. 2), per destination and head, with the max subtracted. PyG adds 1e-16
-  // to the denominator; it is >= 1 after the max subtraction, so that is below float64 rounding.
+  return { z, score };
+}
+
+/**
+ * Softmax stage (eq. 2), per destination and head, with the max subtracted. PyG adds 1e-16 to
+ * the denominator; it is >= 1 after the max subtraction, so that is below float64 rounding.
+ */
+function softmaxStage(score: Float64Array, dst: Int32Array, n: number, h: number): Float64Array {
+  const ne = dst.length;
   const mx = new Float64Array(n * h).fill(-Infinity);
   for (let k = 0; k < ne; k++) {
     for (let hh = 0; hh < h; hh++) {
@@ -222,7 +218,13 @@ export function referenceTrace(input: ReferenceInput): ReferenceTrace {
     for (let hh = 0; hh < h; hh++) alpha[k * h + hh]! /= denom[dst[k]! * h + hh]!;
   }
 
-  // Aggregation stage (eq. 3): out_i = sum alpha_k xl[j]; a node without in-edges keeps 0.
+  return alpha;
+}
+
+/** Aggregation stage (eq. 3): out_i = sum alpha_k xl[j]; a node without in-edges keeps 0. */
+function aggregateStage(alpha: Float64Array, xl: Float64Array, src: Int32Array, dst: Int32Array, dims: Dims): Float64Array {
+  const { n, h, c, hc } = dims;
+  const ne = src.length;
   const out = new Float64Array(n * hc);
   for (let k = 0; k < ne; k++) {
     const i = dst[k]!;
@@ -230,7 +232,14 @@ export function referenceTrace(input: ReferenceInput): ReferenceTrace {
     for (let q = 0; q < hc; q++) out[i * hc + q]! += alpha[k * h + Math.floor(q / c)]! * xl[j * hc + q]!;
   }
 
-  // Heads: concat, or mean over heads; then residual (W_res x, no bias) and the bias b.
+  return out;
+}
+
+/** Heads: concat, or mean over heads; then residual (W_res x, no bias) and the bias b. */
+function headsResidualBias(out: Float64Array, x: Float64Array, input: ReferenceInput, dims: Dims): Float64Array {
+  const { n, f, h, c, hc, w } = dims;
+  const cfg = input.config;
+  const p = input.params;
   const y = new Float64Array(n * w);
   for (let i = 0; i < n; i++) {
     for (let q = 0; q < hc; q++) {
@@ -244,6 +253,29 @@ export function referenceTrace(input: ReferenceInput): ReferenceTrace {
   }
   const bias = p['bias'];
   if (bias) for (let r = 0; r < y.length; r++) y[r]! += bias.data[r % w]!;
+
+  return y;
+}
+
+/** Forward pass keeping every intermediate. */
+export function referenceTrace(input: ReferenceInput): ReferenceTrace {
+  const dims = validate(input);
+  const { n, f, h, hc, w, d } = dims;
+  const cfg = input.config;
+  const p = input.params;
+  const x = input.x.data;
+  const { src, dst, origin, keptInDegree, edgeFeat } = attentionEdges(input, dims);
+  const ne = src.length;
+
+  // Projections: xl = X W_L^T + b_L (source, message), xr = X W_R^T + b_R (target).
+  const xl = linear(x, n, f, p['lin_l.weight']!.data, hc, p['lin_l.bias']?.data ?? null);
+  const xr = cfg.shareWeights ? xl : linear(x, n, f, p['lin_r.weight']!.data, hc, p['lin_r.bias']?.data ?? null);
+  const edgeProj = edgeFeat ? linear(edgeFeat, ne, d, p['lin_edge.weight']!.data, hc, null) : null;
+
+  const { z, score } = scoreStage(xl, xr, edgeProj, p['att']!.data, cfg.negativeSlope, src, dst, dims);
+  const alpha = softmaxStage(score, dst, n, h);
+  const out = aggregateStage(alpha, xl, src, dst, dims);
+  const y = headsResidualBias(out, x, input, dims);
 
   return {
     output: { shape: [n, w], data: y },
@@ -313,30 +345,13 @@ export function edgeAttrGrad(dFeat: Float64Array, t: ReferenceTrace, size: numbe
  * Gradients of loss = sum(output * upstream) with respect to every param, x and edge_attr
  * (same names and shapes as the inputs), following gradients.md "Backward".
  */
-export function referenceBackward(
-  input: ReferenceInput,
-  upstream: Dense64,
-): { forward: ReferenceForward; grads: Record<string, Dense64> } {
-  const t = referenceTrace(input);
-  const cfg = input.config;
-  const p = input.params;
-  const n = input.numNodes;
-  const f = cfg.inChannels;
-  const h = cfg.heads;
-  const c = cfg.outChannels;
-  const hc = h * c;
-  const w = outputWidth(cfg);
-  const d = cfg.edgeDim ?? 0;
-  const ne = t.src.length;
-  const x = input.x.data;
-  if (!shapeEquals(upstream.shape, [n, w])) {
-    throw new InputError(`upstream has shape ${formatShape(upstream.shape)}, expected [${n},${w}] like the output`);
-  }
-  const dy = upstream.data;
-  const grads: Record<string, Dense64> = {};
-  const dx = new Float64Array(n * f);
-
-  // Output bias and residual: db = sum_i dL/dy_i; dW_res = dY^T X; dX += dY W_res.
+/**
+ * Output bias and residual: db = sum_i dL/dy_i; dW_res = dY^T X; dX += dY W_res. Returns
+ * G_i = dL/dout_i per head: the slice of dL/dy_i (concat) or dL/dy_i / H (mean over heads).
+ */
+function outputBackward(dy: Float64Array, x: Float64Array, input: ReferenceInput, dx: Float64Array, grads: Record<string, Dense64>): Float64Array {
+  const cfg = input.config, p = input.params, n = input.numNodes, f = cfg.inChannels;
+  const h = cfg.heads, c = cfg.outChannels, hc = h * c, w = outputWidth(cfg);
   if (p['bias']) {
     const db = new Float64Array(w);
     for (let r = 0; r < dy.length; r++) db[r % w]! += dy[r]!;
@@ -347,12 +362,18 @@ export function referenceBackward(
     grads['res.weight'] = dense([w, f], dw);
   }
 
-  // G_i = dL/dout_i per head: the slice of dL/dy_i (concat) or dL/dy_i / H (mean over heads).
   const g = new Float64Array(n * hc);
   for (let i = 0; i < n; i++) {
     for (let q = 0; q < hc; q++) g[i * hc + q] = cfg.concat ? dy[i * w + q]! : dy[i * w + (q % c)]! / h;
   }
 
+  return g;
+}
+
+/** The three stages backward, aggregation -> softmax -> score (gradients.md "Backward"). */
+function attentionBackward(t: ReferenceTrace, g: Float64Array, input: ReferenceInput) {
+  const cfg = input.config, p = input.params, n = input.numNodes;
+  const h = cfg.heads, c = cfg.outChannels, hc = h * c, ne = t.src.length;
   // Aggregation stage: A_k = <G_i, xl[j]>, dL/dxl[j] += alpha_k G_i (message path).
   const dxl = new Float64Array(n * hc);
   const dxr = new Float64Array(n * hc);
@@ -391,8 +412,54 @@ export function referenceBackward(
       dxl[j * hc + q]! += dl;
     }
   }
-  grads['att'] = dense([1, h, c], datt);
+  return { dxl, dxr, datt, delta };
+}
 
+/**
+ * Projections: dW = dxl^T X, db = sum dxl, dX += dxl W (and the same for the target side). With
+ * shared weights xr is xl, so both paths land on lin_l.
+ */
+function projectionBackward(
+  dxl: Float64Array, dxr: Float64Array, x: Float64Array, input: ReferenceInput, dx: Float64Array, grads: Record<string, Dense64>,
+): void {
+  const cfg = input.config, p = input.params, n = input.numNodes, f = cfg.inChannels, hc = cfg.heads * cfg.outChannels;
+  const dl = cfg.shareWeights ? dxl.map((v, r) => v + dxr[r]!) : dxl;
+  const left = linearBackward(dl, x, n, f, p['lin_l.weight']!.data, hc, dx);
+  grads['lin_l.weight'] = dense([hc, f], left.dw);
+  if (p['lin_l.bias']) grads['lin_l.bias'] = dense([hc], left.db);
+  if (!cfg.shareWeights) {
+    const right = linearBackward(dxr, x, n, f, p['lin_r.weight']!.data, hc, dx);
+    grads['lin_r.weight'] = dense([hc, f], right.dw);
+    if (p['lin_r.bias']) grads['lin_r.bias'] = dense([hc], right.db);
+  }
+}
+
+export function referenceBackward(
+  input: ReferenceInput,
+  upstream: Dense64,
+): { forward: ReferenceForward; grads: Record<string, Dense64> } {
+  const t = referenceTrace(input);
+  const cfg = input.config;
+  const p = input.params;
+  const n = input.numNodes;
+  const f = cfg.inChannels;
+  const h = cfg.heads;
+  const c = cfg.outChannels;
+  const hc = h * c;
+  const w = outputWidth(cfg);
+  const d = cfg.edgeDim ?? 0;
+  const ne = t.src.length;
+  const x = input.x.data;
+  if (!shapeEquals(upstream.shape, [n, w])) {
+    throw new InputError(`upstream has shape ${formatShape(upstream.shape)}, expected [${n},${w}] like the output`);
+  }
+  const dy = upstream.data;
+  const grads: Record<string, Dense64> = {};
+  const dx = new Float64Array(n * f);
+
+  const g = outputBackward(dy, x, input, dx, grads);
+  const { dxl, dxr, datt, delta } = attentionBackward(t, g, input);
+  grads['att'] = dense([1, h, c], datt);
   // Edge features: dW_e = sum_k delta_k e_k^T, dL/de_k = W_e^T delta_k; an added loop's
   // gradient is split evenly (1 / in-degree) over the input edges its mean was taken from.
   if (t.edgeFeat !== null && input.edgeAttr !== null) {
@@ -403,17 +470,7 @@ export function referenceBackward(
     grads['edge_attr'] = dense(input.edgeAttr.shape, edgeAttrGrad(dFeat, t, input.edgeAttr.data.length, n, d, cfg.addSelfLoops));
   }
 
-  // Projections: dW = dxl^T X, db = sum dxl, dX += dxl W (and the same for the target side).
-  // With shared weights xr is xl, so both paths land on lin_l.
-  const dl = cfg.shareWeights ? dxl.map((v, r) => v + dxr[r]!) : dxl;
-  const left = linearBackward(dl, x, n, f, p['lin_l.weight']!.data, hc, dx);
-  grads['lin_l.weight'] = dense([hc, f], left.dw);
-  if (p['lin_l.bias']) grads['lin_l.bias'] = dense([hc], left.db);
-  if (!cfg.shareWeights) {
-    const right = linearBackward(dxr, x, n, f, p['lin_r.weight']!.data, hc, dx);
-    grads['lin_r.weight'] = dense([hc, f], right.dw);
-    if (p['lin_r.bias']) grads['lin_r.bias'] = dense([hc], right.db);
-  }
+  projectionBackward(dxl, dxr, x, input, dx, grads);
   grads['x'] = dense([n, f], dx);
   return { forward: { output: t.output, attention: t.attention }, grads };
 }
