@@ -16,21 +16,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as js from '../kernels/loops.js';
 import * as simd from '../kernels/simd/index.js';
 import { worstElementError } from '../src/util/rel-error.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const TOL = 1e-6;
 const noSimd = simd.simdDisabledReason();
 
 /** mulberry32: deterministic inputs, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function randF32(r: () => number, n: number, zeroShare = 0): Float32Array {
   const a = new Float32Array(n);

@@ -12,19 +12,12 @@ import { after, test } from 'node:test';
 import * as js from '../kernels/loops.js';
 import * as simd from '../kernels/simd/index.js';
 import { dropoutConstants, dropoutLoop } from '../kernels/dropout-hash.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const THREADS = [1, 2, 3, 5];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: deterministic inputs, so a failure can be replayed. */
+const rng = mulberry32;
 
 function randF32(r: () => number, n: number): Float32Array {
   const a = new Float32Array(n);

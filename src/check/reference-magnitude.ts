@@ -21,7 +21,7 @@
  */
 import { outputWidth } from '../model/config.js';
 import { type Dense64, dense } from './dense.js';
-import { edgeAttrGrad, linear, linearBackward, type ReferenceInput, type ReferenceTrace, referenceTrace } from './reference.js';
+import { edgeAttrGrad, headsResidualBias, linear, linearBackward, type ReferenceInput, type ReferenceTrace, referenceTrace } from './reference.js';
 
 /** 2^-126 (float32's smallest normal) over 2^-24 (its unit roundoff). */
 const FLOAT32_UNDERFLOW_MAGNITUDE = 2 ** -102;
@@ -103,7 +103,7 @@ function attentionMagnitudes(input: ReferenceInput, t: ReferenceTrace, xl: Float
 
 function forwardMagnitudes(input: ReferenceInput, t: ReferenceTrace): ForwardMagnitudes {
   const cfg = input.config;
-  const n = input.numNodes, f = cfg.inChannels, h = cfg.heads, c = cfg.outChannels, hc = h * c, w = outputWidth(cfg);
+  const n = input.numNodes, f = cfg.inChannels, h = cfg.heads, c = cfg.outChannels, hc = h * c;
   const d = cfg.edgeDim ?? 0;
   const p = (name: string) => absOf(input.params[name]!.data);
   const has = (name: string) => input.params[name] !== undefined;
@@ -121,21 +121,7 @@ function forwardMagnitudes(input: ReferenceInput, t: ReferenceTrace): ForwardMag
       out[i * hc + q]! += alpha[hh]! * Math.abs(t.xl[j * hc + q]!) + t.alpha[hh]! * xl[j * hc + q]!;
     }
   }
-  const y = new Float64Array(n * w);
-  for (let i = 0; i < n; i++) {
-    for (let q = 0; q < hc; q++) {
-      if (cfg.concat) y[i * w + q] = out[i * hc + q]!;
-      else y[i * w + (q % c)]! += out[i * hc + q]! / h;
-    }
-  }
-  if (cfg.residual) {
-    const res = linear(x, n, f, p('res.weight'), w, null);
-    for (let r = 0; r < y.length; r++) y[r]! += res[r]!;
-  }
-  if (has('bias')) {
-    const b = p('bias');
-    for (let r = 0; r < y.length; r++) y[r]! += b[r % w]!;
-  }
+  const y = headsResidualBias(out, x, cfg, n, (name) => (has(name) ? p(name) : undefined));
   return { ef, xl, xr, u, alpha, out, y };
 }
 

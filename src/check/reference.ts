@@ -235,11 +235,16 @@ function aggregateStage(alpha: Float64Array, xl: Float64Array, src: Int32Array, 
   return out;
 }
 
-/** Heads: concat, or mean over heads; then residual (W_res x, no bias) and the bias b. */
-function headsResidualBias(out: Float64Array, x: Float64Array, input: ReferenceInput, dims: Dims): Float64Array {
-  const { n, f, h, c, hc, w } = dims;
-  const cfg = input.config;
-  const p = input.params;
+/**
+ * Heads: concat, or mean over heads; then residual (W_res x, no bias) and the bias b. `param`
+ * gives a parameter's values or undefined when the layer has none: the signed parameters here,
+ * their absolute values for the term magnitudes (reference-magnitude.ts).
+ */
+export function headsResidualBias(
+  out: Float64Array, x: Float64Array, cfg: ReferenceInput['config'], n: number,
+  param: (name: string) => Float64Array | undefined,
+): Float64Array {
+  const h = cfg.heads, c = cfg.outChannels, hc = h * c, w = outputWidth(cfg), f = cfg.inChannels;
   const y = new Float64Array(n * w);
   for (let i = 0; i < n; i++) {
     for (let q = 0; q < hc; q++) {
@@ -248,12 +253,11 @@ function headsResidualBias(out: Float64Array, x: Float64Array, input: ReferenceI
     }
   }
   if (cfg.residual) {
-    const res = linear(x, n, f, p['res.weight']!.data, w, null);
+    const res = linear(x, n, f, param('res.weight')!, w, null);
     for (let r = 0; r < y.length; r++) y[r]! += res[r]!;
   }
-  const bias = p['bias'];
-  if (bias) for (let r = 0; r < y.length; r++) y[r]! += bias.data[r % w]!;
-
+  const bias = param('bias');
+  if (bias) for (let r = 0; r < y.length; r++) y[r]! += bias[r % w]!;
   return y;
 }
 
@@ -275,7 +279,7 @@ export function referenceTrace(input: ReferenceInput): ReferenceTrace {
   const { z, score } = scoreStage(xl, xr, edgeProj, p['att']!.data, cfg.negativeSlope, src, dst, dims);
   const alpha = softmaxStage(score, dst, n, h);
   const out = aggregateStage(alpha, xl, src, dst, dims);
-  const y = headsResidualBias(out, x, input, dims);
+  const y = headsResidualBias(out, x, cfg, n, (name) => p[name]?.data);
 
   return {
     output: { shape: [n, w], data: y },
