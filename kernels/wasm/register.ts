@@ -1,9 +1,11 @@
 /** Registers this project's kernels, and the fast segment sum and gather (wasm has no segment sum
- * at all), on the wasm backend. The loops run over views of the wasm heap. */
+ * at all), on the wasm backend. The loops run over views of the wasm heap. The dense products
+ * (BatchMatMul, _FusedMatMul) run on the threaded SIMD GEMM (./matmul.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerTypedArrayKernel } from '../typed-array-kernel.js';
 import { TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
+import { registerWasmMatMul } from './matmul.js';
 
 interface WasmData {
   dataIdMap: { get(id: object): { refCount: number } | undefined };
@@ -54,4 +56,5 @@ export function registerWasmKernels(): void {
     tf.unregisterKernel('Sum', 'wasm');
     tf.registerKernel({ ...sum, kernelFunc: zeroForEmptySum(sum.kernelFunc), gatv2: true } as tf.KernelConfig);
   }
+  registerWasmMatMul();
 }
