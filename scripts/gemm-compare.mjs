@@ -7,7 +7,9 @@
  * 1,433 features, 64 hidden, 7 classes). The transposes are made both ways TF.js can: with an
  * explicit tf.transpose first (what src/ops/linear.ts does on wasm) and with matMul's transpose
  * flags. Each time includes reading the result back (dataSync). The two kernels alternate, call
- * by call; median of 7 after 2 warm-ups each.
+ * by call; median of 7 after 2 warm-ups each, of the wall time and of the process's CPU time (on
+ * one thread the CPU time is the steadier measure on a shared machine: it leaves out the time the
+ * process waited for a core).
  * Usage: npm run build && node scripts/gemm-compare.mjs THREADS
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -47,25 +49,30 @@ for (const [label, M, K, N] of SIZES) {
   );
 }
 
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** [wall, CPU] milliseconds of one call. */
 function time(f) {
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = cpuMs();
   const r = tf.tidy(f);
   r.dataSync();
   r.dispose();
-  return performance.now() - t0;
+  return [performance.now() - t0, cpuMs() - c0];
 }
 const median = (xs) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
 
 console.log(`threads: ${simd.threadCount()}`);
 for (const [name, f] of cases) {
-  const ts = [[], []];
+  const ts = [[[], []], [[], []]];
   for (let i = 0; i < 9; i++) {
     for (const k of [0, 1]) {
       use(k === 0 ? stock : ours);
-      const t = time(f);
-      if (i >= 2) ts[k].push(t);
+      const [wall, cpu] = time(f);
+      if (i >= 2) ts[k][0].push(wall), ts[k][1].push(cpu);
     }
   }
-  const [s, o] = ts.map(median);
-  console.log(`${name}: tfjs-wasm ${s.toFixed(1)} ms, ours ${o.toFixed(1)} ms (${(o / s).toFixed(2)}x)`);
+  const [[sw, sc], [ow, oc]] = ts.map((t) => t.map(median));
+  console.log(`${name}: tfjs-wasm ${sw.toFixed(1)} ms (CPU ${sc.toFixed(1)}), ours ${ow.toFixed(1)} ms (CPU ${oc.toFixed(1)}); wall ${(ow / sw).toFixed(2)}x`);
 }

@@ -69,13 +69,15 @@ export interface Exports {
     bias: number, act: number, alpha: number, prelu: number, u0: number, u1: number, j0: number, j1: number,
   ): void;
   gemm_unpad(c: number, batch: number, M: number, N: number): void;
+  column_sum(x: number, R: number, C: number, out: number, n0: number, n1: number): void;
+  row_sum(x: number, C: number, out: number, r0: number, r1: number): void;
   dropout(x: number, key: number, seed: number, threshold: number, scale: number, out: number, i0: number, i1: number): void;
 }
 
 /** The kernels a job can name (by index in the control block). */
 export const KERNELS = [
   'sparse_matmul', 'sparse_matmul_grad', 'score_forward', 'score_backward',
-  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm_pack_b', 'gemm', 'dropout',
+  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm_pack_b', 'gemm', 'dropout', 'column_sum', 'row_sum',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 
@@ -851,6 +853,32 @@ function gemmTasks(units: number, NP: number, work: number): number[][] {
  */
 export function denseMatMul(a: F32, M: number, K: number, transA: boolean, b: F32, N: number, out: F32): boolean {
   return denseProduct({ a, transA, b, transB: false, M, K, N, batchA: 1, batchB: 1 }, out);
+}
+
+/**
+ * Sums of x viewed as [R, C]: over its rows (byRows: out [C], the sum over leading axes) or over
+ * its columns (out [R], over trailing axes), each element's terms added one at a time in index
+ * order from 0, as tfjs-backend-wasm's Sum loop does, so the bits are the stock kernel's for any
+ * thread count. Threads split the columns (by rows) or the rows. Returns false (nothing written)
+ * when the SIMD module is off or the arrays do not fit.
+ */
+export function sumAxes(x: F32, R: number, C: number, byRows: boolean, out: F32): boolean {
+  if (!isCount(R) || !isCount(C) || x.length < R * C || out.length < (byRows ? C : R) || !simdEnabled()) return false;
+  if (!disjoint([out], [x])) return false;
+  const n = byRows ? C : R;
+  if (n === 0) return true;
+  const f = Frame.open([x], [n * 4]);
+  if (f === null) return false;
+  const [pX, pOut] = f.ptr;
+  if (byRows) {
+    // Blocks of four columns (the vector loop), the last task taking the tail.
+    const blocks = Math.ceil(C / 4);
+    run('column_sum', [pX, R, C, pOut], evenSplit(blocks, taskCount(R * C, blocks, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, C), 0, 0]));
+  } else {
+    run('row_sum', [pX, C, pOut], evenSplit(R, taskCount(R * C, R, 1)));
+  }
+  f.close([], [[1, out.length === n ? out : out.subarray(0, n)]]);
+  return true;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerTypedArrayKernel } from '../typed-array-kernel.js';
 import { TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
 import { registerWasmMatMul } from './matmul.js';
+import { threadedSum } from './sum.js';
 
 interface WasmData {
   dataIdMap: { get(id: object): { refCount: number } | undefined };
@@ -54,7 +55,7 @@ export function registerWasmKernels(): void {
   const sum = tf.getKernel('Sum', 'wasm');
   if (sum && !(sum as { gatv2?: boolean }).gatv2) {
     tf.unregisterKernel('Sum', 'wasm');
-    tf.registerKernel({ ...sum, kernelFunc: zeroForEmptySum(sum.kernelFunc), gatv2: true } as tf.KernelConfig);
+    tf.registerKernel({ ...sum, kernelFunc: threadedSum(zeroForEmptySum(sum.kernelFunc)), gatv2: true } as tf.KernelConfig);
   }
   registerWasmMatMul();
 }

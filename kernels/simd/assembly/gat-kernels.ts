@@ -500,29 +500,41 @@ const MCU = 16;
 /** Activations, numbered as tfjs-backend-wasm's FusableActivation (kernels/types.ts). */
 const ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_PRELU = 3, ACT_LEAKY = 4, ACT_SIGMOID = 5, ACT_ELU = 6;
 
+/** Rows of B packed per pass over a task's panels (see gemm_pack_b). */
+const PACK_ROWS = 64;
+
 /**
  * Packs B for gemm: panel p (batch p / NP, columns 8 (p % NP) .. + 7, NP = ceil(N / 8)) becomes
  * K rows of 8 floats at bp + 32 K p, zero past column N. b[k, n] of batch t is read at
  * b + 4 (t sbb + k sbk + n sbn): sbn = 1 for B as stored, sbk = 1 for a transposed B. Panels
- * p0..p1-1 (threads split the panels).
+ * p0..p1-1 (threads split the panels). PACK_ROWS rows at a time go to every panel of the range,
+ * so that reads and writes both stay within a few pages (panel by panel, a long B was read one
+ * row per page).
  */
 export function gemm_pack_b(b: usize, sbk: i32, sbn: i32, sbb: i32, K: i32, N: i32, bp: usize, p0: i32, p1: i32): void {
   const NP = (N + 7) >> 3;
+  for (let k0 = 0; k0 < K; k0 += PACK_ROWS) {
+    const k1 = min(K, k0 + PACK_ROWS);
+    for (let p = p0; p < p1; p++) {
+      const t = p / NP, n0 = (p - t * NP) << 3;
+      const src = b + ((<usize>t * <usize>sbb + <usize>k0 * <usize>sbk + <usize>n0 * <usize>sbn) << 2);
+      packRows(src, sbk, sbn, min(8, N - n0), k1 - k0, bp + <usize>p * (<usize>K << 5) + (<usize>k0 << 5));
+    }
+  }
+}
+
+/** kn rows of one panel: 8 floats each (nv of them from B, then zeros) from src to dst. */
+@inline function packRows(src: usize, sbk: i32, sbn: i32, nv: i32, kn: i32, dst: usize): void {
   const kB = <usize>sbk << 2, nB = <usize>sbn << 2;
-  for (let p = p0; p < p1; p++) {
-    const t = p / NP, n0 = (p - t * NP) << 3, nv = min(8, N - n0);
-    let src = b + ((<usize>t * <usize>sbb + <usize>n0 * <usize>sbn) << 2);
-    let dst = bp + <usize>p * (<usize>K << 5);
-    if (sbn == 1 && nv == 8) {
-      for (let k = 0; k < K; k++, src += kB, dst += 32) {
-        v128.store(dst, v128.load(src), 0);
-        v128.store(dst, v128.load(src, 16), 16);
-      }
-      continue;
+  if (sbn == 1 && nv == 8) {
+    for (let k = 0; k < kn; k++, src += kB, dst += 32) {
+      v128.store(dst, v128.load(src), 0);
+      v128.store(dst, v128.load(src, 16), 16);
     }
-    for (let k = 0; k < K; k++, src += kB, dst += 32) {
-      for (let n = 0; n < 8; n++) store<f32>(dst + (<usize>n << 2), n < nv ? load<f32>(src + <usize>n * nB) : 0);
-    }
+    return;
+  }
+  for (let k = 0; k < kn; k++, src += kB, dst += 32) {
+    for (let n = 0; n < 8; n++) store<f32>(dst + (<usize>n << 2), n < nv ? load<f32>(src + <usize>n * nB) : 0);
   }
 }
 
@@ -681,6 +693,40 @@ export function gemm_unpad(c: usize, batch: i32, M: i32, N: i32): void {
       const dst = c + ((<usize>t * <usize>M + <usize>m) * <usize>N << 2);
       memory.copy(dst, src, <usize>N << 2);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sums (TF.js's Sum on wasm, kernels/wasm/sum.ts). Every output element adds its terms one at a
+// time in index order, starting from 0, as the stock kernel's loop does: the same bits as the
+// stock kernel, whatever the split.
+
+/**
+ * out[n] = (((0 + x[0, n]) + x[1, n]) + ...) + x[R - 1, n] for columns n0..n1-1 of x [R, C] (a sum
+ * over leading axes: bias gradients). Rows stream past in order; out's columns stay in L1 and take
+ * four lanes at a time.
+ */
+export function column_sum(x: usize, R: i32, C: i32, out: usize, n0: i32, n1: i32): void {
+  const rowB = <usize>C << 2, b0 = <usize>n0 << 2, b1 = <usize>n1 << 2;
+  const b4 = b0 + (<usize>((n1 - n0) & ~3) << 2);
+  for (let nb = b0; nb < b1; nb += 4) store<f32>(out + nb, 0);
+  let row = x;
+  for (let r = 0; r < R; r++, row += rowB) {
+    let nb = b0;
+    for (; nb < b4; nb += 16) v128.store(out + nb, f32x4.add(v128.load(out + nb), v128.load(row + nb)));
+    for (; nb < b1; nb += 4) store<f32>(out + nb, load<f32>(out + nb) + load<f32>(row + nb));
+  }
+}
+
+/** out[r] = (((0 + x[r, 0]) + x[r, 1]) + ...) + x[r, C - 1] for rows r0..r1-1 of x [R, C] (a sum
+ * over trailing axes). */
+export function row_sum(x: usize, C: i32, out: usize, r0: i32, r1: i32): void {
+  const rowB = <usize>C << 2;
+  for (let r = r0; r < r1; r++) {
+    const row = x + <usize>r * rowB;
+    let s: f32 = 0;
+    for (let cb: usize = 0; cb < rowB; cb += 4) s += load<f32>(row + cb);
+    store<f32>(out + (<usize>r << 2), s);
   }
 }
 
