@@ -794,11 +794,15 @@ export function denseProduct(p: DenseProduct, out: F32): boolean {
   run('gemm', [
     pA, p.transA ? 1 : K, p.transA ? M : 1, p.batchA === batch ? M * K : 0, pPacked, bBatches > 1 ? 1 : 0, pC,
     M, K, N, pBias, act, p.leakyreluAlpha ?? 0, act === GEMM_ACTIVATIONS.prelu ? pPrelu : 0,
-  ], gemmTasks(batch * (Mp / 4), NP, batch * M * K * N));
+  ], gemmTasks(batch * (Mp / 4), NP, (batch * M * K * N) / GEMM_MACS_PER_WORK));
   if (Np !== N || (Mp !== M && batch > 1)) f.inst.exports.gemm_unpad(pC, batch, M, N);
   f.close([], [[5, out.length === batch * M * N ? out : out.subarray(0, batch * M * N)]]);
   return true;
 }
+
+/** gemm's multiply-adds per unit of the split threshold's work: the threshold counts scalar
+ * multiply-adds of the stage kernels (a few ns each); gemm's run about 8 to the ns. */
+const GEMM_MACS_PER_WORK = 8;
 
 /** Whether a DenseProduct's counts are whole, its arrays hold them and out overlaps no input. */
 function productFits(p: DenseProduct, out: F32): boolean {

@@ -682,16 +682,21 @@ function gemmEpilogue(c: usize, Np: i32, bias: usize, act: i32, alpha: f32, prel
 }
 
 /**
- * Moves the padded product [batch, Mp, Np] to [batch, M, N] in place, row by row from the first
- * (a row never moves up past a row still to move, and memory.copy allows overlap).
+ * Moves the padded product [batch, Mp, Np] to [batch, M, N] in place, row by row from the first,
+ * each row front to back: a float is read before anything is written at or past it (a row's
+ * destination never lies after its source), so no value is overwritten before it moves. Plain
+ * loads and stores: memory.copy on a shared memory is a call into the engine, slow per short row.
  */
 export function gemm_unpad(c: usize, batch: i32, M: i32, N: i32): void {
   const Mp = (M + 3) & ~3, Np = (N + 7) & ~7;
+  const rowB = <usize>N << 2, row4 = <usize>(N & ~3) << 2;
   for (let t = 0; t < batch; t++) {
     for (let m = 0; m < M; m++) {
       const src = c + ((<usize>t * <usize>Mp + <usize>m) * <usize>Np << 2);
       const dst = c + ((<usize>t * <usize>M + <usize>m) * <usize>N << 2);
-      memory.copy(dst, src, <usize>N << 2);
+      let o: usize = 0;
+      for (; o < row4; o += 16) v128.store(dst + o, v128.load(src + o));
+      for (; o < rowB; o += 4) store<f32>(dst + o, load<f32>(src + o));
     }
   }
 }
