@@ -231,3 +231,18 @@ export function adamUpdate(
     pOut[k] = p[k] - (mk / (Math.sqrt(vk) / sb2 + eps)) * step;
   }
 }
+
+/**
+ * dW = x^T dy, the weight gradient of y = x W (gradients.md "Projections": dW_L = x~^T dxl), for
+ * dense x [N, F] and dy [N, K]: dW[f, :] += x[r, f] dy[r, :] over the rows r in order. The
+ * reference of GatV2WeightGrad (names.ts WEIGHT_GRAD); x already dropped out where it applies.
+ */
+export function weightGrad(x: F32, dy: F32, N: number, F: number, K: number, dw: F32): void {
+  for (let r = 0; r < N; r++) {
+    for (let f = 0; f < F; f++) {
+      const a = x[r * F + f];
+      const wo = f * K, yo = r * K;
+      for (let k = 0; k < K; k++) dw[wo + k] += a * dy[yo + k];
+    }
+  }
+}

@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { GatKernelName, KernelAttrs, KernelInputs, KernelOutputs } from './names.js';
+import { registerGatKernel } from './register-kernel.js';
 
 export type TypedArray = Float32Array | Int32Array | Uint8Array;
 
@@ -14,12 +16,31 @@ export interface OutputSpec {
   dtype: DataType;
 }
 
+/** A loop in place of one of TF.js's own kernels (its contract is TF.js's). */
 export interface TypedKernelSpec {
   kernelName: string;
   /** Shapes and dtypes of the outputs. Return null to hand the call to the stock kernel. */
   outputs(inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): OutputSpec[] | null;
   /** Fills the outputs, which arrive zeroed. */
   run(inputs: Record<string, TypedArray>, outputs: TypedArray[], shapes: Record<string, number[]>, attrs: NamedAttrMap): void;
+}
+
+/**
+ * A loop for this project's kernel N (names.ts), its inputs and attrs typed by N's contract:
+ * float32 inputs arrive as Float32Array, int32 ones as Int32Array; outputs are float32.
+ */
+export interface GatTypedKernelSpec<N extends GatKernelName> {
+  kernelName: N;
+  outputs(inputs: KernelInputs<N, TensorInfo>, attrs: KernelAttrs<N>): OutputSpec[];
+  run(inputs: KernelInputs<N, Float32Array, Int32Array>, outputs: Float32Array[], shapes: Record<string, number[]>, attrs: KernelAttrs<N>): void;
+}
+
+/** Any kernel's spec (the name tells which contract it follows). */
+export type AnyGatTypedKernelSpec = { [N in GatKernelName]: GatTypedKernelSpec<N> }[GatKernelName];
+
+/** A typed list entry: gatSpec({ kernelName: GAT_SCORE, ... }) checks it against the contract. */
+export function gatSpec<N extends GatKernelName>(spec: GatTypedKernelSpec<N>): GatTypedKernelSpec<N> {
+  return spec;
 }
 
 interface CpuLike {
@@ -91,7 +112,14 @@ function wasmKernelFunc(spec: TypedKernelSpec, fallback?: KernelFunc): KernelFun
 
 const stockKernels = new Map<string, tf.KernelConfig>();
 
-/** Registers (or replaces) spec.kernelName on a cpu-like or wasm backend. */
+/** Registers (or replaces) this project's kernel spec.kernelName on a cpu-like or wasm backend. */
+export function registerGatTypedArrayKernel(backendName: 'cpu' | 'wasm', spec: AnyGatTypedKernelSpec): void {
+  const loose = spec as unknown as TypedKernelSpec;
+  const kernelFunc = backendName === 'cpu' ? cpuKernelFunc(loose) : wasmKernelFunc(loose);
+  registerGatKernel(spec.kernelName, backendName, (args) => kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as KernelOutputs<GatKernelName, TensorInfo>);
+}
+
+/** Registers (or replaces) TF.js's kernel spec.kernelName on a cpu-like or wasm backend. */
 export function registerTypedArrayKernel(backendName: 'cpu' | 'wasm', spec: TypedKernelSpec): void {
   const current = tf.getKernel(spec.kernelName, backendName);
   // Keep the stock kernel as the fallback for cases the fast loop does not cover; registering

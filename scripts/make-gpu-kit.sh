@@ -14,7 +14,7 @@
 #                              relative to import.meta.url, i.e. beside the bundle)
 #   tfjs-backend-wasm*.wasm    tfjs-backend-wasm's binaries: its Emscripten loader looks in
 #                              __dirname, which the bundle's banner sets to the bundle's folder
-#   package.json, datasets/    a package.json named gatv2 so src/data/load.ts packageRoot() stops
+#   package.json, datasets/    a package.json named gatv2 so src/store/load.ts packageRoot() stops
 #                              here, and the built-in datasets beside it
 #   fixtures/pyg-gatv2/        the PyG reference fixtures gradcheck runs
 #   node_modules/webgpu/       Dawn for Node: its index.js + package.json + dist/linux-x64/dawn.node.xz

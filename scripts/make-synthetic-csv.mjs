@@ -8,7 +8,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Prng } from '../dist/src/check/prng.js';
+import { Prng } from '../dist/src/util/prng.js';
 
 const { values: a } = parseArgs({
   options: {

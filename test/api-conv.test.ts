@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { GATv2Conv } from '../src/api/conv.js';
 import { Graph } from '../src/api/graph.js';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { loadFixture, type Fixture } from '../src/check/fixture.js';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 
 const FIXTURES = ['heads4-concat', 'heads3-mean', 'edge-features', 'residual', 'share-weights', 'no-bias', 'no-self-loops-isolated', 'duplicates-and-loops'];
 

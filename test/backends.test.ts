@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKENDS, backendReason, selectBackend, useBackend } from '../src/backend.js';
+import { BACKENDS, backendReason, selectBackend, useBackend } from '../src/backends/index.js';
 import { chooseAuto } from '../src/backends/auto.js';
 import type { BackendName, BackendReport } from '../src/backends/types.js';
 import { packageVersion } from '../src/backends/versions.js';
 import { formatBackends, listBackends } from '../src/cli/backends.js';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 
 function report(name: BackendName, over: Partial<BackendReport> = {}): BackendReport {
   return { name, available: true, version: '1', device: `${name} device`, gpu: false, software: false, reason: null, ...over };

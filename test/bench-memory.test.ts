@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { syntheticBenchGraph } from '../src/bench/graphs.js';
 import { MemoryMeter, releaseGpuPool } from '../src/bench/memory.js';
 import { benchMode, peakMemoryBytes } from '../src/bench/step-bench.js';

@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { csvField } from '../src/cli/predict.js';
 import type { GraphLayout } from '../src/graph/layout.js';
-import { writeTextAtomic } from '../src/train/atomic.js';
-import { infer, loadModel } from '../src/train/inference.js';
-import { softmaxRows } from '../src/train/loss.js';
+import { writeTextAtomic } from '../src/util/atomic.js';
+import { infer } from '../src/train/inference.js';
+import { softmaxRows } from '../src/model/loss.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import { runCli } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { loadModel } from '../src/run/saved-model.js';
 
 /** A small graph: 3 classes of 8 nodes, a ring within each class and a few edges across. */
 function writeSmallDataset(dir: string): void {

@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { readSafetensors, writeSafetensors } from '../src/exchange/safetensors.js';
-import { infer, loadModel } from '../src/train/inference.js';
+import { infer } from '../src/train/inference.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
 import { runCli } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { loadModel } from '../src/run/saved-model.js';
 
 async function logitsOf(dir: string): Promise<{ logits: Float32Array; params: Record<string, Float32Array> }> {
   const m = await loadModel(dir, { strictLabels: true });

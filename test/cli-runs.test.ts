@@ -13,9 +13,9 @@ import type { RunRow } from '../src/cli/runs.js';
 import { readRunStatus, STATUS_FILE } from '../src/train/run-status.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import type { RunSummary } from '../src/train/trainer.js';
 import { runCli } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { type RunSummary } from '../src/run/summary.js';
 
 test('gatv2 runs: finished, stopped, failed and killed runs, newest first, with their numbers', async () => {
   const root = tmpDir('runs');

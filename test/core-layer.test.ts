@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { checkRandom, type CheckReport, FINITE_DIFFERENCE_TOLERANCE, DEFAULT_TOLERANCE } from '../src/check/gradcheck.js';
 import { type RandomCheckOptions } from '../src/check/gradcheck.js';
 import { randomLayerCase } from '../src/check/random-layer.js';
 import { runLayer } from '../src/check/layer-run.js';
 import { referenceBackward, type ReferenceInput } from '../src/check/reference.js';
 import { type Dense64 } from '../src/check/dense.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 import { DEFAULT_CONFIG, type GATv2Config, outputWidth, pygParamShapes } from '../src/model/config.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { graphTensors, type GradMode } from '../src/ops/graph-tensors.js';

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 import { buildLayout, inDegrees, type GraphLayout } from '../src/graph/layout.js';
 import { listFixtureFiles, loadFixture } from '../src/check/fixture.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/pyg-gatv2/', import.meta.url));
 

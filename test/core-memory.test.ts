@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { loadFixture } from '../src/check/fixture.js';
 import { relError } from '../src/check/dense.js';
 import { runLayer } from '../src/check/layer-run.js';

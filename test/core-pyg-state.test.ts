@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { loadFixture } from '../src/check/fixture.js';
 import { pygParamShapes } from '../src/model/config.js';
 import { exportPygState, importPygState } from '../src/model/pyg-params.js';

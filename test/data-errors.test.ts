@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InputError } from '../src/errors.js';
-import { loadDataset } from '../src/data/load.js';
+import { InputError } from '../src/util/errors.js';
+import { loadDataset } from '../src/store/load.js';
 import { assertBadDataset } from './data-helpers.js';
 
 const NODES = 'id,label,split\nn1,a,train\nn2,b,val\nn3,a,test\nn4,,unlabeled\n';

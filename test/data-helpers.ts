@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadDataset } from '../src/data/load.js';
-import { InputError } from '../src/errors.js';
+import { loadDataset } from '../src/store/load.js';
+import { InputError } from '../src/util/errors.js';
 
 /**
  * Loading `dir` must fail with an InputError whose message is one line and starts with

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinDir, loadDataset } from '../src/data/load.js';
+import { builtinDir, loadDataset } from '../src/store/load.js';
 import { createLoadProgress, type LoadPhase } from '../src/data/load-progress.js';
 import { runCli } from './cli-helpers.js';
 

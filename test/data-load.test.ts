@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { splitIndices, splitSizes } from '../src/data/dataset.js';
-import { BUILTIN_DATASETS, builtinDir, loadDataset, packageRoot } from '../src/data/load.js';
+import { BUILTIN_DATASETS, builtinDir, loadDataset, packageRoot } from '../src/store/load.js';
 import { orderClasses } from '../src/data/nodes.js';
 import { rowNormalize, toDense } from '../src/data/normalize.js';
 import type { DenseFeatures, SparseFeatures } from '../src/data/dataset.js';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { SPLIT_CODES } from '../src/data/dataset.js';
 import { parseSplit, randomSplit } from '../src/data/split.js';
 import { toUndirected } from '../src/data/undirected.js';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 
 function countsByClass(labels: Int32Array, split: Uint8Array, classes: number): number[][] {
   const c = Array.from({ length: classes }, () => [0, 0, 0, 0]);

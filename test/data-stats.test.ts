@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDataset } from '../src/data/load.js';
+import { loadDataset } from '../src/store/load.js';
 import { countDuplicates, datasetStats, summarize } from '../src/data/stats.js';
 
 function writeDataset(files: Record<string, string>): string {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDataset } from '../src/data/load.js';
+import { loadDataset } from '../src/store/load.js';
 import { checkTrainable } from '../src/data/trainable.js';
 import { runCli } from './cli-helpers.js';
 import { CLI_TINY } from './train-helpers.js';

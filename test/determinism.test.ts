@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backends/index.js';
 import { syntheticBenchGraph } from '../src/bench/graphs.js';
 import { benchMode, type BenchResult, type BenchSettings } from '../src/bench/step-bench.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';

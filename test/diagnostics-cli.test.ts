@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
-import { loadDataset } from '../src/data/load.js';
+import { useBackend } from '../src/backends/index.js';
+import { loadDataset } from '../src/store/load.js';
 import { buildNetworkConfig, initNetworkParams } from '../src/model/network.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/run/checkpoint.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
 import { runCli } from './cli-helpers.js';
 

@@ -13,19 +13,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
-import { Prng } from '../src/check/prng.js';
+import { useBackend } from '../src/backends/index.js';
+import { Prng } from '../src/util/prng.js';
 import type { SparseFeatures } from '../src/data/dataset.js';
 import { diagnoseNetwork } from '../src/diagnostics/diagnose.js';
 import { instrumentedPass } from '../src/diagnostics/instrumented.js';
 import { layerFlow } from '../src/diagnostics/layer-flow.js';
-import { DEFAULT_THRESHOLDS } from '../src/diagnostics/types.js';
+import { DEFAULT_THRESHOLDS } from '../src/run/diagnostics-record.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { syntheticGraph } from '../src/graph/synthetic.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams, type NetworkConfig, type NetworkInputs } from '../src/model/network.js';
 import type { GradMode } from '../src/ops/graph-tensors.js';
-import { lossAndGrads } from '../src/train/gradients.js';
-import { splitTargets } from '../src/train/loss.js';
+import { lossAndGrads } from '../src/model/objective.js';
+import { splitTargets } from '../src/model/loss.js';
 
 const N = 40, F = 12, CLASSES = 3;
 const MODES: GradMode[] = ['analytic', 'autograd'];

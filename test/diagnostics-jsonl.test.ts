@@ -1,5 +1,5 @@
 /**
- * diagnostics.jsonl (src/diagnostics/jsonl.ts): appended lines read back by epoch, the last line
+ * diagnostics.jsonl (src/run/diagnostics-file.ts): appended lines read back by epoch, the last line
  * of a repeated epoch winning (a resumed run re-diagnoses the epochs after its last checkpoint),
  * a torn last line ignored; and the terminal summary of a diagnosis.
  */
@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { diagnoseNetwork } from '../src/diagnostics/diagnose.js';
-import { appendDiagnostics, DIAGNOSTICS_FILE, readDiagnostics } from '../src/diagnostics/jsonl.js';
+import { appendDiagnostics, DIAGNOSTICS_FILE, readDiagnostics } from '../src/run/diagnostics-file.js';
 import { summarizeDiagnostics } from '../src/diagnostics/summary.js';
-import type { NetworkDiagnostics } from '../src/diagnostics/types.js';
+import type { NetworkDiagnostics } from '../src/run/diagnostics-record.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams } from '../src/model/network.js';
-import { splitTargets } from '../src/train/loss.js';
+import { splitTargets } from '../src/model/loss.js';
 
 async function diagnosis(withEdges: boolean): Promise<NetworkDiagnostics> {
   await useBackend('cpu');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { layerFlow, type LayerFlowInput } from '../src/diagnostics/layer-flow.js';
 import { degreeHistogram, histogram, summarize } from '../src/diagnostics/stats.js';
-import { DEFAULT_THRESHOLDS } from '../src/diagnostics/types.js';
+import { DEFAULT_THRESHOLDS } from '../src/run/diagnostics-record.js';
 import { buildLayout } from '../src/graph/layout.js';
 
 /**

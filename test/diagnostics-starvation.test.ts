@@ -8,15 +8,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { diagnoseNetwork } from '../src/diagnostics/diagnose.js';
 import { instrumentedPass } from '../src/diagnostics/instrumented.js';
 import type { DenseFeatures } from '../src/data/dataset.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams, type NetworkConfig } from '../src/model/network.js';
-import { lossAndGrads } from '../src/train/gradients.js';
-import { splitTargets } from '../src/train/loss.js';
-import { Prng } from '../src/check/prng.js';
+import { lossAndGrads } from '../src/model/objective.js';
+import { splitTargets } from '../src/model/loss.js';
+import { Prng } from '../src/util/prng.js';
 
 const N = 12, F = 5, CLASSES = 3;
 

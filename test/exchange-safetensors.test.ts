@@ -9,14 +9,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { listFixtureFiles, loadFixture } from '../src/check/fixture.js';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 import { exportCheckpoint, importCheckpoint } from '../src/exchange/pyg-checkpoint.js';
 import { readSafetensors, writeSafetensors } from '../src/exchange/safetensors.js';
 import { outputWidth, pygParamShapes } from '../src/model/config.js';
 import { importPygState } from '../src/model/pyg-params.js';
-import { saveCheckpoint, type ModelConfig } from '../src/train/checkpoint.js';
+import { saveCheckpoint, type ModelConfig } from '../src/run/checkpoint.js';
 import { tmpDir } from './train-helpers.js';
 
 interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }

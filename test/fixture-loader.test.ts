@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 import { listFixtureFiles, loadFixture } from '../src/check/fixture.js';
 import { referenceForward } from '../src/check/reference.js';
 

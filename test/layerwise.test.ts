@@ -9,20 +9,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import type { DenseFeatures, GraphDataset } from '../src/data/dataset.js';
-import { loadDataset } from '../src/data/load.js';
+import { loadDataset } from '../src/store/load.js';
 import { syntheticFeatures, syntheticGraph, syntheticLabels } from '../src/graph/synthetic.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams, networkForward, type NetworkShape } from '../src/model/network.js';
 import { MemoryAdjacency, StoreAdjacency } from '../src/sample/adjacency.js';
 import { StoreReader } from '../src/store/read.js';
 import { writeStore } from '../src/store/write.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
-import { prepareData } from '../src/train/data.js';
+import { prepareData } from '../src/data/prepare.js';
 import { chunkEdgeBudget, chunkRanges, layerwiseLogits, layerwiseScores } from '../src/train/layerwise.js';
 import { scoresOfLogits } from '../src/train/node-scores.js';
-import { memoryFeatures } from '../src/train/minibatch.js';
-import { storeFeatures } from '../src/store/features.js';
+import { storeFeatures, memoryFeatures } from '../src/store/features.js';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let diff = 0, scale = 0;

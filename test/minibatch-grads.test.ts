@@ -7,19 +7,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import type { DenseFeatures, GraphDataset } from '../src/data/dataset.js';
-import { loadDataset } from '../src/data/load.js';
+import { loadDataset } from '../src/store/load.js';
 import { syntheticFeatures, syntheticGraph, syntheticLabels } from '../src/graph/synthetic.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams, type NetworkShape } from '../src/model/network.js';
 import type { GradMode } from '../src/ops/graph-tensors.js';
 import { MemoryAdjacency } from '../src/sample/adjacency.js';
 import { NeighborSampler } from '../src/sample/sampler.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
-import { prepareData } from '../src/train/data.js';
-import { lossAndGrads, toHost, type HostGrads } from '../src/train/gradients.js';
-import { splitTargets } from '../src/train/loss.js';
-import { batchTargets, blockInputs, memoryFeatures } from '../src/train/minibatch.js';
+import { prepareData } from '../src/data/prepare.js';
+import { lossAndGrads, toHost, type HostGrads } from '../src/model/objective.js';
+import { splitTargets } from '../src/model/loss.js';
+import { batchTargets, blockInputs } from '../src/train/minibatch.js';
+import { memoryFeatures } from '../src/store/features.js';
 
 const TOL = 1e-5;
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, useBackend } from '../src/backend.js';
+import { selectBackend, useBackend } from '../src/backends/index.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import type { DenseFeatures, SparseFeatures } from '../src/data/dataset.js';
 import { buildLayout } from '../src/graph/layout.js';
@@ -20,8 +20,8 @@ import {
 } from '../src/model/network.js';
 import type { ForwardOptions } from '../src/model/network.js';
 import { layerBlock } from '../src/model/layer-block.js';
-import { lossAndGrads, toHost, type HostGrads } from '../src/train/gradients.js';
-import { splitTargets } from '../src/train/loss.js';
+import { lossAndGrads, toHost, type HostGrads } from '../src/model/objective.js';
+import { splitTargets } from '../src/model/loss.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
 
 /** float32 against float32, relative to each gradient's largest entry (as train-gradcheck). */

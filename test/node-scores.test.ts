@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../src/check/prng.js';
-import { classificationReport } from '../src/train/classification-metrics.js';
-import { scoreSplit } from '../src/train/loss.js';
+import { Prng } from '../src/util/prng.js';
+import { classificationReport } from '../src/run/classification-metrics.js';
+import { scoreSplit } from '../src/model/loss.js';
 import { classificationReportOf, emptyNodeScores, scoreRows, scoreSplitOf, scoresOfLogits } from '../src/train/node-scores.js';
 
 test('node scores reproduce scoreSplit and classificationReport exactly', () => {

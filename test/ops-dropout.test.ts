@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, useBackend } from '../src/backend.js';
+import { selectBackend, useBackend } from '../src/backends/index.js';
 import { dropout } from '../src/ops/dropout.js';
 import { dropoutConstants, dropoutLoop, mix32 } from '../kernels/dropout-hash.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';

@@ -13,12 +13,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, useBackend } from '../src/backend.js';
-import { Prng } from '../src/check/prng.js';
+import { selectBackend, useBackend } from '../src/backends/index.js';
+import { Prng } from '../src/util/prng.js';
 import { ADAM_UPDATE } from '../kernels/names.js';
 import * as loops from '../kernels/loops.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
-import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer, type OptimizerConfig } from '../src/train/optimizers.js';
+import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer, type OptimizerConfig } from '../src/model/optimizers.js';
 
 const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
 if (unavailable !== null && process.env['CI'] === 'true') {

@@ -1,17 +1,17 @@
 /**
  * Weight decay in the optimizer (createOptimizer's weightDecay, torch.optim's weight_decay) gives
  * the same training as the L2 term (weightDecay / 2) * sum ||theta||^2 in the loss
- * (src/train/loss.ts l2Penalty), which is how training ran before the trainer moved the decay
+ * (src/model/loss.ts l2Penalty), which is how training ran before the trainer moved the decay
  * into the optimizer. Every optimizer, Adam fused and not, on cpu and wasm, over several steps of
  * a loss whose gradient depends on the weights. Correctness only, no timing.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
-import { Prng } from '../src/check/prng.js';
-import { l2Penalty } from '../src/train/loss.js';
-import { createOptimizer, DEFAULT_OPTIMIZER, OPTIMIZERS, type OptimizerConfig } from '../src/train/optimizers.js';
+import { useBackend } from '../src/backends/index.js';
+import { Prng } from '../src/util/prng.js';
+import { l2Penalty } from '../src/model/loss.js';
+import { createOptimizer, DEFAULT_OPTIMIZER, OPTIMIZERS, type OptimizerConfig } from '../src/model/optimizers.js';
 
 const SHAPES: Record<string, number[]> = { w: [9, 7], b: [7], att: [2, 5] };
 // Large, so that even Adam (which normalises the gradient's scale) moves measurably differently.

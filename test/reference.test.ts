@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../src/errors.js';
+import { InputError } from '../src/util/errors.js';
 import { type Dense64, maxAbs, relError } from '../src/check/dense.js';
 import { listFixtureFiles, loadFixture } from '../src/check/fixture.js';
 import { checkGradsByFiniteDifferences, finiteDifferenceGrads } from '../src/check/finite-diff.js';

@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
-import { loadDataset } from '../src/data/load.js';
+import { useBackend } from '../src/backends/index.js';
+import { loadDataset } from '../src/store/load.js';
 import { diagnoseNetwork } from '../src/diagnostics/diagnose.js';
-import { appendDiagnostics } from '../src/diagnostics/jsonl.js';
+import { appendDiagnostics } from '../src/run/diagnostics-file.js';
 import { inDegrees } from '../src/graph/layout.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams } from '../src/model/network.js';
 import { DEFAULT_MODEL } from '../src/train/config.js';
-import { prepareData } from '../src/train/data.js';
-import { splitTargets } from '../src/train/loss.js';
+import { prepareData } from '../src/data/prepare.js';
+import { splitTargets } from '../src/model/loss.js';
 import { writeReport } from '../src/report/index.js';
 
 for (const name of ['cora', 'citeseer']) {

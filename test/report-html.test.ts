@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { diagnoseNetwork } from '../src/diagnostics/diagnose.js';
-import { appendDiagnostics } from '../src/diagnostics/jsonl.js';
+import { appendDiagnostics } from '../src/run/diagnostics-file.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams } from '../src/model/network.js';
-import { splitTargets } from '../src/train/loss.js';
-import { buildCharts, readRun, writeReport, type ChartSpec } from '../src/report/index.js';
+import { splitTargets } from '../src/model/loss.js';
+import { buildCharts, readRun, writeReport } from '../src/report/index.js';
+import { type ChartSpec } from '../src/report/chart-spec.js';
 
 const N = 10, F = 4, K = 3;
 

@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { diagnoseNetwork } from '../src/diagnostics/diagnose.js';
-import { appendDiagnostics } from '../src/diagnostics/jsonl.js';
+import { appendDiagnostics } from '../src/run/diagnostics-file.js';
 import { syntheticGraph } from '../src/graph/synthetic.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { buildNetworkConfig, createNetworkInputs, initNetworkParams } from '../src/model/network.js';
-import { splitTargets } from '../src/train/loss.js';
+import { splitTargets } from '../src/model/loss.js';
 import { writeReport } from '../src/report/index.js';
 
 const WIDTH = 1200, HEIGHT = 3000;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDataset, resolveDataset } from '../src/data/load.js';
+import { loadDataset, resolveDataset } from '../src/store/load.js';
 import { convertCsvToStore } from '../src/store/convert-csv.js';
 import { MANIFEST_FILE, type StoreManifest } from '../src/store/format.js';
 import { writeStore } from '../src/store/write.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_GAP_BYTES, MAX_SPAN_BYTES, spansOf } from '../src/store/ranges.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 
 test('spans cover their ranges, merge small gaps and stay within the span limit', () => {
   const rng = new Prng(5);

@@ -7,13 +7,12 @@ import { mkdtempSync, truncateSync, writeFileSync, existsSync, readdirSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GraphDataset } from '../src/data/dataset.js';
-import { loadDataset } from '../src/data/load.js';
+import { loadDataset } from '../src/store/load.js';
 import { buildLayout } from '../src/graph/layout.js';
 import { decodeHalf, encodeHalf, fromHalfBits, toHalfBits } from '../src/store/float16.js';
 import { MANIFEST_FILE } from '../src/store/format.js';
 import { loadStore, StoreReader, verifyStore } from '../src/store/read.js';
-import { storeFeatures } from '../src/store/features.js';
-import { gatherRows } from '../src/train/minibatch.js';
+import { storeFeatures, gatherRows } from '../src/store/features.js';
 import { writeStore } from '../src/store/write.js';
 import { runCli } from './cli-helpers.js';
 

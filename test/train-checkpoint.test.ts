@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { evaluateCheckpoint } from '../src/cli/evaluate.js';
-import { loadDataset } from '../src/data/load.js';
+import { loadDataset } from '../src/store/load.js';
 import { splitIndices } from '../src/data/dataset.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import type { RunSummary } from '../src/train/trainer.js';
 import { runCli } from './cli-helpers.js';
 import { recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { type RunSummary } from '../src/run/summary.js';
 
 let dir = '';
 let summary: RunSummary;

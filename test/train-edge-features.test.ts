@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadDataset } from '../src/data/load.js';
-import { InputError } from '../src/errors.js';
-import { readManifest } from '../src/train/checkpoint.js';
+import { loadDataset } from '../src/store/load.js';
+import { InputError } from '../src/util/errors.js';
+import { readManifest } from '../src/run/checkpoint.js';
 import { runCli } from './cli-helpers.js';
 import { CLI_TINY, tmpDir } from './train-helpers.js';
 

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backends/index.js';
 import { PACKAGE_DIR, type CliResult } from './cli-helpers.js';
 import { readJsonl, tmpDir } from './train-helpers.js';
 

@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.js';
-import type { EpochMetrics } from '../src/train/metrics.js';
+import type { EpochMetrics } from '../src/run/metrics.js';
 import type { ProgressReporter } from '../src/train/progress.js';
-import type { RunSummary } from '../src/train/trainer.js';
-import type { SessionSummary } from '../src/train/session.js';
+import { type RunSummary, type SessionSummary } from '../src/run/summary.js';
 
 /** The recipe, shrunk (2 heads x 4 channels, few epochs) so a Cora epoch takes milliseconds. */
 export function tinyConfig(over: Partial<TrainConfig> = {}): TrainConfig {

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import type { EpochMetrics } from '../src/train/metrics.js';
+import type { EpochMetrics } from '../src/run/metrics.js';
 import { numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
 
 test('a short run on Cora lowers the training loss, beats chance on validation and leaks no tensors', async () => {

@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint, disposeCheckpoint, readManifest } from '../src/train/checkpoint.js';
-import type { EpochMetrics } from '../src/train/metrics.js';
+import { loadCheckpoint, disposeCheckpoint, readManifest } from '../src/run/checkpoint.js';
+import type { EpochMetrics } from '../src/run/metrics.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import type { RunSummary } from '../src/train/trainer.js';
 import { runCli, messageLines } from './cli-helpers.js';
 import { CLI_TINY, numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { type RunSummary } from '../src/run/summary.js';
 
 const quiet = () => stopControl({ signals: false });
 const metricsOf = (dir: string) => numbersOf(readJsonl<EpochMetrics>(join(dir, 'metrics.jsonl')));

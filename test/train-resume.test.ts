@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readManifest } from '../src/train/checkpoint.js';
-import type { EpochMetrics } from '../src/train/metrics.js';
+import { readManifest } from '../src/run/checkpoint.js';
+import type { EpochMetrics } from '../src/run/metrics.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import type { RunSummary } from '../src/train/trainer.js';
 import { runCli, spawnCli } from './cli-helpers.js';
 import { CLI_TINY, numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { type RunSummary } from '../src/run/summary.js';
 
 const EPOCHS = 12;
 const config = tinyConfig({ epochs: EPOCHS, saveEvery: 5 });

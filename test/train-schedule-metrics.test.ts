@@ -9,19 +9,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
-import { classificationReport, reportFromPredictions } from '../src/train/classification-metrics.js';
+import { useBackend } from '../src/backends/index.js';
+import { classificationReport, reportFromPredictions } from '../src/run/classification-metrics.js';
 import { clipGradNorm } from '../src/train/clip-grad.js';
 import { lrAt, type LrSchedule } from '../src/train/lr-schedule.js';
-import type { EpochMetrics } from '../src/train/metrics.js';
-import { createOptimizer, DEFAULT_OPTIMIZER } from '../src/train/optimizers.js';
+import type { EpochMetrics } from '../src/run/metrics.js';
+import { createOptimizer, DEFAULT_OPTIMIZER } from '../src/model/optimizers.js';
 import { readRunStatus } from '../src/train/run-status.js';
 import { trainSession } from '../src/train/session.js';
 import { stopControl } from '../src/train/stop.js';
-import type { RunSummary } from '../src/train/trainer.js';
 import { evaluateCheckpoint } from '../src/cli/evaluate.js';
 import { writeReport } from '../src/report/index.js';
 import { numbersOf, readJsonl, recorder, tinyConfig, tmpDir } from './train-helpers.js';
+import { type RunSummary } from '../src/run/summary.js';
 
 await useBackend('cpu');
 

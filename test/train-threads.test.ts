@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './cli-helpers.js';
 import { CLI_TINY, numbersOf, readJsonl, tmpDir } from './train-helpers.js';
-import type { EpochMetrics } from '../src/train/metrics.js';
+import type { EpochMetrics } from '../src/run/metrics.js';
 
 /** JSON without its wall times (which differ run to run). */
 function withoutTimes(text: string): string {

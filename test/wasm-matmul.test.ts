@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/index.js';
 import * as simd from '../kernels/simd/index.js';
 
 type Activation = 'linear' | 'relu' | 'relu6' | 'prelu' | 'leakyrelu' | 'sigmoid' | 'elu';
@@ -188,7 +188,7 @@ test('the wasm GEMM gives the same bits on 1, 2 and 3 threads', async (t) => {
 });
 
 test('with GATV2_NO_SIMD the stock wasm kernels answer', () => {
-  const backend = new URL('../src/backend.js', import.meta.url).href;
+  const backend = new URL('../src/backends/index.js', import.meta.url).href;
   const script = `import(${JSON.stringify(backend)}).then(async (m) => {
     await m.useBackend('wasm');
     const tf = await import('@tensorflow/tfjs-core');

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backends/index.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import type { GatWebGPUBackend } from '../kernels/webgpu/backend.js';
 

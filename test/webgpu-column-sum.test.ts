@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
-import { Prng } from '../src/check/prng.js';
+import { selectBackend } from '../src/backends/index.js';
+import { Prng } from '../src/util/prng.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import { SUM_CHUNK } from '../kernels/webgpu/segment-reduce.js';
 import { HEAVY_WG } from '../kernels/webgpu/wgsl.js';

@@ -11,10 +11,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backends/index.js';
 import { buildLayout, type GraphLayout } from '../src/graph/layout.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 import * as K from '../kernels/names.js';
+import { runGatKernel } from '../kernels/run-kernel.js';
 import type { GatWebGPUBackend } from '../kernels/webgpu/backend.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import { SUM_CHUNK } from '../kernels/webgpu/segment-reduce.js';
@@ -66,15 +67,16 @@ function reference(L: GraphLayout, xl: Float32Array, xr: Float32Array, ep: Float
 
 async function dAttOf(L: GraphLayout, xl: Float32Array, xr: Float32Array, att: Float32Array, ep: Float32Array | null, dE: Float32Array) {
   const N = L.numNodes, E = L.numEdges;
-  const inputs: Record<string, tf.Tensor> = {
+  const int = (a: Int32Array) => tf.tensor1d(a, 'int32');
+  const inputs: K.ScoreGradInputs<tf.Tensor> = {
     xl: tf.tensor2d(xl, [N, HC]), xr: tf.tensor2d(xr, [N, HC]), att: tf.tensor1d(att), dE: tf.tensor2d(dE, [E, H]),
-    rowPtr: tf.tensor1d(L.rowPtr, 'int32'), csrSrc: tf.tensor1d(L.csrSrc, 'int32'), csrDst: tf.tensor1d(L.csrDst, 'int32'),
+    rowPtr: int(L.rowPtr), csrSrc: int(L.csrSrc), csrDst: int(L.csrDst), srcPtr: int(L.srcPtr), srcOrder: int(L.srcOrder),
   };
-  if (ep) inputs['edgeProj'] = tf.tensor2d(ep, [E, HC]);
-  const outs = tf.engine().runKernel(K.GAT_SCORE_GRAD, inputs as tf.NamedTensorMap, ATTRS) as tf.Tensor[];
+  if (ep) inputs.edgeProj = tf.tensor2d(ep, [E, HC]);
+  const outs = runGatKernel(K.GAT_SCORE_GRAD, inputs, ATTRS);
   assert.deepEqual(outs[2]!.shape, [HC]);
   const got = Float32Array.from(await outs[2]!.data());
-  tf.dispose([...outs, ...Object.values(inputs)]);
+  tf.dispose([...outs.filter((t) => t !== undefined), ...Object.values(inputs)]);
   return got;
 }
 

@@ -16,9 +16,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backends/index.js';
 import { buildLayout, type GraphLayout } from '../src/graph/layout.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 import * as K from '../kernels/names.js';
 import * as loops from '../kernels/loops.js';
 import { DEFAULT_HEAVY_THRESHOLD, I32_MAX, type GatWebGPUBackend } from '../kernels/webgpu/backend.js';

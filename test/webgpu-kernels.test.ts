@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backends/index.js';
 import { buildLayout, type GraphLayout } from '../src/graph/layout.js';
-import { Prng } from '../src/check/prng.js';
+import { Prng } from '../src/util/prng.js';
 import * as K from '../kernels/names.js';
 import * as loops from '../kernels/loops.js';
 import { DEFAULT_HEAVY_THRESHOLD, type GatWebGPUBackend } from '../kernels/webgpu/backend.js';
@@ -110,7 +110,7 @@ function graph(L: GraphLayout, onGpu: boolean): Record<string, tf.Tensor> {
  * each one costs lavapipe a fraction of a second to compile.
  */
 async function checkAllKernels(
-  c: Case, g: Record<string, tf.Tensor>, label: string, which: 'all' | 'reductions', onGpu: boolean,
+  c: Case, g: Record<string, tf.Tensor>, label: string, which: 'all' | 'reductions',
 ): Promise<void> {
   const { L } = c;
   const N = L.numNodes, E = L.numEdges;
@@ -125,7 +125,7 @@ async function checkAllKernels(
     const extra: Record<string, tf.Tensor> = withEp ? { edgeProj: ep } : {};
     const want = new Float32Array(E * H);
     loops.scoreForward(arrays, c.xl, c.xr, c.att, epArr, H, C, SLOPE, want);
-    // The inputs names.ts specifies: no source grouping for the score kernels.
+    // The inputs names.ts specifies: the score takes no source grouping, its gradient does.
     const csr = { rowPtr: g['rowPtr']!, csrSrc: g['csrSrc']!, csrDst: g['csrDst']! };
     const [e] = await read(run(K.GAT_SCORE, { xl, xr, att, ...csr, ...extra }));
     assertClose(e!, want, `${label} score (edgeProj ${withEp})`);
@@ -133,7 +133,7 @@ async function checkAllKernels(
     const wdxl = new Float32Array(N * HC), wdxr = new Float32Array(N * HC), wdAtt = new Float32Array(HC);
     const wdEp = withEp ? new Float32Array(E * HC) : null;
     loops.scoreBackward(arrays, c.xl, c.xr, c.att, epArr, c.dE, H, C, SLOPE, wdxl, wdxr, wdAtt, wdEp);
-    const got = await read(run(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...(onGpu ? g : csr), ...extra }));
+    const got = await read(run(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...g, ...extra }));
     assert.equal(got.length, withEp ? 4 : 3);
     assertClose(got[0]!, wdxl, `${label} score grad dxl (edgeProj ${withEp})`);
     assertClose(got[1]!, wdxr, `${label} score grad dxr (edgeProj ${withEp})`);
@@ -143,7 +143,7 @@ async function checkAllKernels(
       // dxlAdd, added as each source row's sum is stored (light and heavy programs alike).
       const add = Float32Array.from({ length: N * HC }, (_, k) => Math.sin(k));
       const addT = tf.tensor2d(add, [N, HC]);
-      const [dxlPlus] = await read(run(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...(onGpu ? g : csr), dxlAdd: addT }));
+      const [dxlPlus] = await read(run(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...g, dxlAdd: addT }));
       assertClose(dxlPlus!, wdxl.map((v, k) => v + add[k]!), `${label} score grad dxl + dxlAdd`);
       addT.dispose();
     }
@@ -197,8 +197,7 @@ test('GATv2 kernels match the reference loops in every reduction flavour', { ski
     b.gat.subgroups = mode.subgroups;
     b.gat.heavyThreshold = mode.threshold;
     const g = graph(c.L, mode.onGpu);
-    // GPU-made index tensors have no host copy to group edges by source from: pass the grouping.
-    await checkAllKernels(c, g, mode.label, mode.subgroups ? 'all' : 'reductions', mode.onGpu);
+    await checkAllKernels(c, g, mode.label, mode.subgroups ? 'all' : 'reductions');
     tf.dispose(Object.values(g));
   }
   b.gat.subgroups = true;
@@ -212,8 +211,7 @@ test('results are bitwise repeatable (no atomics)', { skip }, async () => {
   const N = c.L.numNodes, E = c.L.numEdges;
   const xl = tf.tensor2d(c.xl, [N, HC]), xr = tf.tensor2d(c.xr, [N, HC]), att = tf.tensor1d(c.att), dE = tf.tensor2d(c.dE, [E, H]);
   const once = async () => {
-    const csr = { rowPtr: g['rowPtr']!, csrSrc: g['csrSrc']!, csrDst: g['csrDst']! };
-    const grads = tf.engine().runKernel(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...csr } as tf.NamedTensorMap, ATTRS) as tf.Tensor[];
+    const grads = tf.engine().runKernel(K.GAT_SCORE_GRAD, { xl, xr, att, dE, ...g } as tf.NamedTensorMap, ATTRS) as tf.Tensor[];
     const sum = tf.unsortedSegmentSum(tf.tensor2d(c.ep, [E, HC]), g['csrSrc'] as tf.Tensor1D, N);
     return read([...grads, sum]);
   };

@@ -13,12 +13,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.js';
-import { Prng } from '../src/check/prng.js';
+import { selectBackend } from '../src/backends/index.js';
+import { Prng } from '../src/util/prng.js';
 import { WEIGHT_GRAD } from '../kernels/names.js';
 import { takeWebGPUErrors } from '../kernels/webgpu/device.js';
 import { dropout } from '../src/ops/dropout.js';
-import { projectWeightGrad, projectWeightGrads, SPLIT_ROWS } from '../src/ops/linear.js';
+import { projectWeightGrad, projectWeightGrads } from '../src/ops/linear.js';
+import { runGatKernel } from '../kernels/run-kernel.js';
+import { setSplitRows, SPLIT_ROWS } from '../kernels/webgpu/settings.js';
 
 const unavailable = await selectBackend('webgpu').then(() => null, (e: Error) => e.message);
 if (unavailable !== null && process.env['CI'] === 'true') {
@@ -88,7 +90,7 @@ test('the weight-gradient kernel with a single slice, and with nothing to sum', 
   const { values: dv, t: dy } = randomMatrix(rng, N, K);
   // One slice of exactly N rows, one longer than N, 5 slices (the last partial), 43 slices of 7.
   for (const rowsPerSlice of [N, 1000, 64, 7]) {
-    const g = tf.engine().runKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice }) as tf.Tensor;
+    const g = runGatKernel(WEIGHT_GRAD, { x, dy }, { rowsPerSlice });
     assert.deepEqual(g.shape, [F, K]);
     const err = relError(xv, dv, N, F, K, (await g.data()) as Float32Array);
     assert.ok(err < 1e-5, `rowsPerSlice ${rowsPerSlice}: relative error ${err}`);
@@ -96,13 +98,13 @@ test('the weight-gradient kernel with a single slice, and with nothing to sum', 
   }
   // No rows: a zero gradient; no columns: an empty one.
   const x0 = tf.zeros([0, 4]), d0 = tf.zeros([0, 5]);
-  const g0 = tf.engine().runKernel(WEIGHT_GRAD, { x: x0, dy: d0 }, { rowsPerSlice: 16 }) as tf.Tensor;
+  const g0 = runGatKernel(WEIGHT_GRAD, { x: x0, dy: d0 }, { rowsPerSlice: 16 });
   assert.deepEqual(g0.shape, [4, 5]);
   assert.deepEqual(Array.from(await g0.data()), new Array(20).fill(0));
   const dNone = tf.zeros([N, 0]);
-  const gNone = tf.engine().runKernel(WEIGHT_GRAD, { x, dy: dNone }, { rowsPerSlice: 16 }) as tf.Tensor;
+  const gNone = runGatKernel(WEIGHT_GRAD, { x, dy: dNone }, { rowsPerSlice: 16 });
   assert.deepEqual(gNone.shape, [F, 0]);
-  assert.throws(() => tf.engine().runKernel(WEIGHT_GRAD, { x, dy: x0 }, { rowsPerSlice: 16 }), /same N/);
+  assert.throws(() => runGatKernel(WEIGHT_GRAD, { x, dy: x0 }, { rowsPerSlice: 16 }), /same N/);
   tf.dispose([x, dy, x0, d0, g0, dNone, gNone]);
   assert.equal(tf.memory().numTensors, before);
   assert.deepEqual(takeWebGPUErrors(), []);
@@ -134,8 +136,8 @@ test('weight gradients through a dropout mask equal those of the dropped-out x',
     const err = relError(xdv, dv, N, F, dys[k]!.shape[1], (await g.data()) as Float32Array);
     assert.ok(err < 1e-5, `gradient ${k}: relative error ${err} against the dropped-out x`);
   }
-  // Where the kernel does not run (the split turned off), the same numbers from TF.js's matmul.
-  process.env['GATV2_SPLIT_ROWS'] = '0';
+  // The split turned off (GATV2_SPLIT_ROWS=0 at start): one slice of all rows, the same numbers.
+  setSplitRows(0);
   try {
     const plain = projectWeightGrads(x, drop, terms);
     for (const [k, g] of plain.entries()) {
@@ -149,7 +151,7 @@ test('weight gradients through a dropout mask equal those of the dropped-out x',
     }
     tf.dispose(plain);
   } finally {
-    delete process.env['GATV2_SPLIT_ROWS'];
+    setSplitRows(SPLIT_ROWS);
   }
   // Without dropout: projectWeightGrad's numbers.
   const undropped = projectWeightGrads(x, null, terms);

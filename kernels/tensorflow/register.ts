@@ -7,15 +7,18 @@
  * E x H*C edge tensors, and TensorFlow's GPU segment sums use atomics (not bit-deterministic).
  *
  * GatV2AdamUpdate (names.ts ADAM_UPDATE) is deliberately NOT registered here: as TF ops it would
- * be the same ops the optimizer runs without it (no fewer launches), so src/train/optimizers.ts
+ * be the same ops the optimizer runs without it (no fewer launches), so src/model/optimizers.ts
  * finds no kernel on this backend and takes its op path, which computes the same update.
  *
  * UNTESTED here: tfjs-node-gpu is not installable in this project's build environment (its
  * install downloads libtensorflow). The maths is that of kernels/loops.ts and gradients.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import * as K from '../names.js';
+import type { GatKernelName, KernelAttrs, KernelInputs, KernelOutputs, ScoreGradOutputs, ScoreInputs } from '../names.js';
+import { declareMatMulTraits } from '../matmul-traits.js';
+import { checkGatKernels, gatKernel, registerGatKernels, type AnyGatKernelImpl, type GatKernelImpl } from '../register-kernel.js';
 
 interface OpAttr {
   name: string;
@@ -64,15 +67,12 @@ interface Heads {
   slope: number;
 }
 
-function heads(attrs: NamedAttrMap | undefined): Heads {
-  const a = attrs ?? {};
-  return { H: a['heads'] as number, C: a['channels'] as number, slope: (a['negativeSlope'] as number | undefined) ?? 0 };
+function heads(a: { heads: number; channels: number; negativeSlope?: number }): Heads {
+  return { H: a.heads, C: a.channels, slope: a.negativeSlope ?? 0 };
 }
 
-type Inputs = Record<string, tf.Tensor>;
-
 /** z_k = xr[i] + xl[j] (+ edgeProj[k]), [E, H*C]. */
-function preActivation(b: TensorflowBackend, i: Inputs): tf.Tensor {
+function preActivation(b: TensorflowBackend, i: ScoreInputs<tf.Tensor>): tf.Tensor {
   let z = tf.add(gatherRows(b, i['xr']!, i['csrDst']!), gatherRows(b, i['xl']!, i['csrSrc']!));
   if (i['edgeProj']) z = tf.add(z, i['edgeProj']);
   return z;
@@ -84,95 +84,100 @@ function perChannel(w: tf.Tensor, s: Heads): tf.Tensor {
   return tf.reshape(tf.tile(tf.reshape(w, [E, s.H, 1]), [1, 1, s.C]), [E, s.H * s.C]);
 }
 
-const KERNELS: Record<string, (b: TensorflowBackend, i: Inputs, a: NamedAttrMap | undefined) => tf.Tensor | tf.Tensor[]> = {
+/**
+ * Kernel N as TF.js ops: its inputs arrive as tensors (the tensorflow backend's kernel functions
+ * receive them so), and the ops' intermediates are freed by a tidy.
+ */
+function opsKernel<N extends GatKernelName>(
+  name: N, f: (b: TensorflowBackend, i: KernelInputs<N, tf.Tensor>, a: KernelAttrs<N>) => KernelOutputs<N, tf.Tensor>,
+): GatKernelImpl<N, TensorflowBackend> {
+  return gatKernel(name, ({ backend, inputs, attrs }) =>
+    tf.tidy(() => f(backend, inputs as unknown as KernelInputs<N, tf.Tensor>, attrs) as tf.Tensor | tf.Tensor[]) as unknown as KernelOutputs<N, TensorInfo>);
+}
+
+/** Every required kernel; ADAM_UPDATE, DROPOUT and WEIGHT_GRAD (optional) are left out, see above. */
+const KERNELS: Array<AnyGatKernelImpl<TensorflowBackend>> = [
   // gradients.md eq. 1
-  [K.GAT_SCORE]: (b, i, a) => {
+  opsKernel(K.GAT_SCORE, (b, i, a) => {
     const s = heads(a);
-    const E = i['csrSrc']!.shape[0]!;
+    const E = i.csrSrc.shape[0]!;
     const u = tf.leakyRelu(preActivation(b, i), s.slope);
-    return tf.sum(tf.mul(tf.reshape(u, [E, s.H, s.C]), tf.reshape(i['att']!, [1, s.H, s.C])), 2);
-  },
+    return tf.sum(tf.mul(tf.reshape(u, [E, s.H, s.C]), tf.reshape(i.att, [1, s.H, s.C])), 2);
+  }),
   // gradients.md "Score stage"
-  [K.GAT_SCORE_GRAD]: (b, i, a) => {
+  opsKernel(K.GAT_SCORE_GRAD, (b, i, a) => {
     const s = heads(a);
-    const N = i['xl']!.shape[0]!;
+    const N = i.xl.shape[0]!;
     const z = preActivation(b, i);
     const slopeOf = tf.add(tf.mul(tf.cast(tf.greater(z, 0), 'float32'), 1 - s.slope), s.slope);
-    const dE = perChannel(i['dE']!, s);
-    const att = tf.reshape(i['att']!, [1, s.H * s.C]);
+    const dE = perChannel(i.dE, s);
+    const att = tf.reshape(i.att, [1, s.H * s.C]);
     const delta = tf.mul(tf.mul(dE, att), slopeOf);
-    const dxl = segmentOp(b, 'UnsortedSegmentSum', delta, i['csrSrc']!, N);
-    const outs = [
-      i['dxlAdd'] ? tf.add(dxl, tf.reshape(i['dxlAdd'], dxl.shape)) : dxl,
-      segmentOp(b, 'UnsortedSegmentSum', delta, i['csrDst']!, N),
+    const dxl = segmentOp(b, 'UnsortedSegmentSum', delta, i.csrSrc, N);
+    const outs: ScoreGradOutputs<tf.Tensor> = [
+      i.dxlAdd ? tf.add(dxl, tf.reshape(i.dxlAdd, dxl.shape)) : dxl,
+      segmentOp(b, 'UnsortedSegmentSum', delta, i.csrDst, N),
       tf.sum(tf.mul(dE, tf.leakyRelu(z, s.slope)), 0),
     ];
-    if (i['edgeProj']) outs.push(delta);
+    if (i.edgeProj) outs.push(delta);
     return outs;
-  },
+  }),
   // gradients.md eq. 2
-  [K.SEGMENT_SOFTMAX]: (b, i) => {
-    const e = i['e']!, N = i['rowPtr']!.shape[0]! - 1;
-    const ids = idsFromPtr(b, i['rowPtr']!, e.shape[0]!);
+  opsKernel(K.SEGMENT_SOFTMAX, (b, i) => {
+    const e = i.e, N = i.rowPtr.shape[0]! - 1;
+    const ids = idsFromPtr(b, i.rowPtr, e.shape[0]!);
     const m = segmentOp(b, 'UnsortedSegmentMax', e, ids, N);
     const ex = tf.exp(tf.sub(e, gatherRows(b, m, ids)));
     return tf.div(ex, gatherRows(b, segmentOp(b, 'UnsortedSegmentSum', ex, ids, N), ids));
-  },
+  }),
   // gradients.md "Softmax stage"
-  [K.SEGMENT_SOFTMAX_GRAD]: (b, i) => {
-    const alpha = i['alpha']!, dAlpha = i['dAlpha']!, N = i['rowPtr']!.shape[0]! - 1;
-    const ids = idsFromPtr(b, i['rowPtr']!, alpha.shape[0]!);
+  opsKernel(K.SEGMENT_SOFTMAX_GRAD, (b, i) => {
+    const alpha = i.alpha, dAlpha = i.dAlpha, N = i.rowPtr.shape[0]! - 1;
+    const ids = idsFromPtr(b, i.rowPtr, alpha.shape[0]!);
     const dot = segmentOp(b, 'UnsortedSegmentSum', tf.mul(alpha, dAlpha), ids, N);
     return tf.mul(alpha, tf.sub(dAlpha, gatherRows(b, dot, ids)));
-  },
-  [K.SEGMENT_MAX]: (b, i) => {
-    const e = i['e']!, rowPtr = i['rowPtr']!, N = rowPtr.shape[0]! - 1;
+  }),
+  opsKernel(K.SEGMENT_MAX, (b, i) => {
+    const e = i.e, rowPtr = i.rowPtr, N = rowPtr.shape[0]! - 1;
     const ids = idsFromPtr(b, rowPtr, e.shape[0]!);
     const m = segmentOp(b, 'UnsortedSegmentMax', e, ids, N);
     // TensorFlow fills empty segments with the lowest float; the contract says 0.
     const nonEmpty = tf.reshape(tf.greater(tf.sub(tf.slice(rowPtr, [1], [N]), tf.slice(rowPtr, [0], [N])), 0), [N, 1]);
     return tf.where(tf.broadcastTo(nonEmpty, m.shape), m, tf.zerosLike(m));
-  },
+  }),
   // gradients.md eq. 3
-  [K.GAT_AGGREGATE]: (b, i, a) => {
+  opsKernel(K.GAT_AGGREGATE, (b, i, a) => {
     const s = heads(a);
-    const alpha = i['alpha']!, N = i['rowPtr']!.shape[0]! - 1;
-    const ids = idsFromPtr(b, i['rowPtr']!, alpha.shape[0]!);
-    const msg = tf.mul(gatherRows(b, i['xl']!, i['csrSrc']!), perChannel(alpha, s));
+    const alpha = i.alpha, N = i.rowPtr.shape[0]! - 1;
+    const ids = idsFromPtr(b, i.rowPtr, alpha.shape[0]!);
+    const msg = tf.mul(gatherRows(b, i.xl, i.csrSrc), perChannel(alpha, s));
     return segmentOp(b, 'UnsortedSegmentSum', msg, ids, N);
-  },
+  }),
   // gradients.md "Aggregation stage"
-  [K.GAT_AGGREGATE_GRAD]: (b, i, a) => {
+  opsKernel(K.GAT_AGGREGATE_GRAD, (b, i, a) => {
     const s = heads(a);
-    const alpha = i['alpha']!, xl = i['xl']!, E = alpha.shape[0]!, N = xl.shape[0]!;
-    const g = gatherRows(b, i['dOut']!, i['csrDst']!);
-    const dAlpha = tf.sum(tf.reshape(tf.mul(g, gatherRows(b, xl, i['csrSrc']!)), [E, s.H, s.C]), 2);
-    const dxl = segmentOp(b, 'UnsortedSegmentSum', tf.mul(g, perChannel(alpha, s)), i['csrSrc']!, N);
+    const alpha = i.alpha, xl = i.xl, E = alpha.shape[0]!, N = xl.shape[0]!;
+    const g = gatherRows(b, i.dOut, i.csrDst);
+    const dAlpha = tf.sum(tf.reshape(tf.mul(g, gatherRows(b, xl, i.csrSrc)), [E, s.H, s.C]), 2);
+    const dxl = segmentOp(b, 'UnsortedSegmentSum', tf.mul(g, perChannel(alpha, s)), i.csrSrc, N);
     return [dAlpha, dxl];
-  },
-  [K.SPARSE_MATMUL]: (b, i) => {
-    const values = i['values']!, rowPtr = i['rowPtr']!, N = rowPtr.shape[0]! - 1;
+  }),
+  opsKernel(K.SPARSE_MATMUL, (b, i) => {
+    const values = i.values, rowPtr = i.rowPtr, N = rowPtr.shape[0]! - 1;
     const rows = idsFromPtr(b, rowPtr, values.shape[0]!);
-    const terms = tf.mul(tf.reshape(values, [-1, 1]), gatherRows(b, i['w']!, i['colIdx']!));
+    const terms = tf.mul(tf.reshape(values, [-1, 1]), gatherRows(b, i.w, i.colIdx));
     return segmentOp(b, 'UnsortedSegmentSum', terms, rows, N);
-  },
-  [K.SPARSE_MATMUL_GRAD]: (b, i, a) => {
-    const values = i['values']!, rowPtr = i['rowPtr']!;
+  }),
+  opsKernel(K.SPARSE_MATMUL_GRAD, (b, i, a) => {
+    const values = i.values, rowPtr = i.rowPtr;
     const rows = idsFromPtr(b, rowPtr, values.shape[0]!);
-    const terms = tf.mul(tf.reshape(values, [-1, 1]), gatherRows(b, i['dy']!, rows));
-    return segmentOp(b, 'UnsortedSegmentSum', terms, i['colIdx']!, (a ?? {})['numFeatures'] as number);
-  },
-};
+    const terms = tf.mul(tf.reshape(values, [-1, 1]), gatherRows(b, i.dy, rows));
+    return segmentOp(b, 'UnsortedSegmentSum', terms, i.colIdx, a.numFeatures);
+  }),
+];
 
 export function registerTensorflowKernels(): void {
-  for (const [kernelName, f] of Object.entries(KERNELS)) {
-    if (tf.getKernel(kernelName, 'tensorflow')) tf.unregisterKernel(kernelName, 'tensorflow');
-    const config: KernelConfig = {
-      kernelName,
-      backendName: 'tensorflow',
-      kernelFunc: ({ inputs, backend, attrs }) =>
-        tf.tidy(() => f(backend as unknown as TensorflowBackend, inputs as unknown as Inputs, attrs)) as TensorInfo | TensorInfo[],
-    };
-    tf.registerKernel(config);
-  }
+  registerGatKernels('tensorflow', KERNELS);
+  declareMatMulTraits('tensorflow', { explicitTransposes: false, matrixBias: false });
+  checkGatKernels('tensorflow');
 }

@@ -3,8 +3,11 @@
  * (BatchMatMul, _FusedMatMul) run on the threaded SIMD GEMM (./matmul.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { registerTypedArrayKernel } from '../typed-array-kernel.js';
-import { TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
+import { declareMatMulTraits } from '../matmul-traits.js';
+import { checkGatKernels } from '../register-kernel.js';
+import { simdEnabled } from '../simd/index.js';
+import { registerGatTypedArrayKernel, registerTypedArrayKernel } from '../typed-array-kernel.js';
+import { GAT_TYPED_ARRAY_KERNELS, STOCK_TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
 import { registerWasmMatMul } from './matmul.js';
 import { threadedSum } from './sum.js';
 
@@ -49,7 +52,8 @@ function zeroForEmptySum(stock: KernelFunc): KernelFunc {
 }
 
 export function registerWasmKernels(): void {
-  for (const spec of TYPED_ARRAY_KERNELS) registerTypedArrayKernel('wasm', spec);
+  for (const spec of GAT_TYPED_ARRAY_KERNELS) registerGatTypedArrayKernel('wasm', spec);
+  for (const spec of STOCK_TYPED_ARRAY_KERNELS) registerTypedArrayKernel('wasm', spec);
   if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity });
   const sum = tf.getKernel('Sum', 'wasm');
@@ -58,4 +62,11 @@ export function registerWasmKernels(): void {
     tf.registerKernel({ ...sum, kernelFunc: threadedSum(zeroForEmptySum(sum.kernelFunc)), gatv2: true } as tf.KernelConfig);
   }
   registerWasmMatMul();
+  // Our GEMM reads a transposed operand in place (same bits as after a transpose: the same terms
+  // in the same order), so the projections' gradients need not materialise one. The stock kernel,
+  // which runs when the SIMD module is off, is XNNPACK, which leaves its fast path for a matmul
+  // with transposeA or transposeB set (about 12x slower, docs/platform-notes.md): then the
+  // gradients transpose first. A fused matmul's bias must be a vector here.
+  declareMatMulTraits('wasm', { explicitTransposes: !simdEnabled(), matrixBias: false });
+  checkGatKernels('wasm');
 }

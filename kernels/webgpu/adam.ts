@@ -10,9 +10,11 @@
  * correctly rounded (and a compiler may contract a * b + c), so results may differ from the
  * cpu loop in the last bits.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE } from '../names.js';
-import { need, relabel, zeros, type KernelArgs } from './kernel-util.js';
+import { gatKernel, type AnyGatKernelImpl, type GatKernelArgs } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
+import { relabel, zeros } from './kernel-util.js';
 import { f32, groupsFor, i32, runProgram, type Uniform } from './program.js';
 import { LIGHT_WG } from './wgsl.js';
 
@@ -43,29 +45,29 @@ fn main(index : i32) {${GUARD}
   result[index] = param[index] - (mk / denom) * uniforms.stepSize;
 }`;
 
-function adamUpdate(args: KernelArgs): TensorInfo[] {
+function adamUpdate(args: GatKernelArgs<typeof ADAM_UPDATE, GatWebGPUBackend>): [TensorInfo, TensorInfo, TensorInfo] {
   const { backend, attrs } = args;
-  const param = need(args, 'param');
+  const param = args.inputs.param;
   const shape = param.shape;
   const n = shape.reduce((a, b) => a * b, 1);
   const flat: Record<string, TensorInfo> = {};
-  for (const name of ['param', 'm', 'v', 'grad']) {
-    const t = need(args, name);
+  for (const name of ['param', 'm', 'v', 'grad'] as const) {
+    const t = args.inputs[name];
     if (t.dtype !== 'float32' || t.shape.reduce((a, b) => a * b, 1) !== n) {
       throw new Error(`${ADAM_UPDATE}: ${name} must be float32 of ${n} elements like param`);
     }
     flat[name] = relabel(t, [n]);
   }
   if (n === 0) return [zeros(backend, shape), zeros(backend, shape), zeros(backend, shape)];
-  const beta1 = attrs['beta1'] as number, beta2 = attrs['beta2'] as number;
+  const { beta1, beta2 } = attrs;
   const uniforms: Uniform[] = [
     i32('numel', n),
     f32('beta1', beta1), f32('oneMinusBeta1', 1 - beta1),
     f32('beta2', beta2), f32('oneMinusBeta2', 1 - beta2),
-    f32('epsilon', attrs['epsilon'] as number),
-    f32('weightDecay', (attrs['weightDecay'] as number | undefined) ?? 0),
-    f32('stepSize', attrs['stepSize'] as number),
-    f32('sqrtBc2', attrs['sqrtBc2'] as number),
+    f32('epsilon', attrs.epsilon),
+    f32('weightDecay', attrs.weightDecay ?? 0),
+    f32('stepSize', attrs.stepSize),
+    f32('sqrtBc2', attrs.sqrtBc2),
   ];
   const run = (key: string, names: string[], code: string) => relabel(runProgram(backend, {
     key,
@@ -83,12 +85,6 @@ function adamUpdate(args: KernelArgs): TensorInfo[] {
   ];
 }
 
-export function adamKernels(): KernelConfig[] {
-  return [
-    {
-      kernelName: ADAM_UPDATE,
-      backendName: 'webgpu',
-      kernelFunc: (a) => adamUpdate(a as unknown as KernelArgs),
-    },
-  ];
+export function adamKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
+  return [gatKernel(ADAM_UPDATE, adamUpdate)];
 }

@@ -6,15 +6,17 @@
  *   dAlpha[k, h] = < G_i, xl[j] > over head h's channels               one invocation per (edge, head)
  *   dxl[j, col]  = sum over j's outgoing edges of alpha_k G_i[col]     segment reduce over srcPtr
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { GAT_AGGREGATE, GAT_AGGREGATE_GRAD } from '../names.js';
-import { headShape, headUniforms, need, zeros, type KernelArgs } from './kernel-util.js';
+import { gatKernel, type AnyGatKernelImpl, type GatKernelArgs } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
+import { headShape, headUniforms, zeros } from './kernel-util.js';
 import { groupsFor, i32, runProgram } from './program.js';
 import { segmentReduce } from './segment-reduce.js';
 import { addInOrder, edgeHeadPrologue, LIGHT_WG } from './wgsl.js';
 
-function aggregateForward(args: KernelArgs): TensorInfo {
-  const alpha = need(args, 'alpha'), xl = need(args, 'xl'), rowPtr = need(args, 'rowPtr'), csrSrc = need(args, 'csrSrc');
+function aggregateForward(args: GatKernelArgs<typeof GAT_AGGREGATE, GatWebGPUBackend>): TensorInfo {
+  const alpha = args.inputs.alpha, xl = args.inputs.xl, rowPtr = args.inputs.rowPtr, csrSrc = args.inputs.csrSrc;
   const s = headShape(args.attrs);
   const N = rowPtr.shape[0]! - 1, HC = s.H * s.C;
   if (csrSrc.shape[0] === 0) return zeros(args.backend, [N, HC]);
@@ -28,11 +30,11 @@ function aggregateForward(args: KernelArgs): TensorInfo {
   });
 }
 
-function aggregateBackward(args: KernelArgs): TensorInfo[] {
+function aggregateBackward(args: GatKernelArgs<typeof GAT_AGGREGATE_GRAD, GatWebGPUBackend>): [TensorInfo, TensorInfo] {
   const { backend } = args;
-  const alpha = need(args, 'alpha'), xl = need(args, 'xl'), dOut = need(args, 'dOut');
-  const csrSrc = need(args, 'csrSrc'), csrDst = need(args, 'csrDst');
-  const srcPtr = need(args, 'srcPtr'), srcOrder = need(args, 'srcOrder');
+  const alpha = args.inputs.alpha, xl = args.inputs.xl, dOut = args.inputs.dOut;
+  const csrSrc = args.inputs.csrSrc, csrDst = args.inputs.csrDst;
+  const srcPtr = args.inputs.srcPtr, srcOrder = args.inputs.srcOrder;
   const s = headShape(args.attrs);
   const N = xl.shape[0]!, HC = s.H * s.C, E = csrSrc.shape[0]!;
   if (E === 0) return [zeros(backend, [0, s.H]), zeros(backend, [N, HC])];
@@ -70,9 +72,6 @@ ${addInOrder('dot', 'w', v4)}
   return [dAlpha, dxl];
 }
 
-export function aggregateKernels(): KernelConfig[] {
-  return [
-    { kernelName: GAT_AGGREGATE, backendName: 'webgpu', kernelFunc: (a) => aggregateForward(a as unknown as KernelArgs) },
-    { kernelName: GAT_AGGREGATE_GRAD, backendName: 'webgpu', kernelFunc: (a) => aggregateBackward(a as unknown as KernelArgs) },
-  ];
+export function aggregateKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
+  return [gatKernel(GAT_AGGREGATE, aggregateForward), gatKernel(GAT_AGGREGATE_GRAD, aggregateBackward)];
 }

@@ -3,18 +3,20 @@
  * (kernels/dropout-hash.ts, the same bits as the cpu and wasm loop). One invocation per element;
  * the mask is never stored, so the analytic backward regenerates it for free.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { dropoutConstants, DROPOUT_WGSL } from '../dropout-hash.js';
 import { DROPOUT } from '../names.js';
-import { need, relabel, zeros, type KernelArgs } from './kernel-util.js';
+import { gatKernel, type AnyGatKernelImpl, type GatKernelArgs } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
+import { relabel, zeros } from './kernel-util.js';
 import { f32, groupsFor, i32, runProgram } from './program.js';
 import { LIGHT_WG } from './wgsl.js';
 
-function dropout(args: KernelArgs): TensorInfo {
-  const x = need(args, 'x');
+function dropout(args: GatKernelArgs<typeof DROPOUT, GatWebGPUBackend>): TensorInfo {
+  const x = args.inputs.x;
   const size = x.shape.reduce((a, b) => a * b, 1);
   if (size === 0) return zeros(args.backend, x.shape);
-  const c = dropoutConstants(args.attrs['p'] as number, args.attrs['seed'] as number);
+  const c = dropoutConstants(args.attrs.p, args.attrs.seed);
   return runProgram(args.backend, {
     key: 'dropout',
     // Any shape as a flat vector: the mask depends on the flat index only.
@@ -34,13 +36,6 @@ fn main(index : i32) {
   });
 }
 
-export function dropoutKernels(): KernelConfig[] {
-  return [{
-    kernelName: DROPOUT,
-    backendName: 'webgpu',
-    kernelFunc: (a) => {
-      const args = a as unknown as KernelArgs;
-      return relabel(dropout(args), need(args, 'x').shape);
-    },
-  }];
+export function dropoutKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
+  return [gatKernel(DROPOUT, (args) => relabel(dropout(args), args.inputs.x.shape))];
 }

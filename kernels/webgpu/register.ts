@@ -6,6 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { declareMatMulTraits } from '../matmul-traits.js';
+import { checkGatKernels, registerGatKernels, type AnyGatKernelImpl } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
 import { adamKernels } from './adam.js';
 import { aggregateKernels } from './aggregate.js';
 import { columnSumKernels } from './column-sum.js';
@@ -25,17 +28,26 @@ function stock(name: string): KernelFunc {
   return k;
 }
 
-export function webgpuKernelConfigs(): KernelConfig[] {
+/** This project's kernels (names.ts), every one of them, the optional ones included. */
+export function webgpuGatKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
   return [
-    ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(), ...segmentSumKernels(stock),
-    ...adamKernels(), ...dropoutKernels(), ...columnSumKernels(stock), ...weightGradKernels(),
-    ...matMulKernels(stock),
+    ...scoreKernels(), ...softmaxKernels(), ...aggregateKernels(), ...sparseMatMulKernels(),
+    ...adamKernels(), ...dropoutKernels(), ...weightGradKernels(),
   ];
+}
+
+/** TF.js's own kernels replaced here (their stock versions kept as fallbacks). */
+export function webgpuStockReplacements(): KernelConfig[] {
+  return [...segmentSumKernels(stock), ...columnSumKernels(stock), ...matMulKernels(stock)];
 }
 
 /** Idempotent. Call after @tensorflow/tfjs-backend-webgpu has registered its kernels. */
 export function registerWebGPUKernels(): void {
-  for (const config of webgpuKernelConfigs()) {
+  registerGatKernels('webgpu', webgpuGatKernels());
+  // A fused matmul's bias may be a whole matrix here, so a sum of products chains through it.
+  declareMatMulTraits('webgpu', { explicitTransposes: false, matrixBias: true });
+  checkGatKernels('webgpu');
+  for (const config of webgpuStockReplacements()) {
     const existing = tf.getKernel(config.kernelName, 'webgpu');
     if (existing && !(existing as { gatv2?: boolean }).gatv2) stockKernels.set(config.kernelName, existing.kernelFunc);
     if (existing) tf.unregisterKernel(config.kernelName, 'webgpu');

@@ -10,10 +10,11 @@
  *   dEdgeProj[k] = delta_k                              one invocation per element
  * Sums into source rows walk the edges grouped by source (srcOrder), so no atomics are needed.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { GAT_SCORE, GAT_SCORE_GRAD } from '../names.js';
-import { headShape, headUniforms, need, relabel, zeros, type KernelArgs } from './kernel-util.js';
-import { segmentIndex } from './plans.js';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { GAT_SCORE, GAT_SCORE_GRAD, type ScoreGradOutputs } from '../names.js';
+import { gatKernel, type AnyGatKernelImpl, type GatKernelArgs } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
+import { headShape, headUniforms, relabel, zeros } from './kernel-util.js';
 import { groupsFor, i32, runProgram, type Uniform } from './program.js';
 import { segmentReduce, sumAll } from './segment-reduce.js';
 import { addInOrder, edgeHeadPrologue, LEAKY, LIGHT_WG } from './wgsl.js';
@@ -55,11 +56,11 @@ function edgeInput(ep: TensorInfo | undefined, standIn: TensorInfo): { input: [s
   return { input: ['edgeProj', ep ?? standIn], uniform: i32('hasEdge', ep ? 1 : 0) };
 }
 
-function scoreForward(args: KernelArgs): TensorInfo {
+function scoreForward(args: GatKernelArgs<typeof GAT_SCORE, GatWebGPUBackend>): TensorInfo {
   const { backend } = args;
-  const xl = need(args, 'xl'), xr = need(args, 'xr'), att = need(args, 'att');
-  const csrSrc = need(args, 'csrSrc'), csrDst = need(args, 'csrDst');
-  const ep = args.inputs['edgeProj'];
+  const xl = args.inputs.xl, xr = args.inputs.xr, att = args.inputs.att;
+  const csrSrc = args.inputs.csrSrc, csrDst = args.inputs.csrDst;
+  const ep = args.inputs.edgeProj;
   const s = headShape(args.attrs);
   const E = csrSrc.shape[0]!;
   if (E === 0) return zeros(backend, [0, s.H]);
@@ -106,29 +107,63 @@ ${addInOrder('s', 'w', vec4)}
 `;
 }
 
-/**
- * The edges grouped by source (srcPtr, srcOrder of the layout). names.ts does not pass them to
- * GatV2ScoreGrad, so they are rebuilt from csrSrc's host copy (the same stable grouping, cached
- * per tensor and shared with the segment sum by csrSrc), unless a caller passes them.
- */
-function sourceGrouping(args: KernelArgs, csrSrc: TensorInfo, N: number): { srcPtr: TensorInfo; srcOrder: TensorInfo } {
-  const srcPtr = args.inputs['srcPtr'], srcOrder = args.inputs['srcOrder'];
-  if (srcPtr && srcOrder) return { srcPtr, srcOrder };
-  const index = segmentIndex(args.backend, csrSrc, N);
-  if (!index) {
-    throw new Error('GatV2ScoreGrad on webgpu: csrSrc exists only on the GPU; pass srcPtr and srcOrder to group edges by source');
+/** a + b elementwise (dxl's own sum, then dxlAdd: the order names.ts GAT_SCORE_GRAD fixes). */
+function addTensors(backend: GatWebGPUBackend, a: TensorInfo, b: TensorInfo): TensorInfo {
+  const n = a.shape.reduce((x, y) => x * y, 1);
+  return runProgram(backend, {
+    key: 'add_same_shape',
+    inputs: [['a', relabel(a, [n])], ['b', relabel(b, [n])]],
+    outputShape: a.shape,
+    workgroupSize: LIGHT_WG,
+    workgroups: groupsFor(n, LIGHT_WG),
+    uniforms: [i32('size', n)],
+    code: `
+fn main(index : i32) {
+  if (index >= uniforms.size) {
+    return;
   }
-  return { srcPtr: index.ptr, srcOrder: index.order };
+  result[index] = a[index] + b[index];
+}`,
+  });
 }
 
-function scoreBackward(args: KernelArgs): TensorInfo[] {
+/**
+ * dL/dxl[j] = sum of delta_k over j's outgoing edges, in srcOrder, plus dxlAdd[j] (the other
+ * share). Without edge features dxlAdd is bound in place of the edge input, as this pass binds the
+ * most buffers of any (REQUIRED_STORAGE_BUFFERS); with both, dxlAdd is added by a second program.
+ */
+function scoreGradDxl(
+  args: GatKernelArgs<typeof GAT_SCORE_GRAD, GatWebGPUBackend>, common: Array<[string, TensorInfo]>, uniforms: Uniform[],
+): TensorInfo {
   const { backend } = args;
-  const xl = need(args, 'xl'), xr = need(args, 'xr'), att = need(args, 'att'), dE = need(args, 'dE');
-  const rowPtr = need(args, 'rowPtr'), csrSrc = need(args, 'csrSrc'), csrDst = need(args, 'csrDst');
-  const ep = args.inputs['edgeProj'];
+  const { srcPtr, srcOrder, csrDst, edgeProj: ep, dxlAdd, xl } = args.inputs;
+  const bound = dxlAdd && !ep ? dxlAdd : undefined;
+  const dxl = segmentReduce(backend, {
+    name: 'scoregrad_dxl',
+    segPtr: srcPtr, numSegments: xl.shape[0]!, cols: xl.shape[1]!, op: 'sum',
+    ...(bound ? { addend: bound } : {}),
+    inputs: [['srcOrder', srcOrder], ['csrDst', csrDst], ...(bound ? common.slice(0, -1) : common)],
+    uniforms,
+    term: `${bound ? deltaCode(false) : Z_AND_DELTA}
+fn term(seg : i32, t : i32, col : i32) -> f32 {
+  let p = srcOrder[t];
+  return deltaAt(p, csrDst[p], seg, col);
+}`,
+  });
+  if (!dxlAdd || bound) return dxl;
+  const sum = addTensors(backend, dxl, dxlAdd);
+  backend.disposeData(dxl.dataId);
+  return sum;
+}
+
+function scoreBackward(args: GatKernelArgs<typeof GAT_SCORE_GRAD, GatWebGPUBackend>): ScoreGradOutputs<TensorInfo> {
+  const { backend } = args;
+  const xl = args.inputs.xl, xr = args.inputs.xr, att = args.inputs.att, dE = args.inputs.dE;
+  const rowPtr = args.inputs.rowPtr, csrSrc = args.inputs.csrSrc, csrDst = args.inputs.csrDst;
+  const ep = args.inputs.edgeProj;
   const s = headShape(args.attrs);
   const N = xl.shape[0]!, HC = s.H * s.C, E = csrSrc.shape[0]!;
-  const dxlAdd = args.inputs['dxlAdd'];
+  const dxlAdd = args.inputs.dxlAdd;
   if (dxlAdd && (dxlAdd.dtype !== 'float32' || dxlAdd.shape.reduce((a, b) => a * b, 1) !== N * HC)) {
     throw new Error(`${GAT_SCORE_GRAD}: dxlAdd must be float32 shaped like xl`);
   }
@@ -136,31 +171,16 @@ function scoreBackward(args: KernelArgs): TensorInfo[] {
     // No edges: dxl is the addend alone (shared, as TF.js's Identity shares its input).
     if (dxlAdd) backend.incRef(dxlAdd.dataId);
     const dxl = dxlAdd ? relabel(dxlAdd, [N, HC]) : zeros(backend, [N, HC]);
-    const outs = [dxl, zeros(backend, [N, HC]), zeros(backend, [HC])];
+    const outs: ScoreGradOutputs<TensorInfo> = [dxl, zeros(backend, [N, HC]), zeros(backend, [HC])];
     if (ep) outs.push(zeros(backend, [0, HC]));
     return outs;
   }
-  const { srcPtr, srcOrder } = sourceGrouping(args, csrSrc, N);
   const edge = edgeInput(ep, xl);
   // The edge input last (the dxl pass with dxlAdd leaves it out).
   const common: Array<[string, TensorInfo]> = [['xl', xl], ['xr', xr], ['att', att], ['dE', dE], edge.input];
   const uniforms = [...headUniforms(s), edge.uniform];
 
-  // dL/dxl[j] += delta_k over j's outgoing edges, in srcOrder (+ dxlAdd[j], the other share:
-  // bound in place of the edge input, as the pass binds the most buffers of any).
-  if (dxlAdd && ep) throw new Error(`${GAT_SCORE_GRAD} on webgpu takes dxlAdd or edgeProj, not both`);
-  const dxl = segmentReduce(backend, {
-    name: 'scoregrad_dxl',
-    segPtr: srcPtr, numSegments: N, cols: HC, op: 'sum',
-    ...(dxlAdd ? { addend: dxlAdd } : {}),
-    inputs: [['srcOrder', srcOrder], ['csrDst', csrDst], ...(dxlAdd ? common.slice(0, -1) : common)],
-    uniforms,
-    term: `${dxlAdd ? deltaCode(false) : Z_AND_DELTA}
-fn term(seg : i32, t : i32, col : i32) -> f32 {
-  let p = srcOrder[t];
-  return deltaAt(p, csrDst[p], seg, col);
-}`,
-  });
+  const dxl = scoreGradDxl(args, common, uniforms);
   // dL/dxr[i] += delta_k over i's incoming edges (a CSR row).
   const dxr = segmentReduce(backend, {
     name: 'scoregrad_dxr',
@@ -189,7 +209,7 @@ fn term(t : i32, col : i32) -> f32 {
   return de * leaky(zAt(t, csrDst[t], csrSrc[t], col));
 }`,
   }, E);
-  const outs = [dxl, dxr, dAtt];
+  const outs: ScoreGradOutputs<TensorInfo> = [dxl, dxr, dAtt];
   if (ep) {
     // dL/dedgeProj_k = delta_k, one invocation per element.
     outs.push(runProgram(backend, {
@@ -213,10 +233,7 @@ fn main(index : i32) {
   return outs;
 }
 
-export function scoreKernels(): KernelConfig[] {
-  return [
-    { kernelName: GAT_SCORE, backendName: 'webgpu', kernelFunc: (a) => scoreForward(a as unknown as KernelArgs) },
-    { kernelName: GAT_SCORE_GRAD, backendName: 'webgpu', kernelFunc: (a) => scoreBackward(a as unknown as KernelArgs) },
-  ];
+export function scoreKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
+  return [gatKernel(GAT_SCORE, scoreForward), gatKernel(GAT_SCORE_GRAD, scoreBackward)];
 }
 

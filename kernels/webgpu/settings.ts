@@ -17,3 +17,27 @@ export function pendingFlushBytes(maxBufferSize: number): number {
   return Math.min(1024 * MiB, Math.max(16 * MiB, Math.floor(maxBufferSize / 256 / MiB) * MiB));
 }
 
+
+/**
+ * Rows per slice of GatV2WeightGrad (weight-grad.ts: TF.js's matmul walks all N rows in each of a
+ * few output tiles) when the call gives none, for N of two slices or more; fewer rows make one
+ * slice of all of them. 0: always one slice (to measure the split against none).
+ */
+export const SPLIT_ROWS = 4096;
+
+let splitRows = SPLIT_ROWS;
+
+/** Set once when the backend starts (src/backends/webgpu.ts reads GATV2_SPLIT_ROWS). */
+export function setSplitRows(rows: number): void {
+  if (!(Number.isInteger(rows) && rows >= 0)) throw new Error(`split rows must be a non-negative integer, got ${rows}`);
+  splitRows = rows;
+}
+
+export function currentSplitRows(): number {
+  return splitRows;
+}
+
+/** The slice of a weight gradient over n rows: splitRows, or all n rows (at least 1). */
+export function rowsPerSliceFor(n: number): number {
+  return splitRows > 0 && n >= 2 * splitRows ? splitRows : Math.max(n, 1);
+}

@@ -9,8 +9,10 @@
  * one workgroup, its invocations across the heads, whose row lanes stride through the row and are
  * combined in lane order (wgsl.ts heavyLanes).
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { SEGMENT_MAX, SEGMENT_SOFTMAX, SEGMENT_SOFTMAX_GRAD } from '../names.js';
+import { gatKernel, type AnyGatKernelImpl } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
 import { need, zeros, type KernelArgs } from './kernel-util.js';
 import { i32 } from './program.js';
 import { HEAVY_SEGMENT, runSegmented, segmentReduce } from './segment-reduce.js';
@@ -120,43 +122,25 @@ const SOFTMAX_GRAD: RowProgram = {
   }`,
 };
 
-export function softmaxKernels(): KernelConfig[] {
+export function softmaxKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
   return [
-    {
-      kernelName: SEGMENT_SOFTMAX,
-      backendName: 'webgpu',
-      kernelFunc: (a) => {
-        const args = a as unknown as KernelArgs;
-        const e = need(args, 'e');
-        return runRows(args, SOFTMAX, [['e', e]], e.shape);
-      },
-    },
-    {
-      kernelName: SEGMENT_SOFTMAX_GRAD,
-      backendName: 'webgpu',
-      kernelFunc: (a) => {
-        const args = a as unknown as KernelArgs;
-        const alpha = need(args, 'alpha');
-        return runRows(args, SOFTMAX_GRAD, [['alpha', alpha], ['dAlpha', need(args, 'dAlpha')]], alpha.shape);
-      },
-    },
-    {
-      kernelName: SEGMENT_MAX,
-      backendName: 'webgpu',
-      kernelFunc: (a) => {
-        // m[i,h] = max over row i of e[p,h], 0 for an empty row (loops.ts segmentMax).
-        const args = a as unknown as KernelArgs;
-        const e = need(args, 'e'), rowPtr = need(args, 'rowPtr');
-        const N = rowPtr.shape[0]! - 1, H = e.shape[1]!;
-        if (e.shape[0] === 0) return zeros(args.backend, [N, H]);
-        return segmentReduce(args.backend, {
-          name: 'segmax', segPtr: rowPtr, numSegments: N, cols: H, op: 'max',
-          inputs: [['e', e]], uniforms: [],
-          term: `fn term(seg : i32, t : i32, col : i32) -> f32 {
+    gatKernel(SEGMENT_SOFTMAX, (args) => runRows(args, SOFTMAX, [['e', args.inputs.e]], args.inputs.e.shape)),
+    gatKernel(SEGMENT_SOFTMAX_GRAD, (args) => {
+      const { alpha, dAlpha } = args.inputs;
+      return runRows(args, SOFTMAX_GRAD, [['alpha', alpha], ['dAlpha', dAlpha]], alpha.shape);
+    }),
+    gatKernel(SEGMENT_MAX, (args) => {
+      // m[i,h] = max over row i of e[p,h], 0 for an empty row (loops.ts segmentMax).
+      const { e, rowPtr } = args.inputs;
+      const N = rowPtr.shape[0]! - 1, H = e.shape[1]!;
+      if (e.shape[0] === 0) return zeros(args.backend, [N, H]);
+      return segmentReduce(args.backend, {
+        name: 'segmax', segPtr: rowPtr, numSegments: N, cols: H, op: 'max',
+        inputs: [['e', e]], uniforms: [],
+        term: `fn term(seg : i32, t : i32, col : i32) -> f32 {
   return e[t * uniforms.cols + col];
 }`,
-        });
-      },
-    },
+      });
+    }),
   ];
 }

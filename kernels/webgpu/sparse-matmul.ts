@@ -8,16 +8,18 @@
  * CSR arrays (plans.ts columnIndex), so no atomics are needed and the order of each sum is that
  * of loops.ts (ascending non-zero position).
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { SPARSE_MATMUL, SPARSE_MATMUL_GRAD } from '../names.js';
-import { need, zeros, type KernelArgs } from './kernel-util.js';
+import { gatKernel, type AnyGatKernelImpl, type GatKernelArgs } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
+import { zeros } from './kernel-util.js';
 import { columnIndex } from './plans.js';
 import { groupsFor, i32, runProgram } from './program.js';
 import { segmentReduce } from './segment-reduce.js';
 import { LIGHT_WG } from './wgsl.js';
 
-function sparseMatMul(args: KernelArgs): TensorInfo {
-  const values = need(args, 'values'), colIdx = need(args, 'colIdx'), rowPtr = need(args, 'rowPtr'), w = need(args, 'w');
+function sparseMatMul(args: GatKernelArgs<typeof SPARSE_MATMUL, GatWebGPUBackend>): TensorInfo {
+  const values = args.inputs.values, colIdx = args.inputs.colIdx, rowPtr = args.inputs.rowPtr, w = args.inputs.w;
   const N = rowPtr.shape[0]! - 1, K = w.shape[1]!;
   if (values.shape[0] === 0 || K === 0) return zeros(args.backend, [N, K]);
   return segmentReduce(args.backend, {
@@ -30,10 +32,10 @@ function sparseMatMul(args: KernelArgs): TensorInfo {
   });
 }
 
-function sparseMatMulGrad(args: KernelArgs): TensorInfo {
+function sparseMatMulGrad(args: GatKernelArgs<typeof SPARSE_MATMUL_GRAD, GatWebGPUBackend>): TensorInfo {
   const { backend } = args;
-  const values = need(args, 'values'), colIdx = need(args, 'colIdx'), rowPtr = need(args, 'rowPtr'), dy = need(args, 'dy');
-  const F = args.attrs['numFeatures'] as number, K = dy.shape[1]!;
+  const values = args.inputs.values, colIdx = args.inputs.colIdx, rowPtr = args.inputs.rowPtr, dy = args.inputs.dy;
+  const F = args.attrs.numFeatures, K = dy.shape[1]!;
   if (values.shape[0] === 0 || K === 0 || F === 0) return zeros(backend, [F, K]);
   const csc = columnIndex(backend, rowPtr, colIdx, F);
   if (csc) {
@@ -77,9 +79,6 @@ fn main(index : i32) {
   });
 }
 
-export function sparseMatMulKernels(): KernelConfig[] {
-  return [
-    { kernelName: SPARSE_MATMUL, backendName: 'webgpu', kernelFunc: (a) => sparseMatMul(a as unknown as KernelArgs) },
-    { kernelName: SPARSE_MATMUL_GRAD, backendName: 'webgpu', kernelFunc: (a) => sparseMatMulGrad(a as unknown as KernelArgs) },
-  ];
+export function sparseMatMulKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
+  return [gatKernel(SPARSE_MATMUL, sparseMatMul), gatKernel(SPARSE_MATMUL_GRAD, sparseMatMulGrad)];
 }

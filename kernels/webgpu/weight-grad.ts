@@ -20,12 +20,15 @@
  * x's flat index): a block's backward gets dW = dropout(x)^T dy without regenerating dropout(x),
  * an [N, F] tensor, for each of its weight gradients.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { dropoutConstants, DROPOUT_WGSL } from '../dropout-hash.js';
 import { WEIGHT_GRAD } from '../names.js';
 import { sumRows } from './column-sum.js';
-import { need, relabel, zeros, type KernelArgs } from './kernel-util.js';
+import { gatKernel, type AnyGatKernelImpl, type GatKernelArgs } from '../register-kernel.js';
+import type { GatWebGPUBackend } from './backend.js';
+import { relabel, zeros } from './kernel-util.js';
 import { f32, i32, runProgram } from './program.js';
+import { rowsPerSliceFor } from './settings.js';
 import { HEAVY_WG, WORKGROUP_TASK } from './wgsl.js';
 
 /** Side of the square dW tile of one workgroup; each of its HEAVY_WG (256) invocations owns 4 x 4. */
@@ -104,19 +107,20 @@ fn main(_index : i32) {
 }
 `;
 
-function weightGrad(args: KernelArgs): TensorInfo {
+function weightGrad(args: GatKernelArgs<typeof WEIGHT_GRAD, GatWebGPUBackend>): TensorInfo {
   const { backend } = args;
-  const x = need(args, 'x'), dy = need(args, 'dy');
+  const { x, dy } = args.inputs;
   if (x.shape.length !== 2 || dy.shape.length !== 2 || x.shape[0] !== dy.shape[0] || x.dtype !== 'float32' || dy.dtype !== 'float32') {
     throw new Error(`${WEIGHT_GRAD}: x [N, F] and dy [N, K] of float32 with the same N, got [${x.shape}] and [${dy.shape}]`);
   }
   const [N, F] = x.shape as [number, number];
   const K = dy.shape[1]!;
-  const rowsPerSlice = args.attrs['rowsPerSlice'] as number;
+  // Absent: the slice set at the backend's start (settings.ts), fewer than two slices' rows: one.
+  const rowsPerSlice = args.attrs.rowsPerSlice ?? rowsPerSliceFor(N);
   if (!(Number.isInteger(rowsPerSlice) && rowsPerSlice > 0)) throw new Error(`${WEIGHT_GRAD}: rowsPerSlice must be a positive integer`);
   if (N === 0 || F === 0 || K === 0) return zeros(backend, [F, K]);
-  const dropP = (args.attrs['dropP'] as number | undefined) ?? 0;
-  const drop = dropP > 0 ? dropoutConstants(dropP, args.attrs['dropSeed'] as number) : null;
+  const dropP = args.attrs.dropP ?? 0;
+  const drop = dropP > 0 ? dropoutConstants(dropP, args.attrs.dropSeed ?? 0) : null;
   const slices = Math.ceil(N / rowsPerSlice);
   const tilesF = Math.ceil(F / TILE), tilesK = Math.ceil(K / TILE);
   const numTasks = slices * tilesF * tilesK;
@@ -140,6 +144,6 @@ function weightGrad(args: KernelArgs): TensorInfo {
   return relabel(sum, [F, K]);
 }
 
-export function weightGradKernels(): KernelConfig[] {
-  return [{ kernelName: WEIGHT_GRAD, backendName: 'webgpu', kernelFunc: (a) => weightGrad(a as unknown as KernelArgs) }];
+export function weightGradKernels(): Array<AnyGatKernelImpl<GatWebGPUBackend>> {
+  return [gatKernel(WEIGHT_GRAD, weightGrad)];
 }

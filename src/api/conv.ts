@@ -9,10 +9,10 @@
  * stateDict() / loadStateDict() convert from and to PyG's layouts ([out, in], att [1, H, C]).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { DEFAULT_CONFIG, outputWidth, pygParamShapes, type GATv2Config } from '../model/config.js';
 import { initParams, layerForward } from '../model/gatv2-layer.js';
-import { deriveSeed } from '../model/network.js';
+import { deriveSeed } from '../util/prng.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import type { NodeInput } from '../ops/linear.js';
 import type { Graph } from './graph.js';

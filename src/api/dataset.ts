@@ -1,12 +1,12 @@
 /**
  * Datasets for the library: a built-in name or a dataset directory (the CLI's loader,
- * src/data/load.ts) as tensors in the shape PyG users know from `Data`: x, edgeIndex, y, and the
+ * src/store/load.ts) as tensors in the shape PyG users know from `Data`: x, edgeIndex, y, and the
  * split as index tensors. Sparse features stay sparse (Cora's are 1.3% dense); GATv2Conv takes
  * either kind.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { splitIndices, type DenseFeatures, type SparseFeatures } from '../data/dataset.js';
-import { loadDataset as loadGraphDataset } from '../data/load.js';
+import { loadDataset as loadGraphDataset } from '../store/load.js';
 import { applyNormalization, chooseNormalization, requestedMode, type NormalizationChoice, type NormalizeMode } from '../data/feature-normalization.js';
 import { releaseInputDropout, dropSparse } from '../model/network.js';
 import { isSparse, type NodeInput } from '../ops/linear.js';

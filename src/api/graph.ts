@@ -5,7 +5,7 @@
  * to the backend that is current then.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { buildLayout, type GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GraphTensors } from '../ops/graph-tensors.js';
 

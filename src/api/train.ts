@@ -4,7 +4,7 @@
  * same numbers for the same seed.
  */
 import { DEFAULT_TRAIN_CONFIG, type ModelOptions, type TrainConfig } from '../train/config.js';
-import type { OptimizerConfig } from '../train/optimizers.js';
+import type { OptimizerConfig } from '../model/optimizers.js';
 import type { ProgressReporter } from '../train/progress.js';
 import { trainSession, type SessionResult } from '../train/session.js';
 import { stopControl, type StopControl } from '../train/stop.js';

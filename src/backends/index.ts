@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // The stock gradients: tfjs-core's node build leaves them out; the union package registers them.
 import '@tensorflow/tfjs';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { AUTO_ORDER, chooseAuto } from './auto.js';
 import { probeCpu, probeWasm, registerCpu, registerWasm } from './cpu-wasm.js';
 import { loadTensorflow, probeTensorflow } from './tensorflow.js';

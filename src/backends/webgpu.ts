@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gatDevice, WebGPUUnavailable, type GatDevice } from '../../kernels/webgpu/device.js';
-import { DEFAULT_HEAVY_THRESHOLD, pendingFlushBytes } from '../../kernels/webgpu/settings.js';
+import { DEFAULT_HEAVY_THRESHOLD, pendingFlushBytes, setSplitRows, SPLIT_ROWS } from '../../kernels/webgpu/settings.js';
+import { InputError } from '../util/errors.js';
 import type { BackendReport } from './types.js';
 import { versionsOf } from './versions.js';
 
@@ -22,9 +23,30 @@ export function describeAdapter(d: GatDevice): string {
   return `${name} (${extra.join('; ')})`;
 }
 
-/** Registers the 'webgpu' backend factory (idempotent). Throws WebGPUUnavailable. */
+/** The environment's settings of the webgpu kernels, read when the backend starts. */
+export interface WebGPUEnvOptions {
+  /** Rows per slice of the weight gradients (settings.ts SPLIT_ROWS; 0: one slice). */
+  splitRows: number;
+}
+
+/**
+ * GATV2_SPLIT_ROWS, where set: the weight gradients' slice (0: one slice of all rows, to measure
+ * the split against none). Read only by a run on webgpu, so a bad value fails that run alone.
+ */
+export function readWebGPUEnv(env: NodeJS.ProcessEnv): WebGPUEnvOptions {
+  const v = env['GATV2_SPLIT_ROWS'];
+  if (v === undefined || v === '') return { splitRows: SPLIT_ROWS };
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 0)) throw new InputError(`GATV2_SPLIT_ROWS must be a non-negative integer, got "${v}"`);
+  return { splitRows: n };
+}
+
+/** Registers the 'webgpu' backend factory (idempotent) and applies the environment's settings.
+ * Throws WebGPUUnavailable. */
 export async function registerWebGPU(): Promise<GatDevice> {
+  const options = readWebGPUEnv(process.env);
   const dev = await gatDevice();
+  setSplitRows(options.splitRows);
   if (registered) return dev;
   // TF.js's WebGPU package looks for navigator.gpu when it loads and when a backend is built.
   const g = globalThis as unknown as { navigator?: { gpu?: GPU } };

@@ -1,8 +1,8 @@
 /** The graphs `gatv2 bench` runs on: a dataset as training sees it, or a seeded synthetic graph. */
-import { loadDataset } from '../data/load.js';
+import { loadDataset } from '../store/load.js';
 import { buildLayout } from '../graph/layout.js';
 import { syntheticFeatures, syntheticGraph, syntheticLabels, type DegreeDistribution } from '../graph/synthetic.js';
-import { prepareData } from '../train/data.js';
+import { prepareData } from '../data/prepare.js';
 import type { BenchGraph } from './step-bench.js';
 
 export async function datasetBenchGraph(name: string): Promise<BenchGraph> {

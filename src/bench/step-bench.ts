@@ -15,9 +15,9 @@ import {
   buildNetworkConfig, createNetworkInputs, initNetworkParams, networkParamShapes, type NetworkShape,
 } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import { lossAndGrads } from '../train/gradients.js';
-import { splitTargets } from '../train/loss.js';
-import { createOptimizer, DEFAULT_OPTIMIZER } from '../train/optimizers.js';
+import { lossAndGrads } from '../model/objective.js';
+import { splitTargets } from '../model/loss.js';
+import { createOptimizer, DEFAULT_OPTIMIZER } from '../model/optimizers.js';
 import { MemoryMeter, releaseGpuPool, type StepMemory } from './memory.js';
 
 export interface BenchGraph {

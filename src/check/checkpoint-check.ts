@@ -2,20 +2,20 @@
  * `gatv2 gradcheck --checkpoint DIR`: the gradient checks on a trained model and real data, not
  * only at random initialisation.
  * - The whole network: analytic vs autograd gradients of the real loss (cross-entropy over a
- *   split) for every parameter (src/train/checkpoint-gradcheck.ts).
+ *   split) for every parameter (src/check/checkpoint-gradcheck.ts).
  * - Each layer against the float64 reference: the layer's real input (the dataset's features for
  *   the first layer, then the float64 activations of the trained layers below), its trained
  *   weights and a seeded upstream gradient, through analytic, autograd and src/check/reference.ts.
  * In both, a gradient far smaller than the others is measured against 1% of the largest one.
  */
-import type { Activation } from '../model/network.js';
 import { pygParamShapes } from '../model/config.js';
-import { compareModesOnCheckpoint, type CheckpointGradOptions } from '../train/checkpoint-gradcheck.js';
+import { compareModesOnCheckpoint, type CheckpointGradOptions } from './checkpoint-gradcheck.js';
 import { type Dense64, dense } from './dense.js';
 import { compare, DEFAULT_TOLERANCE, type CheckReport, type CheckRow, type Comparison } from './gradcheck.js';
 import { runLayer } from './layer-run.js';
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 import { referenceBackward, type ReferenceInput } from './reference.js';
+import { type Activation } from '../model/activation.js';
 
 /** A parameter in TF layout ([in, out] weights, flat att) -> PyG layout as the reference wants. */
 function toPygLayout(name: string, tfShape: number[], values: Float32Array, pygShape: number[]): Dense64 {

@@ -2,7 +2,7 @@
  * A minimal float64 dense tensor for the oracle (src/check). Row-major, no TensorFlow.js: the
  * reference must not share any code with the kernels it is used to check.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 export interface Dense64 {
   shape: number[];

@@ -3,7 +3,7 @@
  * of referenceBackward that assumes nothing about the gradient formulas in gradients.md.
  */
 import { type Dense64, maxAbs, sizeOf } from './dense.js';
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 import { type ReferenceInput, referenceBackward, referenceTrace } from './reference.js';
 
 /** Gradient entries checked on a subset of a tensor: flat row-major indices and their values. */

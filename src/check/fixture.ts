@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { type GATv2Config, outputWidth, pygParamShapes } from '../model/config.js';
 import { type Dense64, describeValue, formatShape, fromNested, shapeEquals } from './dense.js';
 import type { ReferenceInput } from './reference.js';

@@ -5,7 +5,7 @@
  */
 import { type GATv2Config, DEFAULT_CONFIG, outputWidth, pygParamShapes } from '../model/config.js';
 import { type Dense64, sizeOf } from './dense.js';
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 import type { ReferenceInput } from './reference.js';
 
 export interface RandomLayerOptions {

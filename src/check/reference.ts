@@ -5,7 +5,7 @@
  *
  * Evaluation mode: attention dropout is never applied here, whatever config.dropout says.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { type GATv2Config, outputWidth, pygParamShapes } from '../model/config.js';
 import { type Dense64, dense, formatShape, shapeEquals } from './dense.js';
 

@@ -4,18 +4,18 @@
  * scale with E. Numbers are measured here, on this machine; tests never time anything.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { selectBackend } from '../backend.js';
+import { selectBackend } from '../backends/index.js';
 import { threadCount } from '../../kernels/simd/index.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { DEFAULT_MODEL } from '../train/config.js';
 import { datasetBenchGraph, syntheticBenchGraph } from '../bench/graphs.js';
 import { benchMode, peakMemoryBytes, type BenchGraph, type BenchResult, type BenchSettings } from '../bench/step-bench.js';
 import type { DegreeDistribution } from '../graph/synthetic.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../util/table.js';
 import { checkInteger, checkPositive } from './option-values.js';
 import { buildNetworkConfig } from '../model/network.js';
-import { checkAutogradFits } from '../train/autograd-memory.js';
+import { checkAutogradFits } from '../model/autograd-memory.js';
 
 interface BenchArgs {
   dataset?: string;

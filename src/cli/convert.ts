@@ -7,9 +7,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { createLoadProgress } from '../data/load-progress.js';
-import { loadDataset, resolveDataset, type ResolvedDataset } from '../data/load.js';
+import { loadDataset, resolveDataset, type ResolvedDataset } from '../store/load.js';
 import { isOgbDir } from '../data/ogb.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { convertCsvToStore } from '../store/convert-csv.js';
 import type { StoreManifest } from '../store/format.js';
 import { isStore } from '../store/read.js';

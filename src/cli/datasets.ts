@@ -4,11 +4,11 @@
  * of text. Results go to stdout, dataset warnings to stderr; bad input surfaces as InputError.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { BUILTIN_DATASETS, loadDataset } from '../data/load.js';
+import { BUILTIN_DATASETS, loadDataset } from '../store/load.js';
 import { createLoadProgress } from '../data/load-progress.js';
 import { datasetStats, type DatasetStats, type DegreeSummary } from '../data/stats.js';
 import { checkTrainable } from '../data/trainable.js';
-import { EXIT_BAD_INPUT } from '../errors.js';
+import { EXIT_BAD_INPUT } from '../util/errors.js';
 
 interface JsonArg {
   json: boolean;

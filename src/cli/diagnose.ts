@@ -9,11 +9,11 @@ import { checkpointOptions } from './checkpoint-options.js';
 import { SPLIT_CODES } from '../data/dataset.js';
 import { diagnoseNetwork } from '../diagnostics/diagnose.js';
 import { summarizeDiagnostics } from '../diagnostics/summary.js';
-import { DEFAULT_THRESHOLDS } from '../diagnostics/types.js';
-import { InputError } from '../errors.js';
+import { DEFAULT_THRESHOLDS } from '../run/diagnostics-record.js';
+import { InputError } from '../util/errors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import { loadModel } from '../train/inference.js';
-import { splitTargets } from '../train/loss.js';
+import { splitTargets } from '../model/loss.js';
+import { loadModel } from '../run/saved-model.js';
 
 type SplitName = 'train' | 'val' | 'test';
 

@@ -6,11 +6,12 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkpointOptions } from './checkpoint-options.js';
 import { SPLITS, type Split } from '../data/dataset.js';
-import { infer, loadModel, scoreStoreFromFiles } from '../train/inference.js';
-import type { SplitScore } from '../train/loss.js';
-import type { ClassificationReport } from '../train/classification-metrics.js';
+import { infer, scoreStoreFromFiles } from '../train/inference.js';
+import type { SplitScore } from '../model/loss.js';
+import type { ClassificationReport } from '../run/classification-metrics.js';
 import { classificationReportOf, scoreSplitOf, scoresOfLogits, type NodeScores } from '../train/node-scores.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../util/table.js';
+import { loadModel } from '../run/saved-model.js';
 
 interface EvaluateArgs {
   checkpoint: string;

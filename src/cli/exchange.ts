@@ -5,7 +5,7 @@
  * diagnose and gradcheck.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { useBackend } from '../backend.js';
+import { useBackend } from '../backends/index.js';
 import { exportCheckpointFile, importCheckpoint } from '../exchange/pyg-checkpoint.js';
 
 interface ExportArgs {

@@ -4,15 +4,15 @@
  * 2 on bad input.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { useBackend } from '../backend.js';
-import { EXIT_CHECK_FAILED, EXIT_OK } from '../errors.js';
+import { useBackend } from '../backends/index.js';
+import { EXIT_CHECK_FAILED, EXIT_OK } from '../util/errors.js';
 import { checkCheckpoint } from '../check/checkpoint-check.js';
 import { checkFixture, checkRandom, type CheckReport } from '../check/gradcheck.js';
 import { listFixtureFiles, loadFixture } from '../check/fixture.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import { formatTable, sci } from './table.js';
+import { formatTable, sci } from '../util/table.js';
 import { checkInteger } from './option-values.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 interface GradcheckArgs {
   fixture?: string;

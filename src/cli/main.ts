@@ -6,7 +6,7 @@
  */
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { CheckFailedError, DeviceError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError } from '../errors.js';
+import { CheckFailedError, DeviceError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError } from '../util/errors.js';
 import { setNativeVerbose } from '../../kernels/webgpu/native-stderr.js';
 import { backendsCommand } from './backends.js';
 import { benchCommand } from './bench.js';

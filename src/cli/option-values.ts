@@ -7,7 +7,7 @@
  * - examples are shown one per line, so a long command is not wrapped inside itself.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 /** yargs' message for a flag without its value, reworded (updateStrings in main.ts). */
 export const MISSING_VALUE_STRINGS = { 'Not enough arguments following: %s': '--%s needs a value' };

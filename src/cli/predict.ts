@@ -7,16 +7,17 @@ import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { checkpointOptions } from './checkpoint-options.js';
-import { InputError } from '../errors.js';
-import { writeTextAtomic } from '../train/atomic.js';
-import { infer, loadModel, resolveCheckpointDir, scoreStoreFromFiles } from '../train/inference.js';
-import { readManifest } from '../train/checkpoint.js';
+import { InputError } from '../util/errors.js';
+import { writeTextAtomic } from '../util/atomic.js';
+import { infer, scoreStoreFromFiles } from '../train/inference.js';
+import { readManifest } from '../run/checkpoint.js';
 import { scoreSplitOf } from '../train/node-scores.js';
 import { StoreReader } from '../store/read.js';
-import { readFully, writeFully } from '../store/positional-io.js';
-import { scoreSplit, softmaxRows } from '../train/loss.js';
+import { readFully, writeFully } from '../util/positional-io.js';
+import { scoreSplit, softmaxRows } from '../model/loss.js';
 import { SPLITS, type Split } from '../data/dataset.js';
 import type { GraphLayout } from '../graph/layout.js';
+import { loadModel, resolveCheckpointDir } from '../run/saved-model.js';
 
 interface PredictArgs {
   checkpoint: string;

@@ -4,7 +4,7 @@
  * run, finished or not), or one equal to the saved value, or refused with its name: never ignored.
  */
 import { resolve } from 'node:path';
-import { resolveDataset } from '../data/load.js';
+import { resolveDataset } from '../store/load.js';
 import type { TrainConfig } from '../train/config.js';
 
 /** Flags a resumed run takes: how long it runs and when it stops early. */

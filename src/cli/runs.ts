@@ -9,12 +9,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { InputError } from '../errors.js';
-import { METRICS_FILE, readMetrics } from '../train/metrics.js';
+import { InputError } from '../util/errors.js';
+import { METRICS_FILE, readMetrics } from '../run/metrics.js';
 import { readRunStatus } from '../train/run-status.js';
 import { CONFIG_FILE, type RunFile } from '../train/session.js';
-import { LAST_DIR, readSummary } from '../train/trainer.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../util/table.js';
+import { LAST_DIR } from '../run/checkpoint.js';
+import { readSummary } from '../run/summary.js';
 
 /**
  * finished: summary.json written; stopped: a signal or stop request ended it (--resume continues);

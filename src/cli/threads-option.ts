@@ -4,7 +4,7 @@
  * process (os.availableParallelism()). Results do not depend on it (bit-identical for any N).
  */
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { parseThreads, setThreads, threadSetting } from '../../kernels/simd/index.js';
 
 export function withThreadsOption<T>(y: Argv<T>): Argv<T> {

@@ -5,22 +5,22 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { train } from '../api/train.js';
-import { BACKENDS } from '../backend.js';
-import { BUILTIN_DATASETS } from '../data/load.js';
+import { BACKENDS } from '../backends/index.js';
+import { BUILTIN_DATASETS } from '../store/load.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
-import { ACTIVATIONS } from '../model/network.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN_CONFIG as D, type ModelOptions, type TrainConfig } from '../train/config.js';
 import { CRITERIA } from '../train/early-stopping.js';
-import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../train/optimizers.js';
+import { DEFAULT_OPTIMIZER as O, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../model/optimizers.js';
 import { createReporter } from '../train/progress.js';
 import { readRunFile } from '../train/session.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { givenOptions, resumeFlags, type ResumeOverrides } from './resume-flags.js';
 import { resolve } from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { parseFanout } from '../train/minibatch.js';
 import { STOP_EXIT_CODE, stopControl } from '../train/stop.js';
 import { dataScheduleConfig, dataScheduleOptions, type DataScheduleArgs } from './train-data-schedule-flags.js';
+import { ACTIVATIONS } from '../model/activation.js';
 
 /**
  * The flags: TrainConfig flattened (optimizer and model fields at the top level, as yargs gives

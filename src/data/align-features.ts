@@ -5,7 +5,7 @@
  * subset of the sparse names) is matched to it by name, so the same data always gives the same
  * predictions. Numbered features are matched by number, as before.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import type { DenseFeatures, GraphDataset, SparseFeatures } from './dataset.js';
 
 export interface ModelFeatures {

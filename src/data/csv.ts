@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser } from 'csv-parse';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 /** One dataset file: where it is, and how to name it in messages. */
 export interface CsvFile {

@@ -6,7 +6,7 @@
  * - dense rows `id,<name>,<name>,...` (one row per node, e.g. `id,f0,f1`) -> row-major N x F.
  * Values must be finite numbers; both layouts reject rows for unknown nodes and repeated entries.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { checkWidth, failAt, readCsv, type CsvFile, type CsvRow } from './csv.js';
 import type { DenseFeatures, SparseFeatures } from './dataset.js';
 import { GrowableFloat32, GrowableInt32 } from './growable.js';

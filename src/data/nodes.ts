@@ -2,7 +2,7 @@
  * Reads nodes.csv (`id,label,split`): fixes the node order (index = row order), maps the user's label
  * strings to class indices and checks that every node that is trained or scored on has a label.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { checkHeader, checkWidth, failAt, readCsv, type CsvFile } from './csv.js';
 import { SPLIT_CODES, SPLITS, type Split } from './dataset.js';
 

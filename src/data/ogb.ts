@@ -14,7 +14,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { failAt, readCsv, type CsvFile, type CsvRow } from './csv.js';
 import { SPLIT_CODES, type GraphDataset } from './dataset.js';
 import { GrowableFloat32, GrowableInt32 } from './growable.js';

@@ -7,8 +7,8 @@
  * to test (when the fractions add up to 1: all the rest), and any rest to unlabeled. So each
  * split has the class proportions of the labelled nodes, and the same seed gives the same split.
  */
-import { mulberry32 } from '../check/prng.js';
-import { InputError } from '../errors.js';
+import { mulberry32 } from '../util/prng.js';
+import { InputError } from '../util/errors.js';
 import { SPLIT_CODES } from './dataset.js';
 
 export interface RandomSplit {

@@ -10,18 +10,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inDegrees } from '../graph/layout.js';
-import { checkAutogradFits } from '../train/autograd-memory.js';
+import { checkAutogradFits } from '../model/autograd-memory.js';
 import { layerPrefix, type NetworkConfig, type NetworkInputs } from '../model/network.js';
 import { edgeAttrInCsrOrder } from '../model/edge-attr.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import type { Objective } from '../train/gradients.js';
+import type { Objective } from '../model/objective.js';
 import { instrumentedPass, type LayerCapture } from './instrumented.js';
 import { layerFlow } from './layer-flow.js';
 import { degreeHistogram, normPair, relDiff, sumSquares, summarize } from './stats.js';
 import {
   DEFAULT_THRESHOLDS, DIAGNOSTICS_FORMAT, DIAGNOSTICS_VERSION,
   type Consistency, type GradNorms, type GraphStats, type LayerDiagnostics, type NetworkDiagnostics, type Thresholds,
-} from './types.js';
+} from '../run/diagnostics-record.js';
 
 export interface DiagnoseOptions {
   /** Which backward the pass runs through (default analytic: the stages' own kernels). */

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayerTapPoint } from '../model/gatv2-layer.js';
 import { releaseInputDropout, type ForwardOptions, type NetworkConfig, type NetworkInputs } from '../model/network.js';
 import { customOp } from '../ops/custom-op.js';
-import { lossAndGrads } from '../train/gradients.js';
+import { lossAndGrads } from '../model/objective.js';
 
 /** What one layer left behind: forward values and the gradients that reached them (null: none did). */
 export interface LayerCapture {

@@ -19,7 +19,7 @@
  */
 import { scoreBackward, softmaxBackward } from '../../kernels/simd/index.js';
 import { histogram, maxAbs, share, summarize } from './stats.js';
-import type { AttentionStats, LeakySides, Starvation, Thresholds } from './types.js';
+import type { AttentionStats, LeakySides, Starvation, Thresholds } from '../run/diagnostics-record.js';
 
 export interface LayerFlowInput {
   graph: { rowPtr: Int32Array; csrSrc: Int32Array; csrDst: Int32Array };

@@ -1,5 +1,5 @@
 /** Small descriptive statistics for the diagnostics: summaries, histograms, norms. */
-import type { DegreeHistogram, Histogram, NormPair, Summary } from './types.js';
+import type { DegreeHistogram, Histogram, NormPair, Summary } from '../run/diagnostics-record.js';
 
 /** Quantile q of sorted values, linear interpolation between order statistics. */
 function quantileSorted(sorted: Float64Array, q: number): number {

@@ -2,8 +2,8 @@
  * The terminal summary of one diagnosis: a few lines a person can read at the end of a run or
  * after `gatv2 diagnose`. The words follow gradients.md, "The paper's main insight".
  */
-import { formatTable, sci } from '../cli/table.js';
-import type { NetworkDiagnostics } from './types.js';
+import { formatTable, sci } from '../util/table.js';
+import type { NetworkDiagnostics } from '../run/diagnostics-record.js';
 
 function pct(x: number | null): string {
   return x === null ? '-' : `${(100 * x).toFixed(1)}%`;

@@ -14,13 +14,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { DEFAULT_CONFIG, outputWidth, pygParamShapes, type GATv2Config } from '../model/config.js';
-import { ACTIVATIONS, layerPrefix, type NetworkConfig } from '../model/network.js';
-import { writeFileAtomic } from '../train/atomic.js';
-import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, saveCheckpoint, type ModelConfig, type TrainedWith } from '../train/checkpoint.js';
-import { resolveCheckpointDir } from '../train/inference.js';
+import { layerPrefix, type NetworkConfig } from '../model/network.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { disposeCheckpoint, isCheckpointDir, loadCheckpoint, saveCheckpoint, type ModelConfig, type TrainedWith } from '../run/checkpoint.js';
 import { float32Values, readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.js';
+import { resolveCheckpointDir } from '../run/saved-model.js';
+import { ACTIVATIONS } from '../model/activation.js';
 
 export const CONFIG_KEY = 'gatv2';
 export const TRAINED_WITH_KEY = 'gatv2_trained_with';

@@ -11,7 +11,7 @@
  *
  * The reader checks all of that and reports the first problem as one InputError naming the file.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 /** Bytes per element of the dtypes this project reads (it writes F32). */
 const ITEM_SIZE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 /**
  * The edge layout every kernel uses, built once on the host.

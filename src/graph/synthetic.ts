@@ -4,7 +4,7 @@
  * (node rank r gets in-edges with density ~ r^-(1 - 1/skew); skew 3 puts thousands of in-edges on
  * the first nodes of a 10^5-node graph).
  */
-import { Prng } from '../check/prng.js';
+import { Prng } from '../util/prng.js';
 
 export type DegreeDistribution = 'uniform' | 'power-law';
 

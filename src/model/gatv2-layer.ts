@@ -112,6 +112,7 @@ export function layerForward(
   if (opts.training && cfg.dropout > 0) {
     // Inverted dropout on attention, the same tensor op in both modes, so the softmax backward
     // receives mask * A_k / (1 - p) either way (gradients.md, last paragraph of Projections).
+    if (opts.dropoutSeed === undefined) throw new Error('layerForward: training with attention dropout needs opts.dropoutSeed');
     alphaUsed = dropout(alpha, cfg.dropout, opts.dropoutSeed);
   }
   const out = stages.aggregate(alphaUsed, xl, g, shape);

@@ -36,7 +36,7 @@ import {
 } from '../ops/linear.js';
 import { paramShapes, type LayerParams } from './gatv2-layer.js';
 import type { GATv2Config } from './config.js';
-import type { Activation } from './network.js';
+import { activate, activationGrad, type Activation } from './activation.js';
 
 export interface BlockOptions {
   cfg: GATv2Config;
@@ -62,28 +62,6 @@ export interface BlockOptions {
 /** Whether a block can run layer `cfg` (edge features need gatv2-layer.ts). */
 export function blockSupports(cfg: GATv2Config): boolean {
   return cfg.edgeDim === null;
-}
-
-/** The nonlinearity between layers (both paths of networkForward); null or identity: y itself. */
-export function activate(y: tf.Tensor2D, a: Activation | null): tf.Tensor2D {
-  if (a === 'elu') return tf.elu(y);
-  if (a === 'relu') return tf.relu(y);
-  return y;
-}
-
-/** dL/dy from dL/dh and the output h = act(y). */
-function activationGrad(dh: tf.Tensor2D, h: tf.Tensor2D | undefined, a: Activation | null): tf.Tensor2D {
-  // ELU: h' = 1 where y > 0 (there h > 0) and exp(y) = h + 1 elsewhere: TF.js's EluGrad kernel
-  // (dh where h >= 0, dh * (h + 1) below), one pass on every backend instead of min, add, mul.
-  if (a === 'elu') return tf.engine().runKernel('EluGrad', { dy: dh, y: h! }) as tf.Tensor2D;
-  if (a === 'relu') {
-    // Temporaries are freed as they are made (this runs where memory is tightest).
-    const f = tf.step(h!);
-    const r = tf.mul(dh, f) as tf.Tensor2D;
-    f.dispose();
-    return r;
-  }
-  return dh;
 }
 
 /** h = act(GATv2(dropout(x))), with the analytic backward above. */

@@ -10,17 +10,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DenseFeatures, EdgeFeatures, SparseFeatures } from '../data/dataset.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import type { GraphLayout } from '../graph/layout.js';
 import { graphTensors, type GradMode, type GraphTensors } from '../ops/graph-tensors.js';
 import { dropout } from '../ops/dropout.js';
 import { isSparse, type NodeInput, type SparseMatrix } from '../ops/linear.js';
 import { DEFAULT_CONFIG, outputWidth, type GATv2Config } from './config.js';
 import { initParams, layerForward, paramShapes, type LayerParams, type LayerTapPoint } from './gatv2-layer.js';
-import { activate, blockSupports, layerBlock } from './layer-block.js';
+import { blockSupports, layerBlock } from './layer-block.js';
+import { activate, ACTIVATIONS, type Activation } from './activation.js';
+import { deriveSeed } from '../util/prng.js';
 
-export type Activation = 'elu' | 'relu' | 'identity';
-export const ACTIVATIONS: Activation[] = ['elu', 'relu', 'identity'];
 
 export interface NetworkConfig {
   /** Layer configs in order; each layer's inChannels is the previous layer's output width. */
@@ -131,22 +131,6 @@ export function networkParamShapes(net: NetworkConfig): Record<string, number[]>
     for (const [name, shape] of Object.entries(paramShapes(cfg))) shapes[layerPrefix(l) + name] = shape;
   });
   return shapes;
-}
-
-/**
- * A 32-bit seed derived from a seed and a path of integers (stream, epoch, layer, ...), so every
- * random draw of a run has its own seed and none depends on how many draws came before: that is
- * what lets a resumed run continue exactly. The mixer is murmur3's finaliser.
- */
-export function deriveSeed(seed: number, ...path: number[]): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const p of [...path, path.length]) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
 }
 
 /**

@@ -12,23 +12,26 @@
  * TF.js's seeded uniforms instead: other masks, the same distribution.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DROPOUT } from '../../kernels/names.js';
+import { DROPOUT, type DropoutAttrs } from '../../kernels/names.js';
+import { hasGatKernel, runGatKernel } from '../../kernels/run-kernel.js';
 
 tf.registerGradient({
   kernelName: DROPOUT,
   gradFunc: (dy, _saved, attrs) => ({
-    x: () => tf.engine().runKernel(DROPOUT, { x: dy as tf.Tensor }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+    x: () => runGatKernel(DROPOUT, { x: dy as tf.Tensor }, attrs as unknown as DropoutAttrs),
   }),
 });
 
-export function dropout<T extends tf.Tensor>(x: T, p: number, seed: number | undefined): T {
-  const s = seed ?? Math.floor(Math.random() * 4294967296);
-  if (tf.getKernel(DROPOUT, tf.getBackend())) {
-    return tf.engine().runKernel(DROPOUT, { x }, { p, seed: s >>> 0 }) as T;
-  }
+/**
+ * dropout(x) with drop probability p and the mask of `seed` (a uint32; a run derives it from its
+ * own seed, src/util/prng.ts, so that every mask can be drawn again: there is no unseeded form).
+ */
+export function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
+  if (!Number.isFinite(seed)) throw new Error(`dropout: the seed must be a number, got ${seed}`);
+  if (hasGatKernel(DROPOUT)) return runGatKernel(DROPOUT, { x }, { p, seed: seed >>> 0 }) as T;
   // Each temporary freed as soon as the next one exists: at most two of x's size besides x.
   const keep = tf.tidy(() => {
-    const u = tf.randomUniform(x.shape, 0, 1, 'float32', s);
+    const u = tf.randomUniform(x.shape, 0, 1, 'float32', seed);
     const kept = tf.greaterEqual(u, p);
     u.dispose();
     const mask = tf.cast(kept, 'float32');

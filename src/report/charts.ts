@@ -3,45 +3,10 @@
  * into a Chart.js configuration; keeping the specs free of functions lets them travel as JSON and
  * lets tests inspect them without a browser.
  */
-import type { DiagnosticsRecord } from '../diagnostics/jsonl.js';
-import type { LayerDiagnostics, NormPair } from '../diagnostics/types.js';
+import type { DiagnosticsRecord } from '../run/diagnostics-file.js';
+import type { LayerDiagnostics, NormPair } from '../run/diagnostics-record.js';
 import type { RunData } from './run-data.js';
-
-export type Point = { x: number; y: number | null };
-
-export interface SeriesSpec {
-  label: string;
-  /** Points (line charts) or values per category (bar charts). */
-  data: Point[] | (number | null)[];
-  color: string;
-  /** Dashed or dotted line: tells layers (or quantiles) apart where colour tells quantities apart. */
-  dash?: 'dash' | 'dot';
-  /** Bar colours per category (overrides color), e.g. to mark in-degree 1. */
-  barColors?: string[];
-}
-
-export interface AxisSpec {
-  title: string;
-  log?: boolean;
-  /** How tick labels are printed. */
-  format?: 'percent' | 'sci' | 'plain';
-  min?: number;
-  max?: number;
-}
-
-export interface ChartSpec {
-  id: string;
-  section: 'training' | 'gradients' | 'attention';
-  title: string;
-  /** One or two sentences under the chart: what to look for. */
-  note: string;
-  type: 'line' | 'bar';
-  /** Category labels of a bar chart. */
-  labels?: string[];
-  series: SeriesSpec[];
-  x: AxisSpec;
-  y: AxisSpec;
-}
+import type { ChartSpec, SeriesSpec } from './chart-spec.js';
 
 /** Colours per quantity (colour-blind-safe Okabe-Ito), and per split. */
 const C = {

@@ -3,7 +3,7 @@
  * per class precision, recall, F1 and support on val and test with macro-F1, and each split's
  * confusion matrix (rows: true class, columns: predicted class).
  */
-import type { ClassificationReport } from '../train/classification-metrics.js';
+import type { ClassificationReport } from '../run/classification-metrics.js';
 import type { Table } from './html.js';
 
 export interface ClassificationSummary {

@@ -5,7 +5,7 @@
  * each canvas with data-drawn and data-rect (its page position), which the screenshot test reads
  * back through --dump-dom.
  */
-import type { ChartSpec } from './charts.js';
+import type { ChartSpec } from './chart-spec.js';
 import { chartJsSource } from './chartjs-source.js';
 
 export const CHART_WIDTH = 540;

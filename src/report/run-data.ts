@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readDiagnostics, type DiagnosticsRecord } from '../diagnostics/jsonl.js';
-import type { EpochMetrics } from '../train/metrics.js';
+import { readDiagnostics, type DiagnosticsRecord } from '../run/diagnostics-file.js';
+import type { EpochMetrics } from '../run/metrics.js';
 import type { ClassificationSummary } from './classification-tables.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -21,7 +21,7 @@ export interface RunInfo {
   dataset?: { name?: string; nodes?: number; features?: number; classes?: number };
 }
 
-/** The parts of summary.json (src/train/trainer.ts RunSummary) the report shows. */
+/** The parts of summary.json (src/run/summary.ts RunSummary) the report shows. */
 export interface RunSummaryInfo {
   bestEpoch?: number;
   classification?: ClassificationSummary;

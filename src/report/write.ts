@@ -5,13 +5,13 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../train/atomic.js';
-import type { DiagnosticsRecord } from '../diagnostics/jsonl.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { DiagnosticsRecord } from '../run/diagnostics-file.js';
 import { buildCharts } from './charts.js';
 import { classificationTables } from './classification-tables.js';
 import { escapeHtml, renderReport, type Table } from './html.js';
 import { CONFIG_FILE, METRICS_FILE, readRun, type RunData } from './run-data.js';
-import { DIAGNOSTICS_FILE } from '../diagnostics/jsonl.js';
+import { DIAGNOSTICS_FILE } from '../run/diagnostics-file.js';
 
 export const REPORT_FILE = 'report.html';
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
-import type { FeatureSource } from '../train/minibatch.js';
+import type { FeatureSource } from '../store/features.js';
 import type { InAdjacency } from './adjacency.js';
 import { NeighborSampler, type Block, type SampledBatch } from './sampler.js';
 

@@ -21,9 +21,9 @@
  * Randomness: one mulberry32 stream per (seed, hop), drawn in destination order, so a seed fixes
  * every batch on every backend (sampling runs on the host).
  */
-import { mulberry32 } from '../check/prng.js';
+import { mulberry32 } from '../util/prng.js';
 import type { GraphLayout } from '../graph/layout.js';
-import { deriveSeed } from '../model/network.js';
+import { deriveSeed } from '../util/prng.js';
 import type { InAdjacency } from './adjacency.js';
 
 export interface Block {

@@ -20,11 +20,11 @@ import { findCsv, type CsvFile } from '../data/csv.js';
 import { scanEdges } from '../data/edges.js';
 import { scanFeatures, type DenseRowSink } from '../data/features.js';
 import type { LoadPhase, LoadProgress } from '../data/load-progress.js';
-import type { ResolvedDataset } from '../data/load.js';
+import type { ResolvedDataset } from './load.js';
 import { readNodes, type NodeTable } from '../data/nodes.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { encodeHalf, firstOutsideHalf, HALF_MAX } from './float16.js';
-import { readFully, writeFully } from './positional-io.js';
+import { readFully, writeFully } from '../util/positional-io.js';
 import type { StoreArray, StoreManifest } from './format.js';
 import { asOffsets, encodeNodeIds, newManifest, openStoreDraft, refuseEdgeFeatures, writeArray } from './write.js';
 

@@ -8,7 +8,6 @@
  */
 import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
 import { applyNormalization, type FeatureNormalization } from '../data/feature-normalization.js';
-import type { FeatureSource } from '../train/minibatch.js';
 import type { StoreReader } from './read.js';
 import { spansOf } from './ranges.js';
 
@@ -63,4 +62,38 @@ export function storeFeatures(reader: StoreReader, o: StoreFeatureOptions): Feat
       return norm({ kind: 'sparse', numNodes: nodes.length, numFeatures: F, rowPtr, colIdx, values });
     },
   };
+}
+
+/** Rows of node features for a list of nodes, in the list's order. */
+export interface FeatureSource {
+  numFeatures: number;
+  /**
+   * The rows of `nodes`. Dense rows go into `into` when it is long enough (the result's values are
+   * a view of it, valid until the caller fills it again): a layer-wise pass reuses one buffer for
+   * its thousands of chunks instead of leaving one chunk-sized array for the collector each time.
+   */
+  rows(nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures;
+}
+
+/** Rows gathered from features held in memory (already normalised as configured). */
+export function memoryFeatures(f: SparseFeatures | DenseFeatures): FeatureSource {
+  return { numFeatures: f.numFeatures, rows: (nodes, into) => gatherRows(f, nodes, into) };
+}
+
+export function gatherRows(f: SparseFeatures | DenseFeatures, nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures {
+  const F = f.numFeatures, n = nodes.length;
+  if (f.kind === 'dense') {
+    const values = rowBuffer(into, n * F);
+    for (let k = 0; k < n; k++) values.set(f.values.subarray(nodes[k]! * F, (nodes[k]! + 1) * F), k * F);
+    return { kind: 'dense', numNodes: n, numFeatures: F, values };
+  }
+  const rowPtr = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++) rowPtr[k + 1] = rowPtr[k]! + f.rowPtr[nodes[k]! + 1]! - f.rowPtr[nodes[k]!]!;
+  const colIdx = new Int32Array(rowPtr[n]!), values = new Float32Array(rowPtr[n]!);
+  for (let k = 0; k < n; k++) {
+    const lo = f.rowPtr[nodes[k]!]!, hi = f.rowPtr[nodes[k]! + 1]!;
+    colIdx.set(f.colIdx.subarray(lo, hi), rowPtr[k]!);
+    values.set(f.values.subarray(lo, hi), rowPtr[k]!);
+  }
+  return { kind: 'sparse', numNodes: n, numFeatures: F, rowPtr, colIdx, values };
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DenseFeatures, GraphDataset, SparseFeatures } from '../data/dataset.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { decodeHalf } from './float16.js';
 import { DTYPE_BYTES, MANIFEST_FILE, STORE_FORMAT, STORE_VERSION, type ArrayName, type StoreArray, type StoreManifest } from './format.js';
 

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { GraphDataset } from '../data/dataset.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { encodeHalf, firstOutsideHalf, HALF_MAX } from './float16.js';
-import { writeFully } from './positional-io.js';
+import { writeFully } from '../util/positional-io.js';
 import {
   DTYPE_BYTES, MANIFEST_FILE, offsetDtype, STORE_FORMAT, STORE_VERSION,
   type ArrayName, type StoreArray, type StoreDtype, type StoreManifest,

@@ -3,11 +3,11 @@
  * their validation. A run directory's config.json holds them, so `--resume` needs nothing else.
  */
 import { NORMALIZE_MODES, type NormalizeMode } from '../data/feature-normalization.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { checkNetworkShape, type NetworkShape } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { CRITERIA, type Criterion } from './early-stopping.js';
-import { checkOptimizerConfig, DEFAULT_OPTIMIZER, type OptimizerConfig } from './optimizers.js';
+import { checkOptimizerConfig, DEFAULT_OPTIMIZER, type OptimizerConfig } from '../model/optimizers.js';
 import { checkLrSchedule, type LrSchedule } from './lr-schedule.js';
 import type { RandomSplit } from '../data/split.js';
 import { UNDIRECTED_REDUCES, type UndirectedReduce } from '../data/undirected.js';

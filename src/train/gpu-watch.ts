@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { takeWebGPUErrors } from '../../kernels/webgpu/device.js';
-import { DeviceError } from '../errors.js';
+import { DeviceError } from '../util/errors.js';
 
 const FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
 

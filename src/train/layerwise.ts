@@ -23,9 +23,8 @@ import { createNetworkInputs, layerPrefix, type NetworkConfig } from '../model/n
 import { outputWidth } from '../model/config.js';
 import type { InAdjacency } from '../sample/adjacency.js';
 import { NeighborSampler } from '../sample/sampler.js';
-import { gatherRows, type FeatureSource } from './minibatch.js';
-import { rowBuffer } from '../store/features.js';
-import { readFully, writeFully } from '../store/positional-io.js';
+import { rowBuffer, gatherRows, type FeatureSource } from '../store/features.js';
+import { readFully, writeFully } from '../util/positional-io.js';
 import { emptyNodeScores, scoreRows, type NodeScores } from './node-scores.js';
 
 export interface LayerwiseOptions {

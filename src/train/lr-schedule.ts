@@ -6,7 +6,7 @@
  * - cosine: CosineAnnealingLR(T_max, eta_min)   lr = eta_min + (base - eta_min) (1 + cos(pi (e - 1) / T_max)) / 2
  *   (T_max 0 means the run's maximum epochs; past T_max the cosine climbs again, as torch's does).
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 export type LrScheduleName = 'none' | 'cosine' | 'step';
 export const LR_SCHEDULES: LrScheduleName[] = ['none', 'cosine', 'step'];

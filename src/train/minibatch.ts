@@ -9,20 +9,20 @@
  * deriveSeed(seed, SAMPLE_STREAM, e, b) and its dropout from deriveSeed(seed, step, e, b): every
  * batch of a run is fixed by the seed alone, so a resumed run continues exactly.
  */
-import { rowBuffer } from '../store/features.js';
+import type { FeatureSource } from '../store/features.js';
 import { clipGradNorm } from './clip-grad.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { mulberry32 } from '../check/prng.js';
+import { deriveSeed, mulberry32 } from '../util/prng.js';
 import type { DenseFeatures, SparseFeatures } from '../data/dataset.js';
-import { InputError } from '../errors.js';
-import { createNetworkInputs, deriveSeed, SEED_STREAM, type NetworkConfig, type NetworkInputs } from '../model/network.js';
+import { InputError } from '../util/errors.js';
+import { createNetworkInputs, SEED_STREAM, type NetworkConfig, type NetworkInputs } from '../model/network.js';
 import { graphTensors } from '../ops/graph-tensors.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import type { InAdjacency } from '../sample/adjacency.js';
 import { checkFanouts, NeighborSampler, type SampledBatch } from '../sample/sampler.js';
 import { sampleInThread, type BatchSource } from '../sample/prefetch.js';
-import { compareModes, lossAndGrads, type ModeComparison } from './gradients.js';
-import type { Optimizer } from './optimizers.js';
+import { compareModes, lossAndGrads, type ModeComparison } from '../model/objective.js';
+import type { Optimizer } from '../model/optimizers.js';
 
 /** deriveSeed stream of the sampler and the epoch order (network.ts's SEED_STREAM uses 1..3). */
 export const SAMPLE_STREAM = 4;
@@ -43,40 +43,6 @@ export function resolveFanouts(fanout: number[], layers: number): number[] {
   const problem = checkFanouts(f, layers);
   if (problem) throw new InputError(problem);
   return f;
-}
-
-/** Rows of node features for a list of nodes, in the list's order. */
-export interface FeatureSource {
-  numFeatures: number;
-  /**
-   * The rows of `nodes`. Dense rows go into `into` when it is long enough (the result's values are
-   * a view of it, valid until the caller fills it again): a layer-wise pass reuses one buffer for
-   * its thousands of chunks instead of leaving one chunk-sized array for the collector each time.
-   */
-  rows(nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures;
-}
-
-/** Rows gathered from features held in memory (already normalised as configured). */
-export function memoryFeatures(f: SparseFeatures | DenseFeatures): FeatureSource {
-  return { numFeatures: f.numFeatures, rows: (nodes, into) => gatherRows(f, nodes, into) };
-}
-
-export function gatherRows(f: SparseFeatures | DenseFeatures, nodes: Int32Array, into?: Float32Array): SparseFeatures | DenseFeatures {
-  const F = f.numFeatures, n = nodes.length;
-  if (f.kind === 'dense') {
-    const values = rowBuffer(into, n * F);
-    for (let k = 0; k < n; k++) values.set(f.values.subarray(nodes[k]! * F, (nodes[k]! + 1) * F), k * F);
-    return { kind: 'dense', numNodes: n, numFeatures: F, values };
-  }
-  const rowPtr = new Int32Array(n + 1);
-  for (let k = 0; k < n; k++) rowPtr[k + 1] = rowPtr[k]! + f.rowPtr[nodes[k]! + 1]! - f.rowPtr[nodes[k]!]!;
-  const colIdx = new Int32Array(rowPtr[n]!), values = new Float32Array(rowPtr[n]!);
-  for (let k = 0; k < n; k++) {
-    const lo = f.rowPtr[nodes[k]!]!, hi = f.rowPtr[nodes[k]! + 1]!;
-    colIdx.set(f.colIdx.subarray(lo, hi), rowPtr[k]!);
-    values.set(f.values.subarray(lo, hi), rowPtr[k]!);
-  }
-  return { kind: 'sparse', numNodes: n, numFeatures: F, rowPtr, colIdx, values };
 }
 
 /** The network's inputs for one sampled batch: the first block's source rows and every block. */

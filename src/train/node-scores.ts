@@ -6,8 +6,8 @@
  * layer-wise evaluation produces logits (layerwise.ts). Sums run over a split's nodes in the same
  * order and with the same float64 terms as scoreSplit, so the numbers are bit-identical to it.
  */
-import { reportFromPredictions, type ClassificationReport } from './classification-metrics.js';
-import type { SplitScore } from './loss.js';
+import { reportFromPredictions, type ClassificationReport } from '../run/classification-metrics.js';
+import type { SplitScore } from '../model/loss.js';
 
 export interface NodeScores {
   /** Argmax class of each node's logits. */

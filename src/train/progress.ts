@@ -7,9 +7,8 @@
  * seeds ({"type":"run"}), and a final {"type":"summary"}. The human summary goes to stdout.
  */
 import cliProgress from 'cli-progress';
-import type { EpochMetrics } from './metrics.js';
-import type { RunSummary } from './trainer.js';
-import type { SessionSummary } from './session.js';
+import type { EpochMetrics } from '../run/metrics.js';
+import { type RunSummary, type SessionSummary } from '../run/summary.js';
 
 export interface RunInfo {
   seed: number;

@@ -5,28 +5,31 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { backendReason, useBackend } from '../backend.js';
+import { backendReason, useBackend } from '../backends/index.js';
 import { chooseNormalization, requestedMode, type FeatureNormalization } from '../data/feature-normalization.js';
-import { loadDataset, resolveDataset } from '../data/load.js';
+import { loadDataset, resolveDataset } from '../store/load.js';
 import { createLoadProgress } from '../data/load-progress.js';
 import { checkTrainable } from '../data/trainable.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { buildNetworkConfig, createNetworkInputs, type NetworkConfig } from '../model/network.js';
-import { writeJsonAtomic } from './atomic.js';
-import type { ModelConfig } from './checkpoint.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import type { ModelConfig } from '../run/checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
-import { checkAutogradFits, checkFullBatchFits } from './autograd-memory.js';
-import { prepareData, transformDataset, type PreparedData } from './data.js';
-import { meanStd, type MeanStd } from './metrics.js';
+import { checkAutogradFits, checkFullBatchFits } from '../model/autograd-memory.js';
+import { prepareData, transformDataset } from '../data/prepare.js';
+import { meanStd } from '../run/metrics.js';
+import type { SessionSummary } from '../run/summary.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
-import { checkEpochs, LAST_DIR, readSummary, SUMMARY_FILE, trainRun, type RunSummary } from './trainer.js';
-import { isCheckpointDir, readManifest } from './checkpoint.js';
+import { checkEpochs, trainRun } from './trainer.js';
+import { isCheckpointDir, readManifest, LAST_DIR, SUMMARY_FILE } from '../run/checkpoint.js';
 import { MemoryAdjacency, type InAdjacency } from '../sample/adjacency.js';
 import { isStore } from '../store/read.js';
 import { storeSamplerWorker, workerAvailable } from '../sample/prefetch.js';
-import { memoryFeatures, resolveFanouts, type FeatureSource, type MiniBatchPlan } from './minibatch.js';
+import { resolveFanouts, type MiniBatchPlan } from './minibatch.js';
 import { openStoreTraining, storeEvaluator, type TrainData } from './store-data.js';
+import { memoryFeatures, type FeatureSource } from '../store/features.js';
+import { readSummary, type RunSummary } from '../run/summary.js';
 
 export const CONFIG_FILE = 'config.json';
 const RUN_FORMAT = 'gatv2-run';
@@ -41,19 +44,6 @@ export interface RunFile {
   backend: string;
   network: NetworkConfig;
   dataset: { name: string; dir: string; nodes: number; features: number; classes: number };
-}
-
-export interface SessionSummary {
-  dir: string;
-  dataset: string;
-  grad: TrainConfig['grad'];
-  backend: string;
-  runs: RunSummary[];
-  /** Test and validation accuracy at each run's best-validation epoch, over the runs. */
-  testAcc: MeanStd;
-  valAcc: MeanStd;
-  epochsRun: MeanStd;
-  meanEpochMs: MeanStd;
 }
 
 export interface SessionResult {

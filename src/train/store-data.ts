@@ -9,11 +9,10 @@ import { SPLITS, splitIndices, type Split } from '../data/dataset.js';
 import { chooseFromScan, newFeatureScan, scanRows, type NormalizationChoice, type NormalizeMode } from '../data/feature-normalization.js';
 import type { NetworkConfig } from '../model/network.js';
 import { StoreAdjacency, type InAdjacency } from '../sample/adjacency.js';
-import { storeFeatures } from '../store/features.js';
+import { storeFeatures, type FeatureSource } from '../store/features.js';
 import { StoreReader } from '../store/read.js';
 import { layerwiseScores } from './layerwise.js';
 import type { NodeScores } from './node-scores.js';
-import type { FeatureSource } from './minibatch.js';
 
 /** What the trainer reads of a dataset. */
 export interface TrainData {

@@ -11,44 +11,32 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { watchGpu } from './gpu-watch.js';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  deriveSeed, initNetworkParams, networkForward, networkParamShapes, SEED_STREAM,
-  type NetworkConfig, type NetworkInputs,
-} from '../model/network.js';
-import type { GradMode } from '../ops/graph-tensors.js';
-import { isCheckpointDir, loadCheckpoint, readManifest, saveCheckpoint, disposeCheckpoint, type ModelConfig } from './checkpoint.js';
-import { writeJsonAtomic } from './atomic.js';
-import { CheckFailedError, InputError } from '../errors.js';
+import { initNetworkParams, networkForward, networkParamShapes, SEED_STREAM, type NetworkConfig, type NetworkInputs } from '../model/network.js';
+import type { RunSummary } from '../run/summary.js';
+import { BEST_DIR, disposeCheckpoint, EVAL_MODE, isCheckpointDir, LAST_DIR, loadCheckpoint, readManifest, saveCheckpoint, SUMMARY_FILE, type ModelConfig } from '../run/checkpoint.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { CheckFailedError, InputError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
 import type { TrainData } from './store-data.js';
 import { earlyStoppingStep, initialEarlyStopping, type EarlyStoppingState } from './early-stopping.js';
 import { appendDiagnostics, diagnoseNetwork, summarizeDiagnostics, type NetworkDiagnostics } from '../diagnostics/index.js';
 import { writeReport } from '../report/index.js';
-import { compareModes, lossAndGrads, toHost, type Objective } from './gradients.js';
-import { splitTargets } from './loss.js';
+import { compareModes, lossAndGrads, toHost, type Objective } from '../model/objective.js';
+import { splitTargets } from '../model/loss.js';
 import { classificationReportOf, scoreSplitOf, scoresOfLogits, type NodeScores } from './node-scores.js';
-import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from './metrics.js';
-import { createOptimizer, type Optimizer } from './optimizers.js';
-import type { ClassificationReport } from './classification-metrics.js';
+import { METRICS_FILE, readMetrics, writeMetrics, type EpochMetrics, type GradCheckRecord } from '../run/metrics.js';
+import { createOptimizer, type Optimizer } from '../model/optimizers.js';
+import type { ClassificationReport } from '../run/classification-metrics.js';
 import { clipGradNorm } from './clip-grad.js';
 import { lrAt } from './lr-schedule.js';
 import { writeRunStatus } from './run-status.js';
 import { compareModesOnFirstBatch, trainEpochMiniBatch, type EpochResult, type MiniBatchPlan } from './minibatch.js';
 import type { ProgressReporter } from './progress.js';
 import type { StopControl, StopReason } from './stop.js';
+import { deriveSeed } from '../util/prng.js';
 
-export const BEST_DIR = 'best';
-export const LAST_DIR = 'last';
-export const SUMMARY_FILE = 'summary.json';
-
-/**
- * Evaluation always runs the analytic forward (the fused kernels): the two modes differ only in
- * their backward, and one fixed forward lets `gatv2 evaluate` reproduce a run's numbers exactly
- * whichever mode trained it.
- */
-export const EVAL_MODE: GradMode = 'analytic';
 
 export interface TrainingState {
   /** Last completed epoch. */
@@ -68,29 +56,6 @@ export interface TrainingState {
   stoppedEarly: boolean;
   /** Per-class report of the best epoch on val and test (absent in older checkpoints). */
   bestReport?: { val: ClassificationReport; test: ClassificationReport };
-}
-
-export interface RunSummary {
-  dataset: string;
-  seed: number;
-  grad: GradMode;
-  backend: string;
-  epochsRun: number;
-  maxEpochs: number;
-  stoppedEarly: boolean;
-  /** The best-validation epoch (0: none, the run diverged) and its metrics: testAcc is the run's result. */
-  bestEpoch: number;
-  best: { trainAcc: number; valAcc: number; valLoss: number; testAcc: number; testLoss: number };
-  /** Wall time of the run (all resumes), and the mean of the per-epoch step+eval times. */
-  timeMs: number;
-  meanEpochMs: number;
-  /**
-   * Macro-F1, per-class precision/recall/F1 and the confusion matrix at the best epoch, on val
-   * and test (src/train/classification-metrics.ts).
-   */
-  classification?: { classNames: string[]; val: ClassificationReport; test: ClassificationReport };
-  /** Gradient checks done (--check-grads) and the largest relative difference seen. */
-  gradCheck?: { checks: number; worst: { epoch: number; param: string; relDiff: number } };
 }
 
 export interface RunSpec {
@@ -190,16 +155,6 @@ function summarize(spec: RunSpec, m: Model): RunSummary {
     s.gradCheck = { checks: checks.length, worst: { epoch: w.epoch, ...w.gradCheck!.worst } };
   }
   return s;
-}
-
-export function readSummary(dir: string): RunSummary | null {
-  const p = join(dir, SUMMARY_FILE);
-  if (!existsSync(p)) return null;
-  try {
-    return JSON.parse(readFileSync(p, 'utf8')) as RunSummary;
-  } catch (err) {
-    throw new InputError(`${p}: cannot read the run's summary (${(err as Error).message}); remove it to finish the run again`);
-  }
 }
 
 /** A resumed run cannot be given fewer epochs than it has already run. */

@@ -10,7 +10,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIAGNOSTICS_FORMAT, type NetworkDiagnostics } from './types.js';
+import { DIAGNOSTICS_FORMAT, type NetworkDiagnostics } from './diagnostics-record.js';
 
 export const DIAGNOSTICS_FILE = 'diagnostics.jsonl';
 

@@ -3,8 +3,8 @@
  * of the two modes on the same weights and the same dropout masks (same seed).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dense, relError } from '../check/dense.js';
-import { networkForward, type ForwardOptions, type NetworkConfig, type NetworkInputs } from '../model/network.js';
+import { maxRelError } from '../util/rel-error.js';
+import { networkForward, type ForwardOptions, type NetworkConfig, type NetworkInputs } from './network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
 import { crossEntropy, l2Penalty } from './loss.js';
 import { checkAutogradFits } from './autograd-memory.js';
@@ -47,7 +47,7 @@ export function lossAndGrads(
 }
 
 export interface ModeComparison {
-  /** Per parameter: max |analytic - autograd| / max |autograd| (src/check/dense.ts relError). */
+  /** Per parameter: max |analytic - autograd| / max |autograd| (src/util/rel-error.ts). */
   relDiff: Record<string, number>;
   /** The largest of relDiff, and its parameter. */
   worst: { param: string; relDiff: number };
@@ -69,7 +69,7 @@ export function compareGrads(analytic: HostGrads, autograd: HostGrads): Pick<Mod
   let worst = { param: '', relDiff: -Infinity };
   for (const [n, a] of Object.entries(analytic)) {
     const b = autograd[n];
-    const r = relError(dense(a.shape, a.values), dense(b.shape, b.values));
+    const r = maxRelError(a.values, b.values);
     relDiff[n] = r;
     if (!(r <= worst.relDiff)) worst = { param: n, relDiff: r };
   }

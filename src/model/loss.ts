@@ -3,7 +3,7 @@
  * term (weightDecay / 2) * sum ||theta||^2, whose gradient weightDecay * theta is what PyTorch's
  * Adam(weight_decay=...) adds and what the GAT paper's l2_coef * tf.nn.l2_loss gives. Training
  * differentiates the cross-entropy alone and lets the optimizer add that gradient
- * (src/train/optimizers.ts); l2Penalty is the objective gradcheck and the tests differentiate.
+ * (src/model/optimizers.ts); l2Penalty is the objective gradcheck and the tests differentiate.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

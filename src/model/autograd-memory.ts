@@ -7,8 +7,8 @@
  * less (their own [E, H] intermediates), so they, or the cpu backend, are the way out.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
-import type { NetworkConfig } from '../model/network.js';
+import { InputError } from '../util/errors.js';
+import type { NetworkConfig } from './network.js';
 
 /** WebAssembly memory of TF.js's wasm backend: 65536 pages of 64 KiB (its module's maximum). */
 export const WASM_HEAP_BYTES = 2 ** 32;

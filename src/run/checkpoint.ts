@@ -12,12 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FeatureNormalization } from '../data/feature-normalization.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import type { RandomSplit } from '../data/split.js';
 import type { UndirectedReduce } from '../data/undirected.js';
 import { networkParamShapes, type NetworkConfig } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
 export const CHECKPOINT_FORMAT = 'gatv2-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -41,7 +41,7 @@ export interface ModelConfig {
   featureNames?: string[];
   /** Class index -> the user's label. */
   classNames: string[];
-  /** The dataset transforms of training (src/train/data.ts), so evaluate sees the same graph and split. */
+  /** The dataset transforms of training (src/data/prepare.ts), so evaluate sees the same graph and split. */
   toUndirected?: UndirectedReduce | null;
   split?: RandomSplit | null;
 }
@@ -177,3 +177,15 @@ function checkParams(path: string, net: NetworkConfig, params: Record<string, tf
 export function disposeCheckpoint(c: Checkpoint): void {
   tf.dispose([...Object.values(c.params), ...Object.values(c.optimizerSlots)]);
 }
+
+/** A run directory's layout: its best and last checkpoints, and the summary of the run. */
+export const BEST_DIR = 'best';
+export const LAST_DIR = 'last';
+export const SUMMARY_FILE = 'summary.json';
+
+/**
+ * Evaluation always runs the analytic forward (the fused kernels): the two modes differ only in
+ * their backward, and one fixed forward lets `gatv2 evaluate` reproduce a run's numbers exactly
+ * whichever mode trained it.
+ */
+export const EVAL_MODE: GradMode = 'analytic';

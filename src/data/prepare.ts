@@ -3,10 +3,10 @@
  * edge layout built once, the split indices listed. Shared by train, evaluate, predict and the
  * gradient checks, so all of them see exactly the same inputs.
  */
-import { SPLITS, splitIndices, type DenseFeatures, type GraphDataset, type Split, type SparseFeatures } from '../data/dataset.js';
-import { applyNormalization, type FeatureNormalization } from '../data/feature-normalization.js';
-import { randomSplit, type RandomSplit } from '../data/split.js';
-import { toUndirected, type UndirectedReduce } from '../data/undirected.js';
+import { SPLITS, splitIndices, type DenseFeatures, type GraphDataset, type Split, type SparseFeatures } from './dataset.js';
+import { applyNormalization, type FeatureNormalization } from './feature-normalization.js';
+import { randomSplit, type RandomSplit } from './split.js';
+import { toUndirected, type UndirectedReduce } from './undirected.js';
 import { buildLayout, type GraphLayout } from '../graph/layout.js';
 
 export interface DataOptions {

@@ -53,3 +53,19 @@ export class Prng {
     return items;
   }
 }
+
+/**
+ * A 32-bit seed derived from a seed and a path of integers (stream, epoch, layer, ...), so every
+ * random draw of a run has its own seed and none depends on how many draws came before: that is
+ * what lets a resumed run continue exactly. The mixer is murmur3's finaliser.
+ */
+export function deriveSeed(seed: number, ...path: number[]): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const p of [...path, path.length]) {
+    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}

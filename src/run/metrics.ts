@@ -4,7 +4,7 @@
  * ends at the epoch that checkpoint holds.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export interface GradCheckRecord {
   /** Largest relative difference analytic vs autograd, per parameter. */

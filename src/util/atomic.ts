@@ -4,7 +4,7 @@
  * therefore sees the old file or the new one, never a torn one, whenever the process is stopped.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { writeFully } from '../store/positional-io.js';
+import { writeFully } from './positional-io.js';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;

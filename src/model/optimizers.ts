@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, type AdamAttrs } from '../../kernels/names.js';
-import { InputError } from '../errors.js';
+import { hasGatKernel, runGatKernel } from '../../kernels/run-kernel.js';
+import { InputError } from '../util/errors.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
 export const OPTIMIZERS: OptimizerName[] = ['adam', 'sgd', 'momentum', 'rmsprop'];
@@ -63,7 +64,7 @@ export interface OptimizerOptions {
    * (default true); false always takes the path of separate TF.js ops (same maths). */
   fused?: boolean;
   /** torch.optim's weight_decay: every rule takes grad + weightDecay * param, the gradient of the
-   * L2 term (weightDecay / 2) * sum ||param||^2 (src/train/loss.ts), in its place. Adding it
+   * L2 term (weightDecay / 2) * sum ||param||^2 (src/model/loss.ts), in its place. Adding it
    * here rather than to the loss spares the step that term's forward and backward (about 5 ops
    * per parameter; none at all with the fused Adam kernel). Default 0. */
   weightDecay?: number;
@@ -113,10 +114,10 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
           const attrs: AdamAttrs = {
             beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay, stepSize: lr / bc1, sqrtBc2: Math.sqrt(bc2),
           };
-          const [pNew, mNew, vNew] = tf.engine().runKernel(ADAM_UPDATE, { param: p, m, v, grad: g }, attrs) as tf.Tensor[];
-          m.assign(mNew!);
-          v.assign(vNew!);
-          p.assign(pNew!);
+          const [pNew, mNew, vNew] = runGatKernel(ADAM_UPDATE, { param: p, m, v, grad: g }, attrs);
+          m.assign(mNew);
+          v.assign(vNew);
+          p.assign(pNew);
           return;
         }
         m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
@@ -133,7 +134,7 @@ export function createOptimizer(config: OptimizerConfig, shapes: Record<string, 
     apply(params, grads, lr = c.lr) {
       if (!(lr >= 0 && Number.isFinite(lr))) throw new Error(`optimizer: learning rate must be >= 0, got ${lr}`);
       step++;
-      const fused = c.name === 'adam' && allowFused && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
+      const fused = c.name === 'adam' && allowFused && hasGatKernel(ADAM_UPDATE);
       tf.tidy(() => {
         for (const [name, p] of Object.entries(params)) {
           const g = grads[name];

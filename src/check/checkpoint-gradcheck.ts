@@ -7,11 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/dataset.js';
 import { type ForwardOptions } from '../model/network.js';
 import type { GradMode } from '../ops/graph-tensors.js';
-import type { ModelConfig } from './checkpoint.js';
-import type { PreparedData } from './data.js';
-import { compareModes, toHost, type HostGrads, type ModeComparison } from './gradients.js';
-import { loadModel } from './inference.js';
-import { splitTargets } from './loss.js';
+import type { ModelConfig } from '../run/checkpoint.js';
+import type { PreparedData } from '../data/prepare.js';
+import { compareModes, toHost, type HostGrads, type ModeComparison } from '../model/objective.js';
+import { splitTargets } from '../model/loss.js';
+import { loadModel } from '../run/saved-model.js';
 
 export interface CheckpointGradOptions {
   /** Run directory or checkpoint directory. */

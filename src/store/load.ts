@@ -5,15 +5,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
-import { findCsv, type CsvFile } from './csv.js';
-import type { GraphDataset } from './dataset.js';
-import { readEdges } from './edges.js';
-import type { LoadProgress, LoadPhase } from './load-progress.js';
-import { readFeatures } from './features.js';
-import { readNodes } from './nodes.js';
-import { isOgbDir, loadOgbDataset } from './ogb.js';
-import { isStore, loadStore } from '../store/read.js';
+import { InputError } from '../util/errors.js';
+import { findCsv, type CsvFile } from '../data/csv.js';
+import type { GraphDataset } from '../data/dataset.js';
+import { readEdges } from '../data/edges.js';
+import type { LoadProgress, LoadPhase } from '../data/load-progress.js';
+import { readFeatures } from '../data/features.js';
+import { readNodes } from '../data/nodes.js';
+import { isOgbDir, loadOgbDataset } from '../data/ogb.js';
+import { isStore, loadStore } from './read.js';
 
 /** Datasets shipped in the package's datasets/ directory. */
 export const BUILTIN_DATASETS: string[] = ['cora', 'citeseer'];
