@@ -8,9 +8,11 @@
  *
  * The module is compiled and instantiated synchronously on first use. It works on its own shared,
  * growable memory: each call copies its inputs and outputs in, runs, and copies the outputs back
- * (about 19 MB in, 2-3 ms, per Cora training step, measured). Working in place on tfjs-wasm's heap
- * would save that, but needs that heap's WebAssembly.Memory, which the backend does not hand to
- * kernels (typed-array-kernel.ts), and which is not shared, so worker threads could not see it.
+ * (about 19 MB in, 2-3 ms, per Cora training step, measured; at the 1/10-ogbn-arxiv size of
+ * README "Threads", about 1.2 GB in per step, and with the copies back some 250-280 ms on a
+ * 2-core test machine, all on the calling thread, whatever the thread count). Working in place on tfjs-wasm's heap would save
+ * that, but that heap's WebAssembly.Memory (reachable as backend.wasm.asm.memory) is not shared,
+ * so worker threads could not see it, and this module imports a shared memory.
  *
  * Threads (`--threads N`, GATV2_THREADS, default os.availableParallelism()): a call with enough
  * work is cut into tasks by the ranges each kernel takes (destination rows, edges, heads or output
