@@ -585,7 +585,8 @@ function scoreForwardSimd(
   const inputs: Arr[] = [g.csrSrc, g.csrDst, xl, xr, att];
   if (ep !== null) inputs.push(ep);
   if (!disjoint([e], inputs)) return false;
-  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep, e]);
+  // e[0 .. E H) is overwritten, not accumulated into: reserved, not copied in.
+  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep], [E * H * 4]);
   if (f === null) return false;
   if (!f.inRange(0, rows(xl.length, HC)) || !f.inRange(1, rows(xr.length, HC), E)) {
     f.abandon();
@@ -594,7 +595,7 @@ function scoreForwardSimd(
   const [pSrc, pDst, pXl, pXr, pAtt, pEp, pE] = f.ptr;
   const tasks = evenSplit(E, taskCount(E * HC, E));
   run('score_forward', [pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, H, C, slope, pE], tasks);
-  f.close([6]);
+  f.close([], [[6, e.subarray(0, E * H)]]);
   return true;
 }
 
@@ -684,16 +685,17 @@ function aggregateBackwardSimd(
   if (E === 0 || !isCount(H) || !isCount(C) || !simdEnabled()) return false;
   if (g.csrDst.length < E || alpha.length < E * H || dAlpha.length < E * H) return false;
   if (!disjoint([dAlpha, dxl], [g.csrSrc, g.csrDst, alpha, xl, dOut])) return false;
-  const f = Frame.open([g.csrSrc, g.csrDst, alpha, xl, dOut, dAlpha, dxl]);
+  // dAlpha[0 .. E H) is overwritten (every head's task stores its heads): reserved, not copied in.
+  const f = Frame.open([g.csrSrc, g.csrDst, alpha, xl, dOut, dxl], [E * H * 4]);
   if (f === null) return false;
   if (!f.inRange(0, rows(Math.min(xl.length, dxl.length), HC)) || !f.inRange(1, rows(dOut.length, HC), E)) {
     f.abandon();
     return false;
   }
-  const [pSrc, pDst, pAlpha, pXl, pDOut, pDAlpha, pDxl] = f.ptr;
+  const [pSrc, pDst, pAlpha, pXl, pDOut, pDxl, pDAlpha] = f.ptr;
   // dxl's rows are scattered to: split the heads (dAlpha[p, h] needs all of a head's channels).
   run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount(E * HC, H, 1)));
-  f.close([5, 6]);
+  f.close([5], [[6, dAlpha.subarray(0, E * H)]]);
   return true;
 }
 
@@ -899,12 +901,13 @@ export function sumAxes(x: F32, R: number, C: number, byRows: boolean, out: F32)
 export function dropout(x: F32, key: number, seed: number, threshold: number, scale: number, out: F32): boolean {
   const n = x.length;
   if (n === 0 || out.length < n || !simdEnabled() || !disjoint([out], [x])) return false;
-  const f = Frame.open([x, out]);
+  // out is overwritten: reserved, not copied in.
+  const f = Frame.open([x], [n * 4]);
   if (f === null) return false;
   const [pX, pOut] = f.ptr;
   // Tasks of whole multiples of 4 elements (the vector loop; the last task takes the tail).
   const tasks = evenSplit(Math.ceil(n / 4), taskCount(n * 8, Math.ceil(n / 4))).map(([a, b]) => [a * 4, Math.min(b * 4, n), 0, 0]);
   run('dropout', [pX, key | 0, seed | 0, threshold, scale, pOut], tasks);
-  f.close([1]);
+  f.close([], [[1, out.subarray(0, n)]]);
   return true;
 }
