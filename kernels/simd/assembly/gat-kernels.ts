@@ -557,20 +557,27 @@ export function gemm(
     const ct = c + <usize>t * batchB;
     gemmBlock(
       a + ((<usize>t * <usize>sab) << 2), sam, sak, bp + (bBatched ? <usize>t * <usize>NP * (<usize>K << 5) : 0),
-      ct, M, K, Np, u - t * MU, uEnd - t * MU, j0, j1,
+      ct, M, K, Np, u - t * MU, uEnd - t * MU, j0, j1, bias, act, alpha, prelu,
     );
-    if (bias != 0 || act != ACT_LINEAR) gemmEpilogue(ct, Np, bias, act, alpha, prelu, (u - t * MU) << 2, (uEnd - t * MU) << 2, j0 << 3, j1 << 3);
     u = uEnd;
   }
 }
 
-/** gemm for one batch: 4-row units mu0..mu1-1, panels j0..j1-1, k in chunks of KC. */
-function gemmBlock(a: usize, sam: i32, sak: i32, bp: usize, c: usize, M: i32, K: i32, Np: i32, mu0: i32, mu1: i32, j0: i32, j1: i32): void {
+/**
+ * gemm for one batch: 4-row units mu0..mu1-1, panels j0..j1-1, k in chunks of KC; after the last
+ * chunk each block of MCU units gets the epilogue while it is still in L2 (a pass over C after
+ * all blocks read it back from memory; one call per tile cost more than the epilogue itself).
+ */
+function gemmBlock(
+  a: usize, sam: i32, sak: i32, bp: usize, c: usize, M: i32, K: i32, Np: i32, mu0: i32, mu1: i32, j0: i32, j1: i32,
+  bias: usize, act: i32, alpha: f32, prelu: usize,
+): void {
   const cRowB = <usize>Np << 2, panelB = <usize>K << 5;
   const amB = <usize>sam << 2, akB = <usize>sak << 2;
+  const epilogue = bias != 0 || act != ACT_LINEAR;
   let k0 = 0;
   do {
-    const kn = min(KC, K - k0), first = k0 == 0;
+    const kn = min(KC, K - k0), first = k0 == 0, last = k0 + KC >= K;
     for (let mb = mu0; mb < mu1; mb += MCU) {
       const mbEnd = min(mu1, mb + MCU);
       for (let j = j0; j < j1; j++) {
@@ -582,6 +589,7 @@ function gemmBlock(a: usize, sam: i32, sak: i32, bp: usize, c: usize, M: i32, K:
           else tileColA(ap, akB, bq, cp, cRowB, kn, first);
         }
       }
+      if (last && epilogue) gemmEpilogue(c, Np, bias, act, alpha, prelu, mb << 2, mbEnd << 2, j0 << 3, j1 << 3);
     }
     k0 += KC;
   } while (k0 < K);
@@ -667,16 +675,30 @@ function gemmBlock(a: usize, sam: i32, sak: i32, bp: usize, c: usize, M: i32, K:
   return v128.bitselect(pos, neg, f32x4.ge(x, zero));
 }
 
-/** c = act(c + bias[n]) on rows m0..m1-1, columns n0..n1-1 (multiples of 4) of C [., Np]. */
+/**
+ * c = act(c + bias[n]) on rows m0..m1-1, columns n0..n1-1 (multiples of 4) of C [., Np]. One loop
+ * per activation (epilogueRows inlined with a constant act, so the activation's branches fold
+ * away; with act a variable, every vector went through all of them: 10 ms per arxiv-size call).
+ */
 function gemmEpilogue(c: usize, Np: i32, bias: usize, act: i32, alpha: f32, prelu: usize, m0: i32, m1: i32, n0: i32, n1: i32): void {
+  if (act == ACT_RELU) epilogueRows(c, Np, bias, ACT_RELU, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_RELU6) epilogueRows(c, Np, bias, ACT_RELU6, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_PRELU) epilogueRows(c, Np, bias, ACT_PRELU, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_LEAKY) epilogueRows(c, Np, bias, ACT_LEAKY, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_SIGMOID) epilogueRows(c, Np, bias, ACT_SIGMOID, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_ELU) epilogueRows(c, Np, bias, ACT_ELU, alpha, prelu, m0, m1, n0, n1);
+  else epilogueRows(c, Np, bias, ACT_LINEAR, alpha, prelu, m0, m1, n0, n1);
+}
+
+@inline function epilogueRows(c: usize, Np: i32, bias: usize, act: i32, alpha: f32, prelu: usize, m0: i32, m1: i32, n0: i32, n1: i32): void {
   const rowB = <usize>Np << 2, alphav = f32x4.splat(alpha), zero = f32x4.splat(0);
+  const b0 = <usize>n0 << 2, b1 = <usize>n1 << 2;
   for (let m = m0; m < m1; m++) {
     const row = c + <usize>m * rowB;
-    for (let n = n0; n < n1; n += 4) {
-      const nb = <usize>n << 2;
+    for (let nb = b0; nb < b1; nb += 16) {
       let x = v128.load(row + nb);
       if (bias != 0) x = f32x4.add(x, v128.load(bias + nb));
-      v128.store(row + nb, activate4(x, act, alphav, prelu != 0 ? v128.load(prelu + nb) : zero));
+      v128.store(row + nb, activate4(x, act, alphav, act == ACT_PRELU ? v128.load(prelu + nb) : zero));
     }
   }
 }
