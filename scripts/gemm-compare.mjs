@@ -38,10 +38,10 @@ const rnd = (shape) => tf.randomUniform(shape, -1, 1);
 const SIZES = [['arxiv', 16934, 128, 256], ['cora layer 1', 2708, 1433, 64], ['cora layer 2', 2708, 64, 7]];
 const cases = [];
 for (const [label, M, K, N] of SIZES) {
-  const x = rnd([M, K]), w = rnd([K, N]), dy = rnd([M, N]);
+  const x = rnd([M, K]), w = rnd([K, N]), dy = rnd([M, N]), bias = rnd([N]);
   cases.push(
     [`${label} x W [${M}x${K}]x[${K}x${N}]`, () => tf.matMul(x, w)],
-    [`${label} x W + b (fused)`, () => tf.fused.matMul({ a: x, b: w, bias: tf.zeros([N]) })],
+    [`${label} x W + b (fused)`, () => tf.fused.matMul({ a: x, b: w, bias })],
     [`${label} x^T dy, tf.transpose`, () => tf.matMul(tf.transpose(x), dy)],
     [`${label} x^T dy, transposeA`, () => tf.matMul(x, dy, true, false)],
     [`${label} dy W^T, tf.transpose`, () => tf.matMul(dy, tf.transpose(w))],
