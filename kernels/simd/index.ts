@@ -8,9 +8,11 @@
  *
  * The module is compiled and instantiated synchronously on first use. It works on its own shared,
  * growable memory: each call copies its inputs and outputs in, runs, and copies the outputs back
- * (about 19 MB in, 2-3 ms, per Cora training step, measured). Working in place on tfjs-wasm's heap
- * would save that, but needs that heap's WebAssembly.Memory, which the backend does not hand to
- * kernels (typed-array-kernel.ts), and which is not shared, so worker threads could not see it.
+ * (about 19 MB in, 2-3 ms, per Cora training step, measured; at the 1/10-ogbn-arxiv size of
+ * README "Threads", about 1.2 GB in per step, and with the copies back some 250-280 ms on a
+ * 2-core test machine, all on the calling thread, whatever the thread count). Working in place on tfjs-wasm's heap would save
+ * that, but that heap's WebAssembly.Memory (reachable as backend.wasm.asm.memory) is not shared,
+ * so worker threads could not see it, and this module imports a shared memory.
  *
  * Threads (`--threads N`, GATV2_THREADS, default os.availableParallelism()): a call with enough
  * work is cut into tasks by the ranges each kernel takes (destination rows, edges, heads or output
@@ -63,14 +65,21 @@ export interface Exports {
   ): void;
   softmax_forward(rowPtr: number, e: number, H: number, alpha: number, i0: number, i1: number): void;
   softmax_backward(rowPtr: number, alpha: number, dAlpha: number, H: number, dE: number, i0: number, i1: number): void;
-  gemm(a: number, sam: number, sak: number, b: number, c: number, K: number, N: number, m0: number, m1: number): void;
+  gemm_pack_b(b: number, sbk: number, sbn: number, sbb: number, K: number, N: number, bp: number, p0: number, p1: number): void;
+  gemm(
+    a: number, sam: number, sak: number, sab: number, bp: number, bBatched: number, c: number, M: number, K: number, N: number,
+    bias: number, act: number, alpha: number, prelu: number, u0: number, u1: number, j0: number, j1: number,
+  ): void;
+  gemm_unpad(c: number, batch: number, M: number, N: number): void;
+  column_sum(x: number, R: number, C: number, out: number, n0: number, n1: number): void;
+  row_sum(x: number, C: number, out: number, r0: number, r1: number): void;
   dropout(x: number, key: number, seed: number, threshold: number, scale: number, out: number, i0: number, i1: number): void;
 }
 
 /** The kernels a job can name (by index in the control block). */
 export const KERNELS = [
   'sparse_matmul', 'sparse_matmul_grad', 'score_forward', 'score_backward',
-  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm', 'dropout',
+  'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm_pack_b', 'gemm', 'dropout', 'column_sum', 'row_sum',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 
@@ -457,8 +466,12 @@ class Frame {
   readonly ptr: number[] = [];
   private constructor(readonly inst: Instance, private readonly arrays: (Arr | null)[]) {}
 
-  /** Lays the arrays out 16-byte aligned, grows the memory, copies them in; null if it cannot grow. */
-  static open(arrays: (Arr | null)[]): Frame | null {
+  /**
+   * Lays the arrays out 16-byte aligned, then `reserve` blocks of that many bytes (not copied in:
+   * scratch and outputs a kernel overwrites; their pointers follow the arrays' in `ptr`), grows
+   * the memory, copies the arrays in; null if it cannot grow.
+   */
+  static open(arrays: (Arr | null)[], reserve: number[] = []): Frame | null {
     const m = compiled();
     if (m === null) return null;
     let top = 16;
@@ -466,6 +479,10 @@ class Frame {
     for (const a of arrays) {
       ptr.push(a ? top : 0);
       if (a) top += (a.byteLength + 15) & ~15;
+    }
+    for (const bytes of reserve) {
+      ptr.push(top);
+      top += (bytes + 15) & ~15;
     }
     const pages = Math.ceil(top / PAGE);
     if (pages > MAX_PAGES) return null;
@@ -493,14 +510,16 @@ class Frame {
     return this.inst.exports.in_range(this.ptr[k], n ?? a.length, hi) === 1;
   }
 
-  /** Copies the given arrays back out and releases a memory that grew too big to keep. */
-  close(outputs: number[]): void {
+  /** Copies the given arrays back out (and `into`: the first floats of block ptr[k] into an
+   * array) and releases a memory that grew too big to keep. */
+  close(outputs: number[], into: [number, F32][] = []): void {
     runs++;
     const buf = this.inst.memory.buffer;
     for (const k of outputs) {
       const a = this.arrays[k];
       if (a) a.set(new Float32Array(buf, this.ptr[k], a.length));
     }
+    for (const [k, a] of into) a.set(new Float32Array(buf, this.ptr[k], a.length));
     if (buf.byteLength > KEEP_BYTES) dropMemory();
   }
 
@@ -566,7 +585,8 @@ function scoreForwardSimd(
   const inputs: Arr[] = [g.csrSrc, g.csrDst, xl, xr, att];
   if (ep !== null) inputs.push(ep);
   if (!disjoint([e], inputs)) return false;
-  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep, e]);
+  // e[0 .. E H) is overwritten, not accumulated into: reserved, not copied in.
+  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep], [E * H * 4]);
   if (f === null) return false;
   if (!f.inRange(0, rows(xl.length, HC)) || !f.inRange(1, rows(xr.length, HC), E)) {
     f.abandon();
@@ -575,7 +595,7 @@ function scoreForwardSimd(
   const [pSrc, pDst, pXl, pXr, pAtt, pEp, pE] = f.ptr;
   const tasks = evenSplit(E, taskCount(E * HC, E));
   run('score_forward', [pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, H, C, slope, pE], tasks);
-  f.close([6]);
+  f.close([], [[6, e.subarray(0, E * H)]]);
   return true;
 }
 
@@ -618,7 +638,10 @@ function scoreBackwardSimd(
   run('score_backward', [
     pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, pDE, H, C, slope,
     pDxl, pDxr, pDAtt, pDEp, dEp !== null ? 1 : 0, E,
-  ], headChannelSplit(H, C, taskCount(E * HC, H * Math.ceil(C / 4), 2)));
+  // One task per thread: every task walks all E edges and gathers its heads' share of two rows
+  // per edge, so more tasks than threads only multiply the cache misses (measured: at 10^6 edges
+  // and 8 x 8 channels, four tasks on two threads took 1.5x one thread's time; two took 0.75x).
+  ], headChannelSplit(H, C, taskCount(E * HC, H * Math.ceil(C / 4), 1)));
   f.close([7, 8, 9, 10]);
   return true;
 }
@@ -662,16 +685,17 @@ function aggregateBackwardSimd(
   if (E === 0 || !isCount(H) || !isCount(C) || !simdEnabled()) return false;
   if (g.csrDst.length < E || alpha.length < E * H || dAlpha.length < E * H) return false;
   if (!disjoint([dAlpha, dxl], [g.csrSrc, g.csrDst, alpha, xl, dOut])) return false;
-  const f = Frame.open([g.csrSrc, g.csrDst, alpha, xl, dOut, dAlpha, dxl]);
+  // dAlpha[0 .. E H) is overwritten (every head's task stores its heads): reserved, not copied in.
+  const f = Frame.open([g.csrSrc, g.csrDst, alpha, xl, dOut, dxl], [E * H * 4]);
   if (f === null) return false;
   if (!f.inRange(0, rows(Math.min(xl.length, dxl.length), HC)) || !f.inRange(1, rows(dOut.length, HC), E)) {
     f.abandon();
     return false;
   }
-  const [pSrc, pDst, pAlpha, pXl, pDOut, pDAlpha, pDxl] = f.ptr;
+  const [pSrc, pDst, pAlpha, pXl, pDOut, pDxl, pDAlpha] = f.ptr;
   // dxl's rows are scattered to: split the heads (dAlpha[p, h] needs all of a head's channels).
   run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount(E * HC, H, 1)));
-  f.close([5, 6]);
+  f.close([5], [[6, dAlpha.subarray(0, E * H)]]);
   return true;
 }
 
@@ -723,21 +747,148 @@ function softmaxBackwardSimd(rowPtr: I32, alpha: F32, dAlpha: F32, H: number, dE
   return true;
 }
 
+/** gemm's epilogue activations, numbered as tfjs-backend-wasm's FusableActivation. */
+export const GEMM_ACTIVATIONS = { linear: 0, relu: 1, relu6: 2, prelu: 3, leakyrelu: 4, sigmoid: 5, elu: 6 } as const;
+export type GemmActivation = keyof typeof GEMM_ACTIVATIONS;
+
+/** One (batched) dense product out = act(A B + bias), TF.js's BatchMatMul / _FusedMatMul. */
+export interface DenseProduct {
+  /** A: batchA blocks of [M, K], or of [K, M] when transA. */
+  a: F32;
+  transA: boolean;
+  /** B: batchB blocks of [K, N], or of [N, K] when transB. */
+  b: F32;
+  transB: boolean;
+  M: number;
+  K: number;
+  N: number;
+  /** Batch counts: each 1 (broadcast to every batch) or the output's batch count. */
+  batchA: number;
+  batchB: number;
+  /** Added to every row: N floats, or 1 for all columns. */
+  bias?: F32 | null;
+  activation?: GemmActivation;
+  /** PReLU's weights (activation 'prelu'): N floats, or 1. */
+  prelu?: F32 | null;
+  /** LeakyReLU's slope (activation 'leakyrelu'). */
+  leakyreluAlpha?: number;
+}
+
 /**
- * out [M, N] = A B with B [K, N] row-major and A [M, K] (or, transA, A stored as [K, M]): the
- * dense products x W and x^T dy, split by rows of out. Not registered as TF.js's MatMul (measured
- * slower than XNNPACK's single thread on two threads here, see the README); kept with its test so
- * the measurement can be repeated. Returns false (nothing written) when the SIMD module is off.
+ * out = act(A B + bias) for a DenseProduct, out [batch, M, N], on the kernels' threads (the
+ * gemm of gat-kernels.ts: B packed into panels of 8 columns by gemm_pack_b, then 4 x 8 tiles of
+ * out, k in cache-sized chunks; see there). Every element of out is computed by one task and sums
+ * its K terms in k order from 0, one f32 multiply and one f32 add each, so the result is the same
+ * to the bit for any thread count (and any task split). Returns false (nothing written) when the
+ * SIMD module is off, the shapes do not fit the arrays, out overlaps an input, or the memory
+ * cannot grow; the caller then runs another product (TF.js's own).
+ */
+export function denseProduct(p: DenseProduct, out: F32): boolean {
+  const { M, K, N } = p;
+  const batch = Math.max(p.batchA, p.batchB);
+  if (!productFits(p, out) || !simdEnabled()) return false;
+  if (batch * M * N === 0) return true;
+  const Mp = Math.ceil(M / 4) * 4, NP = Math.ceil(N / 8), Np = NP * 8;
+  const bBatches = p.batchB === batch ? batch : 1;
+  // A is followed by B, the padded vectors and the reserved blocks, so the 12 bytes a tile past
+  // row M of a transposed A reads past A's end stay inside the frame.
+  const f = Frame.open([p.a, p.b, padded(p.bias, Np), padded(p.prelu, Np)], [bBatches * NP * K * 32, batch * Mp * Np * 4]);
+  if (f === null) return false;
+  const [pA, pB, pBias, pPrelu, pPacked, pC] = f.ptr;
+  run('gemm_pack_b', [pB, p.transB ? 1 : N, p.transB ? K : 1, K * N, K, N, pPacked],
+    evenSplit(bBatches * NP, taskCount(bBatches * K * Np, bBatches * NP, 1)));
+  const act = GEMM_ACTIVATIONS[p.activation ?? 'linear'];
+  run('gemm', [
+    pA, p.transA ? 1 : K, p.transA ? M : 1, p.batchA === batch ? M * K : 0, pPacked, bBatches > 1 ? 1 : 0, pC,
+    M, K, N, pBias, act, p.leakyreluAlpha ?? 0, act === GEMM_ACTIVATIONS.prelu ? pPrelu : 0,
+  ], gemmTasks(batch * (Mp / 4), NP, (batch * M * K * N) / GEMM_MACS_PER_WORK));
+  if (Np !== N || (Mp !== M && batch > 1)) f.inst.exports.gemm_unpad(pC, batch, M, N);
+  f.close([], [[5, out.length === batch * M * N ? out : out.subarray(0, batch * M * N)]]);
+  return true;
+}
+
+/** gemm's multiply-adds per unit of the split threshold's work: the threshold counts scalar
+ * multiply-adds of the stage kernels (a few ns each); gemm's run about 8 to the ns. */
+const GEMM_MACS_PER_WORK = 8;
+
+/** Whether a DenseProduct's counts are whole, its arrays hold them and out overlaps no input. */
+function productFits(p: DenseProduct, out: F32): boolean {
+  const { M, K, N, batchA, batchB } = p;
+  const batch = Math.max(batchA, batchB);
+  if (![M, K, N, batchA, batchB].every(isCount) || !Object.hasOwn(GEMM_ACTIVATIONS, p.activation ?? 'linear')) return false;
+  if ((batchA !== 1 && batchA !== batch) || (batchB !== 1 && batchB !== batch)) return false;
+  if (p.a.length < batchA * M * K || p.b.length < batchB * K * N || out.length < batch * M * N) return false;
+  const vec = (v: F32 | null | undefined) => !v || v.length === N || v.length === 1;
+  if (!vec(p.bias) || !vec(p.prelu) || (p.activation === 'prelu' && !p.prelu)) return false;
+  if (batch * M * K * N > Number.MAX_SAFE_INTEGER) return false;
+  const inputs: Arr[] = [p.a, p.b];
+  if (p.bias) inputs.push(p.bias);
+  if (p.prelu) inputs.push(p.prelu);
+  return disjoint([out], inputs);
+}
+
+/** A per-column vector of N or 1 floats as Np floats (zero past N), or null. */
+function padded(v: F32 | null | undefined, Np: number): F32 | null {
+  if (!v) return null;
+  const out = new Float32Array(Np);
+  if (v.length === 1) out.fill(v[0], 0, Np);
+  else out.set(v);
+  return out;
+}
+
+/**
+ * gemm's tasks: `units` 4-row units (all batches) by NP 8-column panels cut into a grid. A task
+ * reads its rows of A and its columns of B once per k chunk, so of the grids with about the
+ * wanted number of tasks this takes the one with the least reading per multiply-add,
+ * 1 / rows + 1 / columns per task: row strips for a tall A (x W), squarer blocks for a short
+ * one (x^T dy, where B is the long operand).
+ */
+function gemmTasks(units: number, NP: number, work: number): number[][] {
+  const want = taskCount(work, units * NP, 2);
+  let best = [Math.min(units, want), 1], bestCost = Infinity;
+  for (let gc = 1; gc <= Math.min(NP, want); gc++) {
+    const gr = Math.min(units, Math.ceil(want / gc));
+    const cost = 1 / (Math.ceil(units / gr) * 4) + 1 / (Math.ceil(NP / gc) * 8);
+    if (cost < bestCost - 1e-12) [best, bestCost] = [[gr, gc], cost];
+  }
+  const tasks: number[][] = [];
+  for (const [u0, u1] of evenSplit(units, best[0])) {
+    for (const [j0, j1] of evenSplit(NP, best[1])) tasks.push([u0, u1, j0, j1]);
+  }
+  return tasks;
+}
+
+/**
+ * out [M, N] = A B, A [M, K] (or, transA, stored as [K, M]), B [K, N]: denseProduct of one
+ * batch (x W, x^T dy, dy W^T). Returns false (nothing written) when the SIMD module is off.
  */
 export function denseMatMul(a: F32, M: number, K: number, transA: boolean, b: F32, N: number, out: F32): boolean {
-  if (!simdEnabled() || M === 0 || N === 0 || a.length < M * K || b.length < K * N || out.length < M * N) return false;
-  if (!disjoint([out], [a, b])) return false;
-  const f = Frame.open([a, b, out]);
+  return denseProduct({ a, transA, b, transB: false, M, K, N, batchA: 1, batchB: 1 }, out);
+}
+
+/**
+ * Sums of x viewed as [R, C]: over its rows (byRows: out [C], the sum over leading axes) or over
+ * its columns (out [R], over trailing axes), each element's terms added one at a time in index
+ * order from 0, as tfjs-backend-wasm's Sum loop does, so the bits are the stock kernel's for any
+ * thread count. Threads split the columns (by rows) or the rows. Returns false (nothing written)
+ * when the SIMD module is off or the arrays do not fit.
+ */
+export function sumAxes(x: F32, R: number, C: number, byRows: boolean, out: F32): boolean {
+  if (!isCount(R) || !isCount(C) || x.length < R * C || out.length < (byRows ? C : R) || !simdEnabled()) return false;
+  if (!disjoint([out], [x])) return false;
+  const n = byRows ? C : R;
+  if (n === 0) return true;
+  const f = Frame.open([x], [n * 4]);
   if (f === null) return false;
-  const [pA, pB, pOut] = f.ptr;
-  const tasks = evenSplit(Math.ceil(M / 4), taskCount(M * K * N, Math.ceil(M / 4), 2)).map(([x, y]) => [x * 4, Math.min(y * 4, M), 0, 0]);
-  run('gemm', [pA, transA ? 1 : K, transA ? M : 1, pB, pOut, K, N], tasks);
-  f.close([2]);
+  const [pX, pOut] = f.ptr;
+  if (byRows) {
+    // Blocks of four columns (the vector loop), the last task taking the tail.
+    const blocks = Math.ceil(C / 4);
+    run('column_sum', [pX, R, C, pOut], evenSplit(blocks, taskCount(R * C, blocks, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, C), 0, 0]));
+  } else {
+    run('row_sum', [pX, C, pOut], evenSplit(R, taskCount(R * C, R, 1)));
+  }
+  f.close([], [[1, out.length === n ? out : out.subarray(0, n)]]);
   return true;
 }
 
@@ -750,12 +901,13 @@ export function denseMatMul(a: F32, M: number, K: number, transA: boolean, b: F3
 export function dropout(x: F32, key: number, seed: number, threshold: number, scale: number, out: F32): boolean {
   const n = x.length;
   if (n === 0 || out.length < n || !simdEnabled() || !disjoint([out], [x])) return false;
-  const f = Frame.open([x, out]);
+  // out is overwritten: reserved, not copied in.
+  const f = Frame.open([x], [n * 4]);
   if (f === null) return false;
   const [pX, pOut] = f.ptr;
   // Tasks of whole multiples of 4 elements (the vector loop; the last task takes the tail).
   const tasks = evenSplit(Math.ceil(n / 4), taskCount(n * 8, Math.ceil(n / 4))).map(([a, b]) => [a * 4, Math.min(b * 4, n), 0, 0]);
   run('dropout', [pX, key | 0, seed | 0, threshold, scale, pOut], tasks);
-  f.close([1]);
+  f.close([], [[1, out.subarray(0, n)]]);
   return true;
 }

@@ -1,11 +1,15 @@
 /** Registers this project's kernels, and the fast segment sum and gather (wasm has no segment sum
- * at all), on the wasm backend. The loops run over views of the wasm heap. */
+ * at all), on the wasm backend. The loops run over views of the wasm heap. The dense products
+ * (BatchMatMul, _FusedMatMul) run on the threaded SIMD GEMM (./matmul.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { declareMatMulTraits } from '../matmul-traits.js';
 import { checkGatKernels } from '../register-kernel.js';
+import { simdEnabled } from '../simd/index.js';
 import { registerGatTypedArrayKernel, registerTypedArrayKernel } from '../typed-array-kernel.js';
 import { GAT_TYPED_ARRAY_KERNELS, STOCK_TYPED_ARRAY_KERNELS } from '../typed-array-specs.js';
+import { registerWasmMatMul } from './matmul.js';
+import { threadedSum } from './sum.js';
 
 interface WasmData {
   dataIdMap: { get(id: object): { refCount: number } | undefined };
@@ -55,11 +59,14 @@ export function registerWasmKernels(): void {
   const sum = tf.getKernel('Sum', 'wasm');
   if (sum && !(sum as { gatv2?: boolean }).gatv2) {
     tf.unregisterKernel('Sum', 'wasm');
-    tf.registerKernel({ ...sum, kernelFunc: zeroForEmptySum(sum.kernelFunc), gatv2: true } as tf.KernelConfig);
+    tf.registerKernel({ ...sum, kernelFunc: threadedSum(zeroForEmptySum(sum.kernelFunc)), gatv2: true } as tf.KernelConfig);
   }
-  // XNNPACK leaves its fast path for a matmul with transposeA or transposeB set (about 12x slower,
-  // docs/platform-notes.md): the projections' gradients transpose first. A fused matmul's bias
-  // must be a vector here.
-  declareMatMulTraits('wasm', { explicitTransposes: true, matrixBias: false });
+  registerWasmMatMul();
+  // Our GEMM reads a transposed operand in place (same bits as after a transpose: the same terms
+  // in the same order), so the projections' gradients need not materialise one. The stock kernel,
+  // which runs when the SIMD module is off, is XNNPACK, which leaves its fast path for a matmul
+  // with transposeA or transposeB set (about 12x slower, docs/platform-notes.md): then the
+  // gradients transpose first. A fused matmul's bias must be a vector here.
+  declareMatMulTraits('wasm', { explicitTransposes: !simdEnabled(), matrixBias: false });
   checkGatKernels('wasm');
 }

@@ -470,71 +470,290 @@ export function softmax_backward(rowPtr: usize, alpha: usize, dAlpha: usize, H: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dense product (measured against TF.js's matmul; see kernels/simd/index.ts denseMatMul).
+// Dense product C = act(A B + bias): TF.js's MatMul and _FusedMatMul on wasm (kernels/wasm/matmul.ts
+// registers them; kernels/simd/index.ts denseMatMul lays out the memory and splits the work).
+//
+// The scheme is BLIS's (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly Instantiating
+// BLAS Functionality", ACM TOMS 41(3), 2015): B is packed once per call into panels of 8 columns
+// (gemm_pack_b); a task walks its part of C in 4 x 8 tiles whose 8 accumulators stay in registers
+// (V8 has 15 vector registers to allocate: 8 accumulators, 2 of B and the splats of A fit, a 4 x 16
+// tile spilled), with k cut into chunks of KC so that a chunk of the panels stays in the L2 cache
+// while MCU tiles of A rows pass over it, and one panel's chunk stays in L1.
+//
+// Bits: every element of C is summed in k order, c = ((0 + a0 b0) + a1 b1) + ..., one f32 multiply
+// and one f32 add per term (no fused multiply-add), whichever tile, chunk or task reaches it: a chunk
+// after the first resumes from the value the previous one stored, and a lane of f32x4.add/mul is
+// the same IEEE operation as f32.add/mul. So the result does not depend on KC, MCU, the tiling or
+// how tasks split C, hence not on the thread count.
+//
+// Padding: C is laid out [batch, Mp, Np] with Mp = M rounded up to 4 and Np = N rounded up to 8, and
+// packed panels are zero beyond N, so every tile is whole; rows and columns past M and N hold
+// garbage that gemm_unpad (or the loader's copy) leaves behind. A tile past row M reads A's last
+// row again (row-major A) or the 12 bytes after a row of A^T (transposed A: the loader leaves a
+// guard after A).
+
+/** k chunk: a chunk of B's panels (KC x Np floats) is meant for the L2 cache. */
+const KC = 256;
+/** 4-row tiles of A per block: MCU x 4 rows x KC floats of A pass over one panel's chunk in L1. */
+const MCU = 16;
+
+/** Activations, numbered as tfjs-backend-wasm's FusableActivation (kernels/types.ts). */
+const ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_PRELU = 3, ACT_LEAKY = 4, ACT_SIGMOID = 5, ACT_ELU = 6;
+
+/** Rows of B packed per pass over a task's panels (see gemm_pack_b). */
+const PACK_ROWS = 64;
 
 /**
- * c[m, :] = sum_k a[m, k] b[k, :] for rows m0..m1-1 of c [M, N], with b [K, N] row-major and a
- * read through strides (a[m, k] at a + 4 (m sam + k sak)), so a transposed a (x^T dy) costs
- * nothing. Four rows by 16 columns of c stay in registers while k runs from 0 to K - 1, so every
- * element sums its terms in k order whatever the tiling or the thread split. c is overwritten.
+ * Packs B for gemm: panel p (batch p / NP, columns 8 (p % NP) .. + 7, NP = ceil(N / 8)) becomes
+ * K rows of 8 floats at bp + 32 K p, zero past column N. b[k, n] of batch t is read at
+ * b + 4 (t sbb + k sbk + n sbn): sbn = 1 for B as stored, sbk = 1 for a transposed B. Panels
+ * p0..p1-1 (threads split the panels). PACK_ROWS rows at a time go to every panel of the range,
+ * so that reads and writes both stay within a few pages (panel by panel, a long B was read one
+ * row per page).
  */
-export function gemm(a: usize, sam: i32, sak: i32, b: usize, c: usize, K: i32, N: i32, m0: i32, m1: i32): void {
-  const rowB = <usize>N << 2, n16 = <usize>(N & ~15) << 2, n4 = <usize>(N & ~3) << 2;
-  const amB = <usize>sam << 2, akB = <usize>sak << 2;
-  let m = m0;
-  for (; m + 4 <= m1; m += 4) {
-    const a0 = a + <usize>m * amB;
-    const c0 = c + <usize>m * rowB;
-    let nb: usize = 0;
-    for (; nb < n16; nb += 64) {
-      let r00 = f32x4.splat(0), r01 = f32x4.splat(0), r02 = f32x4.splat(0), r03 = f32x4.splat(0);
-      let r10 = f32x4.splat(0), r11 = f32x4.splat(0), r12 = f32x4.splat(0), r13 = f32x4.splat(0);
-      let r20 = f32x4.splat(0), r21 = f32x4.splat(0), r22 = f32x4.splat(0), r23 = f32x4.splat(0);
-      let r30 = f32x4.splat(0), r31 = f32x4.splat(0), r32 = f32x4.splat(0), r33 = f32x4.splat(0);
-      let ap = a0, bp = b + nb;
-      for (let k = 0; k < K; k++, ap += akB, bp += rowB) {
-        const b0 = v128.load(bp, 0), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
-        let s = v128.load32_splat(ap);
-        r00 = f32x4.add(r00, f32x4.mul(s, b0)); r01 = f32x4.add(r01, f32x4.mul(s, b1));
-        r02 = f32x4.add(r02, f32x4.mul(s, b2)); r03 = f32x4.add(r03, f32x4.mul(s, b3));
-        s = v128.load32_splat(ap + amB);
-        r10 = f32x4.add(r10, f32x4.mul(s, b0)); r11 = f32x4.add(r11, f32x4.mul(s, b1));
-        r12 = f32x4.add(r12, f32x4.mul(s, b2)); r13 = f32x4.add(r13, f32x4.mul(s, b3));
-        s = v128.load32_splat(ap + 2 * amB);
-        r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
-        r22 = f32x4.add(r22, f32x4.mul(s, b2)); r23 = f32x4.add(r23, f32x4.mul(s, b3));
-        s = v128.load32_splat(ap + 3 * amB);
-        r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
-        r32 = f32x4.add(r32, f32x4.mul(s, b2)); r33 = f32x4.add(r33, f32x4.mul(s, b3));
-      }
-      const cp = c0 + nb;
-      v128.store(cp, r00, 0); v128.store(cp, r01, 16); v128.store(cp, r02, 32); v128.store(cp, r03, 48);
-      v128.store(cp + rowB, r10, 0); v128.store(cp + rowB, r11, 16); v128.store(cp + rowB, r12, 32); v128.store(cp + rowB, r13, 48);
-      v128.store(cp + 2 * rowB, r20, 0); v128.store(cp + 2 * rowB, r21, 16); v128.store(cp + 2 * rowB, r22, 32); v128.store(cp + 2 * rowB, r23, 48);
-      v128.store(cp + 3 * rowB, r30, 0); v128.store(cp + 3 * rowB, r31, 16); v128.store(cp + 3 * rowB, r32, 32); v128.store(cp + 3 * rowB, r33, 48);
+export function gemm_pack_b(b: usize, sbk: i32, sbn: i32, sbb: i32, K: i32, N: i32, bp: usize, p0: i32, p1: i32): void {
+  const NP = (N + 7) >> 3;
+  for (let k0 = 0; k0 < K; k0 += PACK_ROWS) {
+    const k1 = min(K, k0 + PACK_ROWS);
+    for (let p = p0; p < p1; p++) {
+      const t = p / NP, n0 = (p - t * NP) << 3;
+      const src = b + ((<usize>t * <usize>sbb + <usize>k0 * <usize>sbk + <usize>n0 * <usize>sbn) << 2);
+      packRows(src, sbk, sbn, min(8, N - n0), k1 - k0, bp + <usize>p * (<usize>K << 5) + (<usize>k0 << 5));
     }
-    gemmColumns(a0, amB, akB, b, c0, rowB, K, nb, n4, 4);
   }
-  for (; m < m1; m++) gemmColumns(a + <usize>m * amB, amB, akB, b, c + <usize>m * rowB, rowB, K, 0, n4, 1);
 }
 
-/** gemm's remaining columns from byte nb of `rows` rows: four at a time up to n4, then one. */
-@inline function gemmColumns(a0: usize, amB: usize, akB: usize, b: usize, c0: usize, rowB: usize, K: i32, nb: usize, n4: usize, rows: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const ar = a0 + <usize>r * amB, cr = c0 + <usize>r * rowB;
-    let n = nb;
-    for (; n < n4; n += 16) {
-      let acc = f32x4.splat(0);
-      let ap = ar, bp = b + n;
-      for (let k = 0; k < K; k++, ap += akB, bp += rowB) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(ap), v128.load(bp)));
-      v128.store(cr + n, acc);
+/** kn rows of one panel: 8 floats each (nv of them from B, then zeros) from src to dst. */
+@inline function packRows(src: usize, sbk: i32, sbn: i32, nv: i32, kn: i32, dst: usize): void {
+  const kB = <usize>sbk << 2, nB = <usize>sbn << 2;
+  if (sbn == 1 && nv == 8) {
+    for (let k = 0; k < kn; k++, src += kB, dst += 32) {
+      v128.store(dst, v128.load(src), 0);
+      v128.store(dst, v128.load(src, 16), 16);
     }
-    for (; n < rowB; n += 4) {
-      let s: f32 = 0;
-      let ap = ar, bp = b + n;
-      for (let k = 0; k < K; k++, ap += akB, bp += rowB) s += load<f32>(ap) * load<f32>(bp);
-      store<f32>(cr + n, s);
+    return;
+  }
+  for (let k = 0; k < kn; k++, src += kB, dst += 32) {
+    for (let n = 0; n < 8; n++) store<f32>(dst + (<usize>n << 2), n < nv ? load<f32>(src + <usize>n * nB) : 0);
+  }
+}
+
+/**
+ * C tiles (A B)[4 u .., 8 j ..] for units u0..u1-1 (unit u: rows 4 (u % MU) .. + 3 of batch u / MU,
+ * MU = ceil(M / 4)) and panels j0..j1-1, then the epilogue on them: c = act(c + bias[n]) (bias 0:
+ * none; prelu: the per-column PReLU weights; alpha: LeakyReLU's slope). a[m, k] of batch t at
+ * a + 4 (t sab + m sam + k sak) with sak = 1 (A as stored) or sam = 1 (A transposed); bp: the
+ * packed panels, one set per batch when bBatched, else one set for all; c: [batch, Mp, Np].
+ * K = 0 stores zeros (then the epilogue), as a product over an empty sum must.
+ */
+export function gemm(
+  a: usize, sam: i32, sak: i32, sab: i32, bp: usize, bBatched: i32, c: usize, M: i32, K: i32, N: i32,
+  bias: usize, act: i32, alpha: f32, prelu: usize, u0: i32, u1: i32, j0: i32, j1: i32,
+): void {
+  const MU = (M + 3) >> 2, NP = (N + 7) >> 3;
+  const Np = NP << 3, batchB = <usize>(MU << 2) * <usize>Np << 2;
+  for (let u = u0; u < u1;) {
+    const t = u / MU, uEnd = min(u1, (t + 1) * MU);
+    const ct = c + <usize>t * batchB;
+    gemmBlock(
+      a + ((<usize>t * <usize>sab) << 2), sam, sak, bp + (bBatched ? <usize>t * <usize>NP * (<usize>K << 5) : 0),
+      ct, M, K, Np, u - t * MU, uEnd - t * MU, j0, j1, bias, act, alpha, prelu,
+    );
+    u = uEnd;
+  }
+}
+
+/**
+ * gemm for one batch: 4-row units mu0..mu1-1, panels j0..j1-1, k in chunks of KC; after the last
+ * chunk each block of MCU units gets the epilogue while it is still in L2 (a pass over C after
+ * all blocks read it back from memory; one call per tile cost more than the epilogue itself).
+ */
+function gemmBlock(
+  a: usize, sam: i32, sak: i32, bp: usize, c: usize, M: i32, K: i32, Np: i32, mu0: i32, mu1: i32, j0: i32, j1: i32,
+  bias: usize, act: i32, alpha: f32, prelu: usize,
+): void {
+  const cRowB = <usize>Np << 2, panelB = <usize>K << 5;
+  const amB = <usize>sam << 2, akB = <usize>sak << 2;
+  const epilogue = bias != 0 || act != ACT_LINEAR;
+  let k0 = 0;
+  do {
+    const kn = min(KC, K - k0), first = k0 == 0, last = k0 + KC >= K;
+    for (let mb = mu0; mb < mu1; mb += MCU) {
+      const mbEnd = min(mu1, mb + MCU);
+      for (let j = j0; j < j1; j++) {
+        const bq = bp + <usize>j * panelB + (<usize>k0 << 5);
+        for (let mu = mb; mu < mbEnd; mu++) {
+          const m = mu << 2;
+          const ap = a + <usize>m * amB + <usize>k0 * akB, cp = c + <usize>m * cRowB + (<usize>j << 5);
+          if (sak == 1) tileRowA(ap, amB, M - m, bq, cp, cRowB, kn, first);
+          else tileColA(ap, akB, bq, cp, cRowB, kn, first);
+        }
+      }
+      if (last && epilogue) gemmEpilogue(c, Np, bias, act, alpha, prelu, mb << 2, mbEnd << 2, j0 << 3, j1 << 3);
     }
+    k0 += KC;
+  } while (k0 < K);
+}
+
+/**
+ * One 4 x 8 tile of C (row stride cRowB bytes) = (first ? 0 : C) + sum over kn k, in order, of
+ * a[i, k] bq[k, 0..7], A's rows contiguous in k: row i at a + i amB (rows from mr on read row 0
+ * again: they are padding).
+ */
+@inline function tileRowA(a: usize, amB: usize, mr: i32, bq: usize, c: usize, cRowB: usize, kn: i32, first: bool): void {
+  let p0 = a, p1 = a + (mr > 1 ? amB : 0), p2 = a + (mr > 2 ? 2 * amB : 0), p3 = a + (mr > 3 ? 3 * amB : 0);
+  let r00 = f32x4.splat(0), r01 = r00, r10 = r00, r11 = r00, r20 = r00, r21 = r00, r30 = r00, r31 = r00;
+  if (!first) {
+    r00 = v128.load(c, 0); r01 = v128.load(c, 16);
+    r10 = v128.load(c + cRowB, 0); r11 = v128.load(c + cRowB, 16);
+    r20 = v128.load(c + 2 * cRowB, 0); r21 = v128.load(c + 2 * cRowB, 16);
+    r30 = v128.load(c + 3 * cRowB, 0); r31 = v128.load(c + 3 * cRowB, 16);
+  }
+  let b0: v128, b1: v128, s: v128;
+  for (let k = 0; k < kn; k++, p0 += 4, p1 += 4, p2 += 4, p3 += 4, bq += 32) {
+    b0 = v128.load(bq, 0); b1 = v128.load(bq, 16);
+    s = v128.load32_splat(p0, 0); r00 = f32x4.add(r00, f32x4.mul(s, b0)); r01 = f32x4.add(r01, f32x4.mul(s, b1));
+    s = v128.load32_splat(p1, 0); r10 = f32x4.add(r10, f32x4.mul(s, b0)); r11 = f32x4.add(r11, f32x4.mul(s, b1));
+    s = v128.load32_splat(p2, 0); r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
+    s = v128.load32_splat(p3, 0); r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
+  }
+  v128.store(c, r00, 0); v128.store(c, r01, 16);
+  v128.store(c + cRowB, r10, 0); v128.store(c + cRowB, r11, 16);
+  v128.store(c + 2 * cRowB, r20, 0); v128.store(c + 2 * cRowB, r21, 16);
+  v128.store(c + 3 * cRowB, r30, 0); v128.store(c + 3 * cRowB, r31, 16);
+}
+
+/**
+ * tileRowA for a transposed A: a[i, k] at a + 4 i + k akB, so the four rows of one k are adjacent
+ * (rows past M read past the row of A^T: padding, and the loader's guard after A).
+ */
+@inline function tileColA(a: usize, akB: usize, bq: usize, c: usize, cRowB: usize, kn: i32, first: bool): void {
+  let r00 = f32x4.splat(0), r01 = r00, r10 = r00, r11 = r00, r20 = r00, r21 = r00, r30 = r00, r31 = r00;
+  if (!first) {
+    r00 = v128.load(c, 0); r01 = v128.load(c, 16);
+    r10 = v128.load(c + cRowB, 0); r11 = v128.load(c + cRowB, 16);
+    r20 = v128.load(c + 2 * cRowB, 0); r21 = v128.load(c + 2 * cRowB, 16);
+    r30 = v128.load(c + 3 * cRowB, 0); r31 = v128.load(c + 3 * cRowB, 16);
+  }
+  let b0: v128, b1: v128, s: v128;
+  for (let k = 0; k < kn; k++, a += akB, bq += 32) {
+    b0 = v128.load(bq, 0); b1 = v128.load(bq, 16);
+    s = v128.load32_splat(a, 0); r00 = f32x4.add(r00, f32x4.mul(s, b0)); r01 = f32x4.add(r01, f32x4.mul(s, b1));
+    s = v128.load32_splat(a, 4); r10 = f32x4.add(r10, f32x4.mul(s, b0)); r11 = f32x4.add(r11, f32x4.mul(s, b1));
+    s = v128.load32_splat(a, 8); r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
+    s = v128.load32_splat(a, 12); r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
+  }
+  v128.store(c, r00, 0); v128.store(c, r01, 16);
+  v128.store(c + cRowB, r10, 0); v128.store(c + cRowB, r11, 16);
+  v128.store(c + 2 * cRowB, r20, 0); v128.store(c + 2 * cRowB, r21, 16);
+  v128.store(c + 3 * cRowB, r30, 0); v128.store(c + 3 * cRowB, r31, 16);
+}
+
+/**
+ * act(x) on four lanes, as tfjs-backend-cpu computes it: relu max(0, x), relu6 min(max(0, x), 6),
+ * prelu / leakyrelu x < 0 ? w x : x, elu x >= 0 ? x : exp(x) - 1, sigmoid 1 / (1 + exp(-x)); the
+ * last two in float64 (exp2lanes on arguments <= 0: sigmoid as e / (1 + e) with e = exp(-|x|) for
+ * x < 0), rounded once to float32. NaN stays NaN.
+ */
+@inline function activate4(x: v128, act: i32, alpha: v128, w: v128): v128 {
+  const zero = f32x4.splat(0);
+  if (act == ACT_RELU) return f32x4.max(x, zero);
+  if (act == ACT_RELU6) return f32x4.min(f32x4.max(x, zero), f32x4.splat(6));
+  if (act == ACT_PRELU) return v128.bitselect(f32x4.mul(w, x), x, f32x4.lt(x, zero));
+  if (act == ACT_LEAKY) return v128.bitselect(f32x4.mul(alpha, x), x, f32x4.lt(x, zero));
+  if (act != ACT_ELU && act != ACT_SIGMOID) return x;
+  const lo = f64x2.promote_low_f32x4(x), hi = f64x2.promote_low_f32x4(highPair(x));
+  const one = f64x2.splat(1);
+  if (act == ACT_ELU) {
+    const elo = f64x2.sub(exp2lanes(f64x2.min(lo, f64x2.splat(0))), one);
+    const ehi = f64x2.sub(exp2lanes(f64x2.min(hi, f64x2.splat(0))), one);
+    return v128.bitselect(x, demote4(elo, ehi), f32x4.ge(x, zero));
+  }
+  const elo = exp2lanes(f64x2.neg(f64x2.abs(lo))), ehi = exp2lanes(f64x2.neg(f64x2.abs(hi)));
+  const pos = demote4(f64x2.div(one, f64x2.add(one, elo)), f64x2.div(one, f64x2.add(one, ehi)));
+  const neg = demote4(f64x2.div(elo, f64x2.add(one, elo)), f64x2.div(ehi, f64x2.add(one, ehi)));
+  return v128.bitselect(pos, neg, f32x4.ge(x, zero));
+}
+
+/**
+ * c = act(c + bias[n]) on rows m0..m1-1, columns n0..n1-1 (multiples of 4) of C [., Np]. One loop
+ * per activation (epilogueRows inlined with a constant act, so the activation's branches fold
+ * away; with act a variable, every vector went through all of them: 10 ms per arxiv-size call).
+ */
+function gemmEpilogue(c: usize, Np: i32, bias: usize, act: i32, alpha: f32, prelu: usize, m0: i32, m1: i32, n0: i32, n1: i32): void {
+  if (act == ACT_RELU) epilogueRows(c, Np, bias, ACT_RELU, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_RELU6) epilogueRows(c, Np, bias, ACT_RELU6, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_PRELU) epilogueRows(c, Np, bias, ACT_PRELU, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_LEAKY) epilogueRows(c, Np, bias, ACT_LEAKY, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_SIGMOID) epilogueRows(c, Np, bias, ACT_SIGMOID, alpha, prelu, m0, m1, n0, n1);
+  else if (act == ACT_ELU) epilogueRows(c, Np, bias, ACT_ELU, alpha, prelu, m0, m1, n0, n1);
+  else epilogueRows(c, Np, bias, ACT_LINEAR, alpha, prelu, m0, m1, n0, n1);
+}
+
+@inline function epilogueRows(c: usize, Np: i32, bias: usize, act: i32, alpha: f32, prelu: usize, m0: i32, m1: i32, n0: i32, n1: i32): void {
+  const rowB = <usize>Np << 2, alphav = f32x4.splat(alpha), zero = f32x4.splat(0);
+  const b0 = <usize>n0 << 2, b1 = <usize>n1 << 2;
+  for (let m = m0; m < m1; m++) {
+    const row = c + <usize>m * rowB;
+    for (let nb = b0; nb < b1; nb += 16) {
+      let x = v128.load(row + nb);
+      if (bias != 0) x = f32x4.add(x, v128.load(bias + nb));
+      v128.store(row + nb, activate4(x, act, alphav, act == ACT_PRELU ? v128.load(prelu + nb) : zero));
+    }
+  }
+}
+
+/**
+ * Moves the padded product [batch, Mp, Np] to [batch, M, N] in place, row by row from the first,
+ * each row front to back: a float is read before anything is written at or past it (a row's
+ * destination never lies after its source), so no value is overwritten before it moves. Plain
+ * loads and stores: memory.copy on a shared memory is a call into the engine, slow per short row.
+ */
+export function gemm_unpad(c: usize, batch: i32, M: i32, N: i32): void {
+  const Mp = (M + 3) & ~3, Np = (N + 7) & ~7;
+  const rowB = <usize>N << 2, row4 = <usize>(N & ~3) << 2;
+  for (let t = 0; t < batch; t++) {
+    for (let m = 0; m < M; m++) {
+      const src = c + ((<usize>t * <usize>Mp + <usize>m) * <usize>Np << 2);
+      const dst = c + ((<usize>t * <usize>M + <usize>m) * <usize>N << 2);
+      let o: usize = 0;
+      for (; o < row4; o += 16) v128.store(dst + o, v128.load(src + o));
+      for (; o < rowB; o += 4) store<f32>(dst + o, load<f32>(src + o));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sums (TF.js's Sum on wasm, kernels/wasm/sum.ts). Every output element adds its terms one at a
+// time in index order, starting from 0, as the stock kernel's loop does: the same bits as the
+// stock kernel, whatever the split.
+
+/**
+ * out[n] = (((0 + x[0, n]) + x[1, n]) + ...) + x[R - 1, n] for columns n0..n1-1 of x [R, C] (a sum
+ * over leading axes: bias gradients). Rows stream past in order; out's columns stay in L1 and take
+ * four lanes at a time.
+ */
+export function column_sum(x: usize, R: i32, C: i32, out: usize, n0: i32, n1: i32): void {
+  const rowB = <usize>C << 2, b0 = <usize>n0 << 2, b1 = <usize>n1 << 2;
+  const b4 = b0 + (<usize>((n1 - n0) & ~3) << 2);
+  for (let nb = b0; nb < b1; nb += 4) store<f32>(out + nb, 0);
+  let row = x;
+  for (let r = 0; r < R; r++, row += rowB) {
+    let nb = b0;
+    for (; nb < b4; nb += 16) v128.store(out + nb, f32x4.add(v128.load(out + nb), v128.load(row + nb)));
+    for (; nb < b1; nb += 4) store<f32>(out + nb, load<f32>(out + nb) + load<f32>(row + nb));
+  }
+}
+
+/** out[r] = (((0 + x[r, 0]) + x[r, 1]) + ...) + x[r, C - 1] for rows r0..r1-1 of x [R, C] (a sum
+ * over trailing axes). */
+export function row_sum(x: usize, C: i32, out: usize, r0: i32, r1: i32): void {
+  const rowB = <usize>C << 2;
+  for (let r = r0; r < r1; r++) {
+    const row = x + <usize>r * rowB;
+    let s: f32 = 0;
+    for (let cb: usize = 0; cb < rowB; cb += 4) s += load<f32>(row + cb);
+    store<f32>(out + (<usize>r << 2), s);
   }
 }
 
