@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { GatKernelName, KernelAttrs, KernelInputs, KernelOutputs } from './names.js';
 import { registerGatKernel } from './register-kernel.js';
+import { attachWasmHeap } from './wasm/shared-heap.js';
 
 export type TypedArray = Float32Array | Int32Array | Uint8Array;
 
@@ -96,6 +97,7 @@ function wasmKernelFunc(spec: TypedKernelSpec, fallback?: KernelFunc): KernelFun
       return fallback(args);
     }
     const backend = args.backend as unknown as WasmLike;
+    attachWasmHeap(backend);
     const infos = specs.map((s) => backend.makeOutput(s.shape, s.dtype));
     // Views only after every allocation: an allocation may grow the heap and detach them.
     const arrays: Record<string, TypedArray> = {};

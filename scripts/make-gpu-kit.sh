@@ -14,6 +14,8 @@
 #                              relative to import.meta.url, i.e. beside the bundle)
 #   tfjs-backend-wasm*.wasm    tfjs-backend-wasm's binaries: its Emscripten loader looks in
 #                              __dirname, which the bundle's banner sets to the bundle's folder
+#   tfjs-wasm/                 the same three with the SIMD one's memory shared (scripts/build-wasm.mjs;
+#                              kernels/wasm/shared-heap.ts looks for ./tfjs-wasm/ beside the bundle)
 #   package.json, datasets/    a package.json named gatv2 so src/store/load.ts packageRoot() stops
 #                              here, and the built-in datasets beside it
 #   fixtures/pyg-gatv2/        the PyG reference fixtures gradcheck runs
@@ -73,6 +75,8 @@ node_modules/.bin/esbuild src/cli/main.ts --bundle --platform=node --format=esm 
 cp scripts/kit-probe.mjs "$KIT/probe.mjs"
 cp scripts/kit-report.mjs "$KIT/report.mjs"
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$KIT/"
+mkdir -p "$KIT/tfjs-wasm"
+cp dist/kernels/wasm/tfjs-wasm/*.wasm "$KIT/tfjs-wasm/"
 
 say "package.json, datasets, fixtures"
 version=$(node -p "require('./package.json').version")
@@ -152,7 +156,7 @@ dirty=$(git status --porcelain 2>/dev/null | grep -v '^??' | grep -q . && echo '
 } > "$KIT/MANIFEST.txt"
 
 say "size"
-(cd "$KIT" && du -sb gatv2.mjs probe.mjs report.mjs ./*.wasm datasets fixtures node_modules/webgpu node_modules/@tensorflow node/bin/node.xz lib/vulkan lib/glvnd lib/compat debs \
+(cd "$KIT" && du -sb gatv2.mjs probe.mjs report.mjs ./*.wasm tfjs-wasm datasets fixtures node_modules/webgpu node_modules/@tensorflow node/bin/node.xz lib/vulkan lib/glvnd lib/compat debs \
   | awk '{printf "%8.2f MiB  %s\n", $1 / 1048576, $2}')
 total=$(du -sb "$KIT" | cut -f1)
 printf '%8.2f MiB  total (kit/)\n' "$(echo "$total" | awk '{print $1 / 1048576}')"

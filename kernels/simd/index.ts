@@ -6,13 +6,16 @@
  * kernels/simd/assembly/gat-kernels.ts) are several times faster, and a training step on a large
  * graph has enough work per kernel to share it between cores.
  *
- * The module is compiled and instantiated synchronously on first use. It works on its own shared,
- * growable memory: each call copies its inputs and outputs in, runs, and copies the outputs back
- * (about 19 MB in, 2-3 ms, per Cora training step, measured; at the 1/10-ogbn-arxiv size of
- * README "Threads", about 1.2 GB in per step, and with the copies back some 250-280 ms on a
- * 2-core test machine, all on the calling thread, whatever the thread count). Working in place on tfjs-wasm's heap would save
- * that, but that heap's WebAssembly.Memory (reachable as backend.wasm.asm.memory) is not shared,
- * so worker threads could not see it, and this module imports a shared memory.
+ * The module is compiled and instantiated synchronously on first use. It runs on one of two
+ * shared memories:
+ * - tfjs-backend-wasm's heap, when the wasm backend loaded the build's binary whose memory is
+ *   shared (kernels/wasm/shared-heap.ts; useHostHeap): arrays that lie there (tensors' views) are
+ *   read and written in place, and what does not (scratch, JS arrays) goes to one block of its
+ *   allocator for the call. Before this, every call copied its inputs in and its outputs back: at
+ *   the 1/10-ogbn-arxiv size of README "Threads" about 1 GB per training step, some 170 ms on the
+ *   calling thread whatever the thread count (measured).
+ * - its own growable memory otherwise (the cpu backend, plain arrays): each call copies its inputs
+ *   in, runs, and copies the outputs back (about 19 MB in, 2-3 ms, per Cora step on cpu).
  *
  * Threads (`--threads N`, GATV2_THREADS, default os.availableParallelism()): a call with enough
  * work is cut into tasks by the ranges each kernel takes (destination rows, edges, heads or output
@@ -92,17 +95,38 @@ const KEEP_BYTES = 256 * 1024 * 1024;
 /** Largest index bound in_range takes (its bound is an i32 compared unsigned). */
 const NO_BOUND = 0x7fffffff;
 
+/**
+ * tfjs-backend-wasm's heap when its memory is shared (kernels/wasm/shared-heap.ts loads its binary
+ * with the memory flagged shared): the kernels then run on the tensors where they lie, and take
+ * the blocks they need from its allocator.
+ */
+export interface HostHeap {
+  memory: WebAssembly.Memory;
+  malloc(bytes: number): number;
+  free(ptr: number): void;
+}
+
 interface Instance {
   exports: Exports;
   memory: WebAssembly.Memory;
+  /** Which memory this is (the workers keep an instance per number). */
+  epoch: number;
+  /** The host heap this memory is, or null for the module's own memory. */
+  heap: HostHeap | null;
 }
 
 let module: WebAssembly.Module | null | undefined;
-let instance: Instance | null = null;
-/** Which memory `instance` has (workers compare it with theirs). */
-let memoryEpoch = 0;
+/** The module on its own memory (arrays are copied in and out), made on first use. */
+let own: Instance | null = null;
+/** The module on the host heap (arrays that live there are used in place), or null. */
+let host: Instance | null = null;
+/** The SharedArrayBuffers the host memory has shown (a new one after each growth): an array on
+ * one of them lies in the host heap, at its byteOffset. */
+let hostBuffers = new WeakSet<ArrayBufferLike>();
+let epochs = 0;
 let disabledBy: string | null | undefined;
 let runs = 0;
+let copiedBytes = 0;
 
 function envDisabled(): boolean {
   const v = process.env['GATV2_NO_SIMD'];
@@ -137,8 +161,45 @@ export function instantiateKernels(m: WebAssembly.Module, memory: WebAssembly.Me
 
 function instantiate(m: WebAssembly.Module): Instance {
   const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-  memoryEpoch++;
-  return { exports: instantiateKernels(m, memory), memory };
+  return { exports: instantiateKernels(m, memory), memory, epoch: ++epochs, heap: null };
+}
+
+function ownInstance(m: WebAssembly.Module): Instance {
+  if (own === null) own = instantiate(m);
+  return own;
+}
+
+/**
+ * Runs the kernels on tfjs-backend-wasm's heap from now on (null: no longer). Arrays that lie in
+ * it are then read and written in place: at the 1/10-ogbn-arxiv size of README "Threads" that
+ * saves about 1 GB of copies per training step (some 170 ms on one thread). A heap whose memory is
+ * not shared is ignored: worker threads could not see it.
+ */
+export function useHostHeap(heap: HostHeap | null): void {
+  if (host !== null && heap !== null && host.memory === heap.memory) return;
+  if (host !== null) retire(host);
+  host = null;
+  hostBuffers = new WeakSet();
+  const m = compiled();
+  if (heap === null || m === null || !(heap.memory.buffer instanceof SharedArrayBuffer)) return;
+  host = { exports: instantiateKernels(m, heap.memory), memory: heap.memory, epoch: ++epochs, heap };
+  noteHostBuffer();
+}
+
+/** Whether the kernels run on a host heap (for tests and `gatv2 backends`). */
+export function hostHeapInUse(): boolean {
+  return host !== null;
+}
+
+/** Remembers the host memory's current buffer (a growth makes a new one; old ones stay valid). */
+function noteHostBuffer(): void {
+  if (host !== null) hostBuffers.add(host.memory.buffer);
+}
+
+/** Whether `a` lies in the host heap with 16 bytes of memory after it (tiles may read up to 12
+ * bytes past an operand's end; see gemm). */
+function inHost(a: Arr): boolean {
+  return host !== null && hostBuffers.has(a.buffer) && a.byteOffset + a.byteLength + 16 <= host.memory.buffer.byteLength;
 }
 
 /** Whether the exported functions run the SIMD module (false: they run the JS loops). */
@@ -149,6 +210,11 @@ export function simdEnabled(): boolean {
 /** How many calls have run in the wasm so far (not in the JS fallback): lets tests see which ran. */
 export function simdRunCount(): number {
   return runs;
+}
+
+/** Bytes copied into and out of the kernels' memory so far (arrays used in place cost none). */
+export function simdCopiedBytes(): number {
+  return copiedBytes;
 }
 
 /** Why the SIMD module is not in use, or null when it is. */
@@ -207,7 +273,7 @@ export function setMinParallelWork(work: number): void {
 const W = 0; // the job word: generation (8 bits) | task count (8) | next unclaimed task (16)
 const DONE = 1; // tasks finished
 const KERNEL = 2; // index in KERNELS
-const EPOCH = 3; // memoryEpoch of the memory the job runs on
+const EPOCH = 3; // the epoch of the memory the job runs on
 const FAILED = 4; // 1 when a task threw
 const NARGS = 5; // how many numbers in ARGS
 const BY_WORKERS = 6; // tasks run by workers, all jobs (for tests)
@@ -248,14 +314,18 @@ export const W_SLOT = W;
  * Claims and runs tasks of the current job until none is left (the calling thread and every
  * worker run this). A claim is a compare-exchange of the whole job word, so it succeeds only while
  * that very job is open; the job's arguments are read after the claim (they cannot change before
- * the claimed task is done).
+ * the claimed task is done). The job's memory epoch is read before the claim: the caller publishes
+ * it before the job word, so if the claim succeeds it was this job's. A thread without an instance
+ * on that memory (`exportsFor` gives null: its message has not arrived) claims nothing.
  */
-export function workOn(c: Control, exports: Exports, worker: boolean): void {
+export function workOn(c: Control, exportsFor: (epoch: number) => Exports | null, worker: boolean): void {
   const { ctrl, args, tasks } = c;
   for (;;) {
     const w = Atomics.load(ctrl, W);
     const n = (w >>> 16) & 0xff, next = w & 0xffff;
     if (next >= n) return;
+    const exports = exportsFor(Atomics.load(ctrl, EPOCH));
+    if (exports === null) return;
     if (Atomics.compareExchange(ctrl, W, w, w + 1) !== w) continue;
     try {
       const a: number[] = Array.from(args.subarray(0, ctrl[NARGS]));
@@ -274,8 +344,8 @@ interface Pool {
   workers: { worker: Worker; port: MessagePort }[];
   ready: Promise<void>[];
   gen: number;
-  /** memoryEpoch last sent to the workers. */
-  epoch: number;
+  /** The memories every worker has been sent, by epoch. */
+  sent: Set<number>;
   /** Why the workers cannot be used (the calling thread then runs every task). */
   broken: string | null;
 }
@@ -285,7 +355,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 function newPool(): Pool {
   const sab = new SharedArrayBuffer(CONTROL_BYTES);
-  return { control: controlViews(sab), workers: [], ready: [], gen: 0, epoch: -1, broken: null };
+  return { control: controlViews(sab), workers: [], ready: [], gen: 0, sent: new Set(), broken: null };
 }
 
 /** Grows (or shrinks) the pool to threads - 1 workers; null when the calling thread works alone. */
@@ -306,11 +376,15 @@ function poolFor(threads: number): Pool | null {
   while (p.workers.length < threads - 1) {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_URL, {
-      workerData: { control: p.control.ctrl.buffer, module: compiled(), port: port2, epoch: memoryEpoch, memory: instance!.memory },
+      workerData: { control: p.control.ctrl.buffer, module: compiled(), port: port2 },
       transferList: [port2],
     });
     worker.unref();
     port1.unref();
+    // The memories the other workers hold (own and host), so that `sent` stays true of all.
+    for (const inst of [own, host]) {
+      if (inst !== null && p.sent.has(inst.epoch)) port1.postMessage({ epoch: inst.epoch, memory: inst.memory });
+    }
     p.ready.push(new Promise((resolve) => {
       worker.once('message', () => resolve());
       worker.once('error', (err) => {
@@ -326,7 +400,6 @@ function poolFor(threads: number): Pool | null {
 /** Resolves when the worker threads of the current thread count have started (for tests). */
 export async function threadsReady(): Promise<void> {
   if (compiled() === null || threadCount() <= 1) return;
-  if (instance === null) instance = instantiate(compiled()!);
   const p = poolFor(threadCount());
   if (p) await Promise.all(p.ready);
 }
@@ -336,11 +409,11 @@ export function workerTaskCount(): number {
   return pool ? Atomics.load(pool.control.ctrl, BY_WORKERS) : 0;
 }
 
-/** Tells the workers to use the current memory (or none: they then drop theirs). */
-function sendMemory(p: Pool, memory: WebAssembly.Memory | null): void {
-  for (const { port } of p.workers) port.postMessage({ epoch: memoryEpoch, memory });
-  p.epoch = memoryEpoch;
-  Atomics.store(p.control.ctrl, EPOCH, memoryEpoch);
+/** Sends the workers a memory to make an instance on (null: drop the one of that epoch). */
+function sendMemory(p: Pool, epoch: number, memory: WebAssembly.Memory | null): void {
+  for (const { port } of p.workers) port.postMessage({ epoch, memory });
+  if (memory !== null) p.sent.add(epoch);
+  else p.sent.delete(epoch);
 }
 
 /** Publishes a job of n tasks (0: only wakes the workers, e.g. to swap memories). */
@@ -354,8 +427,7 @@ function publish(p: Pool, n: number): void {
 }
 
 /** Runs `kernel` with `args` followed by each task's range, on this thread and the workers. */
-function run(kernel: KernelName, args: number[], tasks: number[][]): void {
-  const inst = instance!;
+function run(inst: Instance, kernel: KernelName, args: number[], tasks: number[][]): void {
   const p = tasks.length > 1 ? poolFor(threadCount()) : null;
   if (p === null || p.broken !== null) {
     const fn = inst.exports[kernel] as (...x: number[]) => void;
@@ -363,25 +435,30 @@ function run(kernel: KernelName, args: number[], tasks: number[][]): void {
     return;
   }
   const c = p.control;
-  if (p.epoch !== memoryEpoch) sendMemory(p, inst.memory);
+  if (!p.sent.has(inst.epoch)) sendMemory(p, inst.epoch, inst.memory);
   c.ctrl[KERNEL] = KERNELS.indexOf(kernel);
   c.ctrl[NARGS] = args.length;
   c.args.set(args);
   tasks.forEach((t, i) => c.tasks.set(t, i * 4));
+  Atomics.store(c.ctrl, EPOCH, inst.epoch);
   publish(p, tasks.length);
-  workOn(c, inst.exports, false);
+  workOn(c, (epoch) => (epoch === inst.epoch ? inst.exports : null), false);
   for (let d = Atomics.load(c.ctrl, DONE); d < tasks.length; d = Atomics.load(c.ctrl, DONE)) Atomics.wait(c.ctrl, DONE, d);
   if (Atomics.load(c.ctrl, FAILED) !== 0) throw new Error(`${kernel}: a task failed in a kernel thread`);
 }
 
-/** Drops the kernels' memory (and the workers' hold on it). */
-function dropMemory(): void {
-  instance = null;
-  if (pool !== null && pool.broken === null && pool.workers.length > 0) {
-    memoryEpoch++;
-    sendMemory(pool, null);
+/** Tells the workers to drop their instance on inst's memory, now (they are woken to read it). */
+function retire(inst: Instance): void {
+  if (pool !== null && pool.broken === null && pool.sent.has(inst.epoch)) {
+    sendMemory(pool, inst.epoch, null);
     publish(pool, 0);
   }
+}
+
+/** Drops the module's own memory (and the workers' hold on it). */
+function dropOwnMemory(): void {
+  if (own !== null) retire(own);
+  own = null;
 }
 
 /** How many tasks a call of `work` multiply-adds over `units` splittable units gets: 1 below the
@@ -422,15 +499,21 @@ function rowSplit(rowPtr: I32, N: number, k: number): number[][] {
   return out;
 }
 
+/** Whether a and b lie in one memory: one buffer, or two buffers of the host memory. */
+function sameMemory(a: Arr, b: Arr): boolean {
+  return a.buffer === b.buffer || (hostBuffers.has(a.buffer) && hostBuffers.has(b.buffer));
+}
+
 function overlaps(a: Arr, b: Arr): boolean {
   return a !== b
-    ? a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 &&
+    ? sameMemory(a, b) && a.byteLength > 0 && b.byteLength > 0 &&
         a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
     : a.byteLength > 0;
 }
 
 /** True when no output shares memory with another array (the JS defines what aliasing does). */
 function disjoint(outputs: Arr[], others: Arr[]): boolean {
+  noteHostBuffer();
   for (let i = 0; i < outputs.length; i++) {
     for (const o of others) if (overlaps(outputs[i], o)) return false;
     for (let j = i + 1; j < outputs.length; j++) if (overlaps(outputs[i], outputs[j])) return false;
@@ -461,47 +544,82 @@ function headChannelSplit(H: number, C: number, k: number): number[][] {
   return out;
 }
 
-/** The arrays of one call, copied into the module's memory. */
+/** A block a kernel writes before it reads it: scratch, or an output it overwrites. `into`
+ * receives the block's first into.length floats at the end, or is the block itself where it lies
+ * in the host heap and is big enough. */
+interface Block {
+  bytes: number;
+  into?: F32;
+}
+
+/** Where a frame put one array or block: its byte address, and whether it is a copy. */
+interface Placed {
+  ptr: number;
+  copy: boolean;
+}
+
+/**
+ * The arrays and blocks of one call in the module's memory. On the host heap (when any of them
+ * lies there) those that lie there are used in place and the rest go to one block of its
+ * allocator; else everything is copied into the module's own memory.
+ */
 class Frame {
-  readonly ptr: number[] = [];
-  private constructor(readonly inst: Instance, private readonly arrays: (Arr | null)[]) {}
+  readonly ptr: number[];
+  private constructor(
+    readonly inst: Instance,
+    private readonly arrays: (Arr | null)[],
+    private readonly blocks: Block[],
+    private readonly placed: Placed[],
+    /** The host-heap block to free at the end (0: none). */
+    private readonly held: number,
+  ) {
+    this.ptr = placed.map((p) => p.ptr);
+  }
 
   /**
-   * Lays the arrays out 16-byte aligned, then `reserve` blocks of that many bytes (not copied in:
-   * scratch and outputs a kernel overwrites; their pointers follow the arrays' in `ptr`), grows
-   * the memory, copies the arrays in; null if it cannot grow.
+   * Places the arrays, then the blocks (their pointers follow the arrays' in `ptr`), 16-byte
+   * aligned, and copies in the arrays that are not in place; null when the memory cannot hold them.
    */
-  static open(arrays: (Arr | null)[], reserve: number[] = []): Frame | null {
+  static open(arrays: (Arr | null)[], blocks: (number | Block)[] = []): Frame | null {
     const m = compiled();
     if (m === null) return null;
-    let top = 16;
-    const ptr: number[] = [];
-    for (const a of arrays) {
-      ptr.push(a ? top : 0);
-      if (a) top += (a.byteLength + 15) & ~15;
-    }
-    for (const bytes of reserve) {
-      ptr.push(top);
+    const bs = blocks.map((b) => (typeof b === 'number' ? { bytes: b } : b));
+    noteHostBuffer();
+    const onHost = host !== null && (arrays.some((a) => a !== null && inHost(a)) || bs.some((b) => b.into !== undefined && inHost(b.into)));
+    // Byte offsets (from the start of the copies) of what is not in place; -1: in place, or null.
+    let top = 0;
+    const at = (bytes: number) => {
+      const o = top;
       top += (bytes + 15) & ~15;
-    }
-    const pages = Math.ceil(top / PAGE);
-    if (pages > MAX_PAGES) return null;
-    if (instance === null) instance = instantiate(m);
-    const have = instance.memory.buffer.byteLength / PAGE;
-    if (pages > have) {
-      try {
-        instance.memory.grow(pages - have);
-      } catch {
-        return null;
-      }
-    }
-    const f = new Frame(instance, arrays);
-    f.ptr.push(...ptr);
-    const heap = new Uint8Array(instance.memory.buffer);
-    arrays.forEach((a, i) => {
-      if (a) heap.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), ptr[i]);
+      return o;
+    };
+    const rel = [
+      ...arrays.map((a) => (a === null || (onHost && inHost(a)) ? -1 : at(a.byteLength))),
+      ...bs.map((b) => (onHost && b.into !== undefined && b.into.byteLength >= b.bytes && inHost(b.into) ? -1 : at(b.bytes))),
+    ];
+    const inst = onHost ? host! : ownInstance(m);
+    // [aligned start of the copies, the allocator's pointer to free (0: none)]
+    const block = onHost ? hostBlock(top) : ownBlock(inst, top);
+    if (block === null) return null;
+    const [base, held] = block;
+    const placed = rel.map((o, i): Placed => {
+      if (o >= 0) return { ptr: base + o, copy: true };
+      const a = i < arrays.length ? arrays[i] : bs[i - arrays.length].into!;
+      return { ptr: a ? a.byteOffset : 0, copy: false };
     });
-    return f;
+    const heap = new Uint8Array(inst.memory.buffer);
+    arrays.forEach((a, i) => {
+      if (a && placed[i].copy) {
+        heap.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), placed[i].ptr);
+        copiedBytes += a.byteLength;
+      }
+    });
+    return new Frame(inst, arrays, bs, placed, held);
+  }
+
+  /** Runs a kernel on this frame's memory (see run). */
+  run(kernel: KernelName, args: number[], tasks: number[][]): void {
+    run(this.inst, kernel, args, tasks);
   }
 
   /** 1 when every int32 of array k lies in [0, hi), over its first n entries (all by default). */
@@ -510,23 +628,63 @@ class Frame {
     return this.inst.exports.in_range(this.ptr[k], n ?? a.length, hi) === 1;
   }
 
-  /** Copies the given arrays back out (and `into`: the first floats of block ptr[k] into an
-   * array) and releases a memory that grew too big to keep. */
-  close(outputs: number[], into: [number, F32][] = []): void {
+  /** Copies out the given arrays and every block with an `into` (those that are copies) and
+   * releases the frame's memory. */
+  close(outputs: number[]): void {
     runs++;
     const buf = this.inst.memory.buffer;
     for (const k of outputs) {
       const a = this.arrays[k];
-      if (a) a.set(new Float32Array(buf, this.ptr[k], a.length));
+      if (a && this.placed[k].copy) {
+        a.set(new Float32Array(buf, this.placed[k].ptr, a.length));
+        copiedBytes += a.byteLength;
+      }
     }
-    for (const [k, a] of into) a.set(new Float32Array(buf, this.ptr[k], a.length));
-    if (buf.byteLength > KEEP_BYTES) dropMemory();
+    this.blocks.forEach((b, i) => {
+      const p = this.placed[this.arrays.length + i];
+      if (b.into !== undefined && p.copy) {
+        b.into.set(new Float32Array(buf, p.ptr, b.into.length));
+        copiedBytes += b.into.byteLength;
+      }
+    });
+    this.abandon();
   }
 
-  /** Gives up without writing anything back. */
+  /** Releases the frame's memory without writing anything back. */
   abandon(): void {
-    if (this.inst.memory.buffer.byteLength > KEEP_BYTES) dropMemory();
+    if (this.held !== 0) this.inst.heap!.free(this.held);
+    else if (this.inst.heap === null && this.inst.memory.buffer.byteLength > KEEP_BYTES) dropOwnMemory();
   }
+}
+
+/** A host-heap block for `bytes` of copies: [its 16-byte aligned start, the pointer to free]
+ * ([0, 0]: nothing needed), or null when the allocator has no room. */
+function hostBlock(bytes: number): [number, number] | null {
+  if (bytes === 0) return [0, 0];
+  let p = 0;
+  try {
+    p = host!.heap!.malloc(bytes + 16);
+  } catch {
+    return null;
+  }
+  noteHostBuffer();
+  return p === 0 ? null : [(p + 15) & ~15, p];
+}
+
+/** Grows the own memory to hold `bytes` of copies from byte 16 on: [16, 0], or null when it
+ * cannot grow. */
+function ownBlock(inst: Instance, bytes: number): [number, number] | null {
+  const pages = Math.ceil((16 + bytes) / PAGE);
+  if (pages > MAX_PAGES) return null;
+  const have = inst.memory.buffer.byteLength / PAGE;
+  if (pages > have) {
+    try {
+      inst.memory.grow(pages - have);
+    } catch {
+      return null;
+    }
+  }
+  return [16, 0];
 }
 
 /** loops.ts sparseMatMul: y[i,:] += sum_t values[t] W[colIdx[t], :] (the projections X W_L, X W_R). */
@@ -559,9 +717,9 @@ function sparseProduct(grad: boolean, rowPtr: I32, colIdx: I32, values: F32, den
     // dW's rows are scattered to: split its columns, in blocks of 16 (the kernel's widest loop).
     const blocks = Math.ceil(K / 16);
     const tasks = evenSplit(blocks, taskCount(work, blocks, 2)).map(([a, b]) => [a * 16, Math.min(b * 16, K), 0, 0]);
-    run('sparse_matmul_grad', [pRow, pCol, pVal, pDense, K, pOut, N], tasks);
+    f.run('sparse_matmul_grad', [pRow, pCol, pVal, pDense, K, pOut, N], tasks);
   } else {
-    run('sparse_matmul', [pRow, pCol, pVal, pDense, K, pOut], rowSplit(rowPtr, N, taskCount(work, N)));
+    f.run('sparse_matmul', [pRow, pCol, pVal, pDense, K, pOut], rowSplit(rowPtr, N, taskCount(work, N)));
   }
   f.close([4]);
   return true;
@@ -586,7 +744,7 @@ function scoreForwardSimd(
   if (ep !== null) inputs.push(ep);
   if (!disjoint([e], inputs)) return false;
   // e[0 .. E H) is overwritten, not accumulated into: reserved, not copied in.
-  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep], [E * H * 4]);
+  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep], [{ bytes: E * H * 4, into: e.subarray(0, E * H) }]);
   if (f === null) return false;
   if (!f.inRange(0, rows(xl.length, HC)) || !f.inRange(1, rows(xr.length, HC), E)) {
     f.abandon();
@@ -594,8 +752,8 @@ function scoreForwardSimd(
   }
   const [pSrc, pDst, pXl, pXr, pAtt, pEp, pE] = f.ptr;
   const tasks = evenSplit(E, taskCount(E * HC, E));
-  run('score_forward', [pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, H, C, slope, pE], tasks);
-  f.close([], [[6, e.subarray(0, E * H)]]);
+  f.run('score_forward', [pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, H, C, slope, pE], tasks);
+  f.close([]);
   return true;
 }
 
@@ -635,7 +793,7 @@ function scoreBackwardSimd(
     return false;
   }
   const [pSrc, pDst, pXl, pXr, pAtt, pEp, pDE, pDxl, pDxr, pDAtt, pDEp] = f.ptr;
-  run('score_backward', [
+  f.run('score_backward', [
     pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, pDE, H, C, slope,
     pDxl, pDxr, pDAtt, pDEp, dEp !== null ? 1 : 0, E,
   // One task per thread: every task walks all E edges and gathers its heads' share of two rows
@@ -664,7 +822,7 @@ function aggregateForwardSimd(g: CsrArrays, alpha: F32, xl: F32, H: number, C: n
     return false;
   }
   const [pRow, pSrc, pAlpha, pXl, pOut] = f.ptr;
-  run('aggregate_forward', [pRow, pSrc, pAlpha, pXl, H, C, pOut], rowSplit(g.rowPtr, N, taskCount(edges * HC, N)));
+  f.run('aggregate_forward', [pRow, pSrc, pAlpha, pXl, H, C, pOut], rowSplit(g.rowPtr, N, taskCount(edges * HC, N)));
   f.close([4]);
   return true;
 }
@@ -686,7 +844,7 @@ function aggregateBackwardSimd(
   if (g.csrDst.length < E || alpha.length < E * H || dAlpha.length < E * H) return false;
   if (!disjoint([dAlpha, dxl], [g.csrSrc, g.csrDst, alpha, xl, dOut])) return false;
   // dAlpha[0 .. E H) is overwritten (every head's task stores its heads): reserved, not copied in.
-  const f = Frame.open([g.csrSrc, g.csrDst, alpha, xl, dOut, dxl], [E * H * 4]);
+  const f = Frame.open([g.csrSrc, g.csrDst, alpha, xl, dOut, dxl], [{ bytes: E * H * 4, into: dAlpha.subarray(0, E * H) }]);
   if (f === null) return false;
   if (!f.inRange(0, rows(Math.min(xl.length, dxl.length), HC)) || !f.inRange(1, rows(dOut.length, HC), E)) {
     f.abandon();
@@ -694,8 +852,8 @@ function aggregateBackwardSimd(
   }
   const [pSrc, pDst, pAlpha, pXl, pDOut, pDxl, pDAlpha] = f.ptr;
   // dxl's rows are scattered to: split the heads (dAlpha[p, h] needs all of a head's channels).
-  run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount(E * HC, H, 1)));
-  f.close([5], [[6, dAlpha.subarray(0, E * H)]]);
+  f.run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount(E * HC, H, 1)));
+  f.close([5]);
   return true;
 }
 
@@ -721,7 +879,7 @@ function softmaxForwardSimd(rowPtr: I32, e: F32, H: number, alpha: F32): boolean
   }
   const [pRow, pE, pAlpha] = f.ptr;
   // About 30 operations per (edge, head) for exp.
-  run('softmax_forward', [pRow, pE, H, pAlpha], rowSplit(rowPtr, N, taskCount(e.length * 30, N)));
+  f.run('softmax_forward', [pRow, pE, H, pAlpha], rowSplit(rowPtr, N, taskCount(e.length * 30, N)));
   f.close([2]);
   return true;
 }
@@ -742,7 +900,7 @@ function softmaxBackwardSimd(rowPtr: I32, alpha: F32, dAlpha: F32, H: number, dE
     return false;
   }
   const [pRow, pAlpha, pDAlpha, pDE] = f.ptr;
-  run('softmax_backward', [pRow, pAlpha, pDAlpha, H, pDE], rowSplit(rowPtr, N, taskCount(alpha.length * 4, N)));
+  f.run('softmax_backward', [pRow, pAlpha, pDAlpha, H, pDE], rowSplit(rowPtr, N, taskCount(alpha.length * 4, N)));
   f.close([3]);
   return true;
 }
@@ -788,22 +946,25 @@ export function denseProduct(p: DenseProduct, out: F32): boolean {
   const batch = Math.max(p.batchA, p.batchB);
   if (!productFits(p, out) || !simdEnabled()) return false;
   if (batch * M * N === 0) return true;
-  const Mp = Math.ceil(M / 4) * 4, NP = Math.ceil(N / 8), Np = NP * 8;
+  const NP = Math.ceil(N / 8), Np = NP * 8;
   const bBatches = p.batchB === batch ? batch : 1;
-  // A is followed by B, the padded vectors and the reserved blocks, so the 12 bytes a tile past
-  // row M of a transposed A reads past A's end stay inside the frame.
-  const f = Frame.open([p.a, p.b, padded(p.bias, Np), padded(p.prelu, Np)], [bBatches * NP * K * 32, batch * Mp * Np * 4]);
+  // C [batch, M, Np] is out itself where out lies in the host heap and N is a multiple of 8. A
+  // copied A is followed by B, the padded vectors and the blocks, so the 12 bytes a tile past row
+  // M of a transposed A reads past A's end stay inside the frame (an A in place has 16 bytes of
+  // memory after it: inHost).
+  const outView = out.length === batch * M * N ? out : out.subarray(0, batch * M * N);
+  const f = Frame.open([p.a, p.b, padded(p.bias, Np), padded(p.prelu, Np)], [bBatches * NP * K * 32, { bytes: batch * M * Np * 4, into: outView }]);
   if (f === null) return false;
   const [pA, pB, pBias, pPrelu, pPacked, pC] = f.ptr;
-  run('gemm_pack_b', [pB, p.transB ? 1 : N, p.transB ? K : 1, K * N, K, N, pPacked],
+  f.run('gemm_pack_b', [pB, p.transB ? 1 : N, p.transB ? K : 1, K * N, K, N, pPacked],
     evenSplit(bBatches * NP, taskCount(bBatches * K * Np, bBatches * NP, 1)));
   const act = GEMM_ACTIVATIONS[p.activation ?? 'linear'];
-  run('gemm', [
+  f.run('gemm', [
     pA, p.transA ? 1 : K, p.transA ? M : 1, p.batchA === batch ? M * K : 0, pPacked, bBatches > 1 ? 1 : 0, pC,
     M, K, N, pBias, act, p.leakyreluAlpha ?? 0, act === GEMM_ACTIVATIONS.prelu ? pPrelu : 0,
-  ], gemmTasks(batch * (Mp / 4), NP, (batch * M * K * N) / GEMM_MACS_PER_WORK));
-  if (Np !== N || (Mp !== M && batch > 1)) f.inst.exports.gemm_unpad(pC, batch, M, N);
-  f.close([], [[5, out.length === batch * M * N ? out : out.subarray(0, batch * M * N)]]);
+  ], gemmTasks(batch * Math.ceil(M / 4), NP, (batch * M * K * N) / GEMM_MACS_PER_WORK));
+  if (Np !== N) f.inst.exports.gemm_unpad(pC, batch, M, N);
+  f.close([]);
   return true;
 }
 
@@ -878,17 +1039,17 @@ export function sumAxes(x: F32, R: number, C: number, byRows: boolean, out: F32)
   if (!disjoint([out], [x])) return false;
   const n = byRows ? C : R;
   if (n === 0) return true;
-  const f = Frame.open([x], [n * 4]);
+  const f = Frame.open([x], [{ bytes: n * 4, into: out.length === n ? out : out.subarray(0, n) }]);
   if (f === null) return false;
   const [pX, pOut] = f.ptr;
   if (byRows) {
     // Blocks of four columns (the vector loop), the last task taking the tail.
     const blocks = Math.ceil(C / 4);
-    run('column_sum', [pX, R, C, pOut], evenSplit(blocks, taskCount(R * C, blocks, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, C), 0, 0]));
+    f.run('column_sum', [pX, R, C, pOut], evenSplit(blocks, taskCount(R * C, blocks, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, C), 0, 0]));
   } else {
-    run('row_sum', [pX, C, pOut], evenSplit(R, taskCount(R * C, R, 1)));
+    f.run('row_sum', [pX, C, pOut], evenSplit(R, taskCount(R * C, R, 1)));
   }
-  f.close([], [[1, out.length === n ? out : out.subarray(0, n)]]);
+  f.close([]);
   return true;
 }
 
@@ -902,12 +1063,12 @@ export function dropout(x: F32, key: number, seed: number, threshold: number, sc
   const n = x.length;
   if (n === 0 || out.length < n || !simdEnabled() || !disjoint([out], [x])) return false;
   // out is overwritten: reserved, not copied in.
-  const f = Frame.open([x], [n * 4]);
+  const f = Frame.open([x], [{ bytes: n * 4, into: out.subarray(0, n) }]);
   if (f === null) return false;
   const [pX, pOut] = f.ptr;
   // Tasks of whole multiples of 4 elements (the vector loop; the last task takes the tail).
   const tasks = evenSplit(Math.ceil(n / 4), taskCount(n * 8, Math.ceil(n / 4))).map(([a, b]) => [a * 4, Math.min(b * 4, n), 0, 0]);
-  run('dropout', [pX, key | 0, seed | 0, threshold, scale, pOut], tasks);
-  f.close([], [[1, out.subarray(0, n)]]);
+  f.run('dropout', [pX, key | 0, seed | 0, threshold, scale, pOut], tasks);
+  f.close([]);
   return true;
 }

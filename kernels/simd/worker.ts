@@ -1,9 +1,10 @@
 /**
  * A kernel worker thread (started by kernels/simd/index.ts, one per thread beyond the first).
- * It instantiates the SIMD module on the shared memory it is given, then sleeps on the control
- * block's job word (Atomics.wait) and, on each new job, claims and runs tasks like the calling
- * thread does. A new memory (the loader drops a memory that grew too big) arrives as a message on
- * `port`, read synchronously (receiveMessageOnPort) when the control block's epoch says so.
+ * It keeps an instance of the SIMD module on each memory it is sent (the module's own memory,
+ * tfjs-backend-wasm's heap), sleeps on the control block's job word (Atomics.wait) and, on each
+ * new job, claims and runs tasks like the calling thread does, on the instance of the job's memory.
+ * Memories arrive (and are dropped) as messages on `port`, read synchronously
+ * (receiveMessageOnPort) before each look at the job.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { controlSlot, controlViews, instantiateKernels, jobOpen, workOn, W_SLOT, type Exports } from './index.js';
@@ -12,31 +13,28 @@ interface Data {
   control: SharedArrayBuffer;
   module: WebAssembly.Module;
   port: MessagePort;
-  epoch: number;
-  memory: WebAssembly.Memory;
 }
 
 const data = workerData as Data;
 const control = controlViews(data.control);
-let epoch = data.epoch;
-let exports: Exports | null = instantiateKernels(data.module, data.memory);
+/** An instance per memory, by the epoch the loader gave it. */
+const instances = new Map<number, Exports>();
 
-/** Takes the memory the current job runs on (null: drop the one held). */
-function syncMemory(): void {
-  const want = controlSlot(control, 'EPOCH');
-  while (epoch !== want) {
-    const got = receiveMessageOnPort(data.port);
-    if (got === undefined) return;
+/** Takes every memory message waiting: a memory to run on, or null to drop one. */
+function syncMemories(): void {
+  for (let got = receiveMessageOnPort(data.port); got !== undefined; got = receiveMessageOnPort(data.port)) {
     const msg = got.message as { epoch: number; memory: WebAssembly.Memory | null };
-    epoch = msg.epoch;
-    exports = msg.memory ? instantiateKernels(data.module, msg.memory) : null;
+    if (msg.memory === null) instances.delete(msg.epoch);
+    else if (!instances.has(msg.epoch)) instances.set(msg.epoch, instantiateKernels(data.module, msg.memory));
   }
 }
+
+const exportsFor = (epoch: number) => instances.get(epoch) ?? null;
 
 parentPort!.postMessage('ready');
 for (;;) {
   const w = controlSlot(control, 'W');
-  syncMemory();
-  if (jobOpen(control) && exports !== null && epoch === controlSlot(control, 'EPOCH')) workOn(control, exports, true);
+  syncMemories();
+  if (jobOpen(control) && exportsFor(controlSlot(control, 'EPOCH')) !== null) workOn(control, exportsFor, true);
   else Atomics.wait(control.ctrl, W_SLOT, w);
 }

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { attachWasmHeap } from './shared-heap.js';
 import { denseProduct, GEMM_ACTIVATIONS, simdEnabled, type DenseProduct, type GemmActivation } from '../simd/index.js';
 
 interface WasmBackend {
@@ -83,6 +84,7 @@ function perColumn(t: TensorInfo | undefined, N: number): boolean {
 function runProduct(
   backend: WasmBackend, p: Plan, attrs: MatMulAttrs, inputs: { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; prelu?: TensorInfo },
 ): TensorInfo | null {
+  attachWasmHeap(backend);
   const out = backend.makeOutput(p.outShape, 'float32');
   if (size(p.outShape) === 0) return out;
   // Views only after the output's allocation: it may grow the heap and detach earlier views.

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { simdEnabled, sumAxes } from '../simd/index.js';
+import { attachWasmHeap } from './shared-heap.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
@@ -32,6 +33,7 @@ export function threadedSum(next: KernelFunc): KernelFunc {
     const R = x.shape.slice(0, split).reduce((p, d) => p * d, 1), C = x.shape.slice(split).reduce((p, d) => p * d, 1);
     const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keepDims ? [1] : []) : [d]));
     const backend = args.backend as unknown as WasmBackend;
+    attachWasmHeap(backend);
     const out = backend.makeOutput(shape, 'float32');
     // Views only after the output's allocation (it may grow the heap).
     if (sumAxes(backend.typedArrayFromHeap(x), R, C, prefix, backend.typedArrayFromHeap(out))) return out;

@@ -14,7 +14,12 @@ export async function registerCpu(): Promise<void> {
 
 export async function registerWasm(): Promise<void> {
   if (registered.has('wasm')) return;
-  await import('@tensorflow/tfjs-backend-wasm');
+  const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
+  // Its binaries with a shared memory, where the build made them (kernels/wasm/shared-heap.ts):
+  // the SIMD kernels then work on its tensors in place.
+  const { sharedHeapBinaryFolder } = await import('../../kernels/wasm/shared-heap.js');
+  const folder = sharedHeapBinaryFolder();
+  if (folder !== null) wasmBackend.setWasmPaths(folder);
   const { registerWasmKernels } = await import('../../kernels/wasm/register.js');
   registerWasmKernels();
   registered.add('wasm');
@@ -29,7 +34,7 @@ export async function probeWasm(): Promise<BackendReport> {
   }
   return {
     name: 'wasm', available: true, version,
-    device: 'CPU via WebAssembly (XNNPACK; 1 thread: TF.js disables wasm threads in Node)',
+    device: 'CPU via WebAssembly (products, sums and this project\'s kernels on --threads; other ops XNNPACK on 1 thread: TF.js disables wasm threads in Node)',
     gpu: false, software: false, reason: null,
   };
 }

@@ -8,6 +8,7 @@ import { chooseAuto, TENSORFLOW_OPT_IN } from '../backends/auto.js';
 import { probeAll } from '../backends/index.js';
 import type { BackendChoice, BackendReport } from '../backends/types.js';
 import { simdEnabled, threadSetting } from '../../kernels/simd/index.js';
+import { sharedHeapBinaryFolder } from '../../kernels/wasm/shared-heap.js';
 
 interface BackendsArgs {
   json: boolean;
@@ -16,9 +17,10 @@ interface BackendsArgs {
 export interface BackendsListing {
   backends: BackendReport[];
   auto: BackendChoice | null;
-  /** Threads of the cpu and wasm kernels, where the number comes from, and whether they run as
-   * WebAssembly SIMD (else the single-threaded JS loops). */
-  threads?: { threads: number; source: string; simd: boolean };
+  /** Threads of the cpu and wasm kernels, where the number comes from, whether they run as
+   * WebAssembly SIMD (else the single-threaded JS loops), and whether on wasm they work on the
+   * backend's heap in place (its shared-memory binary is there and GATV2_NO_SHARED_HEAP unset). */
+  threads?: { threads: number; source: string; simd: boolean; wasmHeapShared: boolean };
 }
 
 export async function listBackends(): Promise<BackendsListing> {
@@ -29,7 +31,8 @@ export async function listBackends(): Promise<BackendsListing> {
   } catch {
     auto = null;
   }
-  return { backends, auto, threads: { ...threadSetting(), simd: simdEnabled() } };
+  const simd = simdEnabled();
+  return { backends, auto, threads: { ...threadSetting(), simd, wasmHeapShared: simd && sharedHeapBinaryFolder() !== null } };
 }
 
 export function formatBackends(l: BackendsListing): string {
@@ -55,7 +58,8 @@ export function formatBackends(l: BackendsListing): string {
   if (l.threads) {
     const from = { option: '--threads', GATV2_THREADS: 'GATV2_THREADS', cores: 'the available cores' }[l.threads.source] ?? l.threads.source;
     lines.push(l.threads.simd
-      ? `cpu/wasm kernels: ${l.threads.threads} thread${l.threads.threads === 1 ? '' : 's'} (from ${from}), WebAssembly SIMD`
+      ? `cpu/wasm kernels: ${l.threads.threads} thread${l.threads.threads === 1 ? '' : 's'} (from ${from}), WebAssembly SIMD; ` +
+        (l.threads.wasmHeapShared ? 'on wasm in place on its heap (shared memory)' : 'on wasm with copies in and out (stock heap: GATV2_NO_SHARED_HEAP, or a build without dist/kernels/wasm/tfjs-wasm)')
       : 'cpu/wasm kernels: 1 thread, JS loops (no WebAssembly SIMD here, or GATV2_NO_SIMD)');
   }
   return lines.join('\n') + '\n';

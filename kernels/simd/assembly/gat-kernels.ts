@@ -486,11 +486,12 @@ export function softmax_backward(rowPtr: usize, alpha: usize, dAlpha: usize, H: 
 // the same IEEE operation as f32.add/mul. So the result does not depend on KC, MCU, the tiling or
 // how tasks split C, hence not on the thread count.
 //
-// Padding: C is laid out [batch, Mp, Np] with Mp = M rounded up to 4 and Np = N rounded up to 8, and
-// packed panels are zero beyond N, so every tile is whole; rows and columns past M and N hold
-// garbage that gemm_unpad (or the loader's copy) leaves behind. A tile past row M reads A's last
-// row again (row-major A) or the 12 bytes after a row of A^T (transposed A: the loader leaves a
-// guard after A).
+// Padding: C is laid out [batch, M, Np] with Np = N rounded up to 8, and packed panels are zero
+// beyond N, so every tile is 8 columns wide; columns past N hold garbage that gemm_unpad leaves
+// behind. A batch's last tile may cover fewer than 4 rows: it computes 4 and loads and stores only
+// the rows below M (so C can be the output tensor itself, with no row past its end). Its rows past
+// M read A's first row of the tile again (row-major A) or up to 12 bytes after a row of A^T
+// (transposed A: the loader makes sure 16 bytes of memory follow A).
 
 /** k chunk: a chunk of B's panels (KC x Np floats) is meant for the L2 cache. */
 const KC = 256;
@@ -551,7 +552,7 @@ export function gemm(
   bias: usize, act: i32, alpha: f32, prelu: usize, u0: i32, u1: i32, j0: i32, j1: i32,
 ): void {
   const MU = (M + 3) >> 2, NP = (N + 7) >> 3;
-  const Np = NP << 3, batchB = <usize>(MU << 2) * <usize>Np << 2;
+  const Np = NP << 3, batchB = <usize>M * <usize>Np << 2;
   for (let u = u0; u < u1;) {
     const t = u / MU, uEnd = min(u1, (t + 1) * MU);
     const ct = c + <usize>t * batchB;
@@ -586,28 +587,38 @@ function gemmBlock(
           const m = mu << 2;
           const ap = a + <usize>m * amB + <usize>k0 * akB, cp = c + <usize>m * cRowB + (<usize>j << 5);
           if (sak == 1) tileRowA(ap, amB, M - m, bq, cp, cRowB, kn, first);
-          else tileColA(ap, akB, bq, cp, cRowB, kn, first);
+          else tileColA(ap, akB, M - m, bq, cp, cRowB, kn, first);
         }
       }
-      if (last && epilogue) gemmEpilogue(c, Np, bias, act, alpha, prelu, mb << 2, mbEnd << 2, j0 << 3, j1 << 3);
+      if (last && epilogue) gemmEpilogue(c, Np, bias, act, alpha, prelu, mb << 2, min(mbEnd << 2, M), j0 << 3, j1 << 3);
     }
     k0 += KC;
   } while (k0 < K);
 }
 
+/** Stores the rows below mr of a 4 x 8 tile (row stride cRowB bytes). */
+@inline function storeTile(
+  c: usize, cRowB: usize, mr: i32, r00: v128, r01: v128, r10: v128, r11: v128, r20: v128, r21: v128, r30: v128, r31: v128,
+): void {
+  v128.store(c, r00, 0); v128.store(c, r01, 16);
+  if (mr > 1) { v128.store(c + cRowB, r10, 0); v128.store(c + cRowB, r11, 16); }
+  if (mr > 2) { v128.store(c + 2 * cRowB, r20, 0); v128.store(c + 2 * cRowB, r21, 16); }
+  if (mr > 3) { v128.store(c + 3 * cRowB, r30, 0); v128.store(c + 3 * cRowB, r31, 16); }
+}
+
 /**
  * One 4 x 8 tile of C (row stride cRowB bytes) = (first ? 0 : C) + sum over kn k, in order, of
- * a[i, k] bq[k, 0..7], A's rows contiguous in k: row i at a + i amB (rows from mr on read row 0
- * again: they are padding).
+ * a[i, k] bq[k, 0..7], A's rows contiguous in k: row i at a + i amB. Only the mr rows below M are
+ * loaded and stored; rows from mr on read row 0 again (padding, never stored).
  */
 @inline function tileRowA(a: usize, amB: usize, mr: i32, bq: usize, c: usize, cRowB: usize, kn: i32, first: bool): void {
   let p0 = a, p1 = a + (mr > 1 ? amB : 0), p2 = a + (mr > 2 ? 2 * amB : 0), p3 = a + (mr > 3 ? 3 * amB : 0);
   let r00 = f32x4.splat(0), r01 = r00, r10 = r00, r11 = r00, r20 = r00, r21 = r00, r30 = r00, r31 = r00;
   if (!first) {
     r00 = v128.load(c, 0); r01 = v128.load(c, 16);
-    r10 = v128.load(c + cRowB, 0); r11 = v128.load(c + cRowB, 16);
-    r20 = v128.load(c + 2 * cRowB, 0); r21 = v128.load(c + 2 * cRowB, 16);
-    r30 = v128.load(c + 3 * cRowB, 0); r31 = v128.load(c + 3 * cRowB, 16);
+    if (mr > 1) { r10 = v128.load(c + cRowB, 0); r11 = v128.load(c + cRowB, 16); }
+    if (mr > 2) { r20 = v128.load(c + 2 * cRowB, 0); r21 = v128.load(c + 2 * cRowB, 16); }
+    if (mr > 3) { r30 = v128.load(c + 3 * cRowB, 0); r31 = v128.load(c + 3 * cRowB, 16); }
   }
   let b0: v128, b1: v128, s: v128;
   for (let k = 0; k < kn; k++, p0 += 4, p1 += 4, p2 += 4, p3 += 4, bq += 32) {
@@ -617,23 +628,20 @@ function gemmBlock(
     s = v128.load32_splat(p2, 0); r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
     s = v128.load32_splat(p3, 0); r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
   }
-  v128.store(c, r00, 0); v128.store(c, r01, 16);
-  v128.store(c + cRowB, r10, 0); v128.store(c + cRowB, r11, 16);
-  v128.store(c + 2 * cRowB, r20, 0); v128.store(c + 2 * cRowB, r21, 16);
-  v128.store(c + 3 * cRowB, r30, 0); v128.store(c + 3 * cRowB, r31, 16);
+  storeTile(c, cRowB, mr, r00, r01, r10, r11, r20, r21, r30, r31);
 }
 
 /**
  * tileRowA for a transposed A: a[i, k] at a + 4 i + k akB, so the four rows of one k are adjacent
- * (rows past M read past the row of A^T: padding, and the loader's guard after A).
+ * (rows from mr on read past the row of A^T: padding, never stored; 16 bytes of memory follow A).
  */
-@inline function tileColA(a: usize, akB: usize, bq: usize, c: usize, cRowB: usize, kn: i32, first: bool): void {
+@inline function tileColA(a: usize, akB: usize, mr: i32, bq: usize, c: usize, cRowB: usize, kn: i32, first: bool): void {
   let r00 = f32x4.splat(0), r01 = r00, r10 = r00, r11 = r00, r20 = r00, r21 = r00, r30 = r00, r31 = r00;
   if (!first) {
     r00 = v128.load(c, 0); r01 = v128.load(c, 16);
-    r10 = v128.load(c + cRowB, 0); r11 = v128.load(c + cRowB, 16);
-    r20 = v128.load(c + 2 * cRowB, 0); r21 = v128.load(c + 2 * cRowB, 16);
-    r30 = v128.load(c + 3 * cRowB, 0); r31 = v128.load(c + 3 * cRowB, 16);
+    if (mr > 1) { r10 = v128.load(c + cRowB, 0); r11 = v128.load(c + cRowB, 16); }
+    if (mr > 2) { r20 = v128.load(c + 2 * cRowB, 0); r21 = v128.load(c + 2 * cRowB, 16); }
+    if (mr > 3) { r30 = v128.load(c + 3 * cRowB, 0); r31 = v128.load(c + 3 * cRowB, 16); }
   }
   let b0: v128, b1: v128, s: v128;
   for (let k = 0; k < kn; k++, a += akB, bq += 32) {
@@ -643,10 +651,7 @@ function gemmBlock(
     s = v128.load32_splat(a, 8); r20 = f32x4.add(r20, f32x4.mul(s, b0)); r21 = f32x4.add(r21, f32x4.mul(s, b1));
     s = v128.load32_splat(a, 12); r30 = f32x4.add(r30, f32x4.mul(s, b0)); r31 = f32x4.add(r31, f32x4.mul(s, b1));
   }
-  v128.store(c, r00, 0); v128.store(c, r01, 16);
-  v128.store(c + cRowB, r10, 0); v128.store(c + cRowB, r11, 16);
-  v128.store(c + 2 * cRowB, r20, 0); v128.store(c + 2 * cRowB, r21, 16);
-  v128.store(c + 3 * cRowB, r30, 0); v128.store(c + 3 * cRowB, r31, 16);
+  storeTile(c, cRowB, mr, r00, r01, r10, r11, r20, r21, r30, r31);
 }
 
 /**
@@ -704,22 +709,19 @@ function gemmEpilogue(c: usize, Np: i32, bias: usize, act: i32, alpha: f32, prel
 }
 
 /**
- * Moves the padded product [batch, Mp, Np] to [batch, M, N] in place, row by row from the first,
+ * Moves the padded product [batch, M, Np] to [batch, M, N] in place, row by row from the first,
  * each row front to back: a float is read before anything is written at or past it (a row's
  * destination never lies after its source), so no value is overwritten before it moves. Plain
  * loads and stores: memory.copy on a shared memory is a call into the engine, slow per short row.
  */
 export function gemm_unpad(c: usize, batch: i32, M: i32, N: i32): void {
-  const Mp = (M + 3) & ~3, Np = (N + 7) & ~7;
+  const Np = (N + 7) & ~7, rows = <usize>batch * <usize>M;
   const rowB = <usize>N << 2, row4 = <usize>(N & ~3) << 2;
-  for (let t = 0; t < batch; t++) {
-    for (let m = 0; m < M; m++) {
-      const src = c + ((<usize>t * <usize>Mp + <usize>m) * <usize>Np << 2);
-      const dst = c + ((<usize>t * <usize>M + <usize>m) * <usize>N << 2);
-      let o: usize = 0;
-      for (; o < row4; o += 16) v128.store(dst + o, v128.load(src + o));
-      for (; o < rowB; o += 4) store<f32>(dst + o, load<f32>(src + o));
-    }
+  for (let r: usize = 0; r < rows; r++) {
+    const src = c + (r * <usize>Np << 2), dst = c + (r * <usize>N << 2);
+    let o: usize = 0;
+    for (; o < row4; o += 16) v128.store(dst + o, v128.load(src + o));
+    for (; o < rowB; o += 4) store<f32>(dst + o, load<f32>(src + o));
   }
 }
 
