@@ -469,6 +469,17 @@ function taskCount(work: number, units: number, perThread = 4): number {
   return Math.max(1, Math.min(units, threads * perThread, MAX_TASKS));
 }
 
+/**
+ * What a kernel's work counts for where every task walks all of the call's edges (or nonzeros,
+ * or rows) and keeps only its heads' or columns' share: each task pays the whole walk (index loads,
+ * row addresses), so such a split needs far more work to gain. Measured, 2 threads against 1 on
+ * wasm (`gatv2 bench --kernels`): on Cora (13k edges, 8 x 8 channels) score_backward took 2.4x and
+ * sparse_matmul_grad 3.3x their one-thread time, and the sums over rows of [100000, 16..64]
+ * gradients 1.7x; at 10^5 edges and more the edge walks gain (0.77x). Their work is divided by
+ * this before it meets the threshold (65,536 x 128 = 8.4M multiply-adds). Changes no result.
+ */
+const WALK_SHARE = 128;
+
 /** [lo, hi) of n items cut into k nearly equal parts, as [a, b, 0, 0] quadruples. */
 function evenSplit(n: number, k: number): number[][] {
   const out: number[][] = [];
@@ -716,7 +727,7 @@ function sparseProduct(grad: boolean, rowPtr: I32, colIdx: I32, values: F32, den
   if (grad) {
     // dW's rows are scattered to: split its columns, in blocks of 16 (the kernel's widest loop).
     const blocks = Math.ceil(K / 16);
-    const tasks = evenSplit(blocks, taskCount(work, blocks, 2)).map(([a, b]) => [a * 16, Math.min(b * 16, K), 0, 0]);
+    const tasks = evenSplit(blocks, taskCount(work / WALK_SHARE, blocks, 2)).map(([a, b]) => [a * 16, Math.min(b * 16, K), 0, 0]);
     f.run('sparse_matmul_grad', [pRow, pCol, pVal, pDense, K, pOut, N], tasks);
   } else {
     f.run('sparse_matmul', [pRow, pCol, pVal, pDense, K, pOut], rowSplit(rowPtr, N, taskCount(work, N)));
@@ -799,7 +810,7 @@ function scoreBackwardSimd(
   // One task per thread: every task walks all E edges and gathers its heads' share of two rows
   // per edge, so more tasks than threads only multiply the cache misses (measured: at 10^6 edges
   // and 8 x 8 channels, four tasks on two threads took 1.5x one thread's time; two took 0.75x).
-  ], headChannelSplit(H, C, taskCount(E * HC, H * Math.ceil(C / 4), 1)));
+  ], headChannelSplit(H, C, taskCount((E * HC) / WALK_SHARE, H * Math.ceil(C / 4), 1)));
   f.close([7, 8, 9, 10]);
   return true;
 }
@@ -852,7 +863,7 @@ function aggregateBackwardSimd(
   }
   const [pSrc, pDst, pAlpha, pXl, pDOut, pDxl, pDAlpha] = f.ptr;
   // dxl's rows are scattered to: split the heads (dAlpha[p, h] needs all of a head's channels).
-  f.run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount(E * HC, H, 1)));
+  f.run('aggregate_backward', [pSrc, pDst, pAlpha, pXl, pDOut, H, C, pDAlpha, pDxl, E], evenSplit(H, taskCount((E * HC) / WALK_SHARE, H, 1)));
   f.close([5]);
   return true;
 }
@@ -1045,7 +1056,7 @@ export function sumAxes(x: F32, R: number, C: number, byRows: boolean, out: F32)
   if (byRows) {
     // Blocks of four columns (the vector loop), the last task taking the tail.
     const blocks = Math.ceil(C / 4);
-    f.run('column_sum', [pX, R, C, pOut], evenSplit(blocks, taskCount(R * C, blocks, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, C), 0, 0]));
+    f.run('column_sum', [pX, R, C, pOut], evenSplit(blocks, taskCount((R * C) / WALK_SHARE, blocks, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, C), 0, 0]));
   } else {
     f.run('row_sum', [pX, C, pOut], evenSplit(R, taskCount(R * C, R, 1)));
   }
