@@ -25,9 +25,21 @@ function randF32(r: () => number, n: number): Float32Array {
   return a;
 }
 
+/** A graph's edges grouped by source, in increasing CSR position (as src/graph/layout.ts builds
+ * them): what lets score_backward scatter to sources on several threads. */
+function bySource(csrSrc: Int32Array, N: number): simd.BySource {
+  const srcPtr = new Int32Array(N + 1);
+  for (const j of csrSrc) srcPtr[j + 1]++;
+  for (let j = 0; j < N; j++) srcPtr[j + 1] += srcPtr[j];
+  const next = srcPtr.slice(0, N), srcOrder = new Int32Array(csrSrc.length);
+  csrSrc.forEach((j, p) => (srcOrder[next[j]++] = p));
+  return { srcPtr, srcOrder };
+}
+
 /** N nodes sorted by destination: node `hub` gets hubDegree in-edges, every third node none
- * (isolated unless it is someone's source), the rest 0-6; `edges` false: no edges at all. */
-function graph(r: () => number, N: number, hub: number, hubDegree: number, edges = true): js.CsrArrays {
+ * (isolated unless it is someone's source), the rest 0-6; `edges` false: no edges at all. With
+ * the source grouping. */
+function graph(r: () => number, N: number, hub: number, hubDegree: number, edges = true): js.CsrArrays & simd.BySource {
   const rowPtr = new Int32Array(N + 1);
   const src: number[] = [], dst: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -38,7 +50,8 @@ function graph(r: () => number, N: number, hub: number, hubDegree: number, edges
     }
     rowPtr[i + 1] = src.length;
   }
-  return { rowPtr, csrSrc: Int32Array.from(src), csrDst: Int32Array.from(dst) };
+  const csrSrc = Int32Array.from(src);
+  return { rowPtr, csrSrc, csrDst: Int32Array.from(dst), ...bySource(csrSrc, N) };
 }
 
 /** Largest |a - b| / (|b| + scale) over the elements (scale: the size of the terms). */
@@ -94,8 +107,10 @@ test('every kernel gives the same bits on 1, 2, 3 and 5 threads, and matches the
     return;
   }
   simd.setMinParallelWork(0);
+  // Blocks of 64 edges: score_backward's two passes (blocks of rows, then sources) run here too.
+  simd.setScoreBlockEdges(64);
   let seed = 1;
-  const before = simd.workerTaskCount();
+  const before = simd.workerTaskCount(), splitBefore = simd.splitRunCounts()['score_backward_dxl'] ?? 0;
   for (const { N, hub, deg, edges, label } of GRAPHS) {
     for (const [H, C] of SHAPES) {
       seed++;
@@ -117,7 +132,59 @@ test('every kernel gives the same bits on 1, 2, 3 and 5 threads, and matches the
     }
   }
   assert.ok(simd.workerTaskCount() > before, 'no task ran on a worker thread');
+  assert.ok((simd.splitRunCounts()['score_backward_dxl'] ?? 0) > splitBefore, 'score_backward never scattered by source');
   simd.setMinParallelWork(1 << 16);
+  simd.setScoreBlockEdges(4096);
+});
+
+test('scoreBackward with a source grouping that does not match csrSrc runs as one task: the same bits', async (t) => {
+  if (!simd.simdEnabled()) {
+    t.skip(`SIMD unavailable: ${simd.simdDisabledReason()}`);
+    return;
+  }
+  simd.setMinParallelWork(0);
+  simd.setScoreBlockEdges(64);
+  try {
+    const r = rng(41);
+    const N = 300, H = 2, C = 8, HC = H * C;
+    const g = graph(r, N, 7, 500);
+    const E = g.csrSrc.length;
+    const xl = randF32(r, N * HC), xr = randF32(r, N * HC), att = randF32(r, HC), dE = randF32(r, E * H);
+    // Two entries of one source's list swapped (out of order), and a list naming an edge of
+    // another source: each would make the scatter by source add other terms or in another order.
+    // Neither may be used: the call runs as one task and gives one thread's bits.
+    const swapped = { ...g, srcOrder: g.srcOrder.slice() };
+    const j = Array.from({ length: N }, (_, k) => k).find((k) => g.srcPtr[k + 1] - g.srcPtr[k] >= 2)!;
+    [swapped.srcOrder[g.srcPtr[j]], swapped.srcOrder[g.srcPtr[j] + 1]] = [swapped.srcOrder[g.srcPtr[j] + 1], swapped.srcOrder[g.srcPtr[j]]];
+    const foreign = { ...g, srcOrder: g.srcOrder.slice() };
+    foreign.srcOrder[g.srcPtr[j]] = g.srcOrder.find((p) => g.csrSrc[p] !== j)!;
+    const run = (gg: js.CsrArrays) => {
+      const out = [new Float32Array(N * HC), new Float32Array(N * HC), new Float32Array(HC)];
+      simd.scoreBackward(gg, xl, xr, att, null, dE, H, C, 0.2, out[0], out[1], out[2], null);
+      return out;
+    };
+    simd.setThreads(1);
+    const one = run(g);
+    simd.setThreads(3);
+    await simd.threadsReady();
+    const before = simd.splitRunCounts()['score_backward_dxl'] ?? 0;
+    assert.deepEqual(run(g), one, 'the right grouping on 3 threads');
+    assert.equal(simd.splitRunCounts()['score_backward_dxl'], before + 1, 'the right grouping did not scatter by source');
+    assert.deepEqual(run(swapped), one, 'an out-of-order grouping');
+    assert.deepEqual(run(foreign), one, "a grouping naming another source's edge");
+    // Edges not sorted by destination (reversed): blocks would not own their rows of dxr.
+    const rSrc = g.csrSrc.slice().reverse();
+    const reversed = { rowPtr: g.rowPtr, csrSrc: rSrc, csrDst: g.csrDst.slice().reverse(), ...bySource(rSrc, N) };
+    simd.setThreads(1);
+    const oneReversed = run(reversed);
+    simd.setThreads(3);
+    assert.deepEqual(run(reversed), oneReversed, 'edges not sorted by destination');
+    assert.equal(simd.splitRunCounts()['score_backward_dxl'], before + 1, 'a wrong grouping, or unsorted edges, were split');
+  } finally {
+    simd.setThreads(1);
+    simd.setMinParallelWork(1 << 16);
+    simd.setScoreBlockEdges(4096);
+  }
 });
 
 test('a dropped memory (a call above the keep limit) is replaced in the workers too', async (t) => {

@@ -18,10 +18,11 @@
  *   in, runs, and copies the outputs back (about 19 MB in, 2-3 ms, per Cora step on cpu).
  *
  * Threads (`--threads N`, GATV2_THREADS, default os.availableParallelism()): a call with enough
- * work is cut into tasks by the ranges each kernel takes (destination rows, edges, heads or output
- * columns; see the assembly source). Every output element belongs to exactly one task and
- * accumulates its terms in the JS loop's order within it, so results are bit-identical for any
- * thread count and any assignment of tasks to threads. Worker threads (./worker.js) share the
+ * work is cut into tasks by the ranges each kernel takes (destination rows, edges, source rows,
+ * heads or output columns; see the assembly source). Every output element belongs to exactly one
+ * task and accumulates its terms in the JS loop's order within it (score_backward's dL/da: per
+ * block of rows, then the blocks in order, blocks that depend on the graph only), so results are
+ * bit-identical for any thread count and any assignment of tasks to threads. Worker threads (./worker.js) share the
  * memory and a small control block; the calling thread publishes a job, takes tasks itself like
  * the workers do, and blocks (Atomics.wait) until all are done, so the kernels stay synchronous.
  * Workers start lazily; until they are up, the calling thread runs every task itself.
@@ -58,9 +59,15 @@ export interface Exports {
   score_backward(
     csrSrc: number, csrDst: number, xl: number, xr: number, att: number, ep: number, hasEp: number,
     dE: number, H: number, C: number, slope: number,
-    dxl: number, dxr: number, dAtt: number, dEp: number, hasDEp: number, E: number,
-    h0: number, h1: number, c0: number, c1: number,
+    dxl: number, withDxl: number, dxr: number, partials: number, dEp: number, hasDEp: number, blocks: number,
+    signs: number, hasSigns: number, b0: number, b1: number,
   ): void;
+  score_backward_dxl(
+    srcPtr: number, srcOrder: number, signs: number, att: number, H: number, C: number, slope: number, dxl: number, j0: number, j1: number,
+  ): void;
+  score_add_rows(rows: number, R: number, C: number, out: number, c0: number, c1: number): void;
+  non_decreasing(p: number, n: number): number;
+  source_order_check(srcPtr: number, srcOrder: number, csrSrc: number, bad: number, j0: number, j1: number): void;
   aggregate_forward(rowPtr: number, csrSrc: number, alpha: number, xl: number, H: number, C: number, out: number, i0: number, i1: number): void;
   aggregate_backward(
     csrSrc: number, csrDst: number, alpha: number, xl: number, dOut: number,
@@ -83,6 +90,7 @@ export interface Exports {
 export const KERNELS = [
   'sparse_matmul', 'sparse_matmul_grad', 'score_forward', 'score_backward',
   'aggregate_forward', 'aggregate_backward', 'softmax_forward', 'softmax_backward', 'gemm_pack_b', 'gemm', 'dropout', 'column_sum', 'row_sum',
+  'score_backward_dxl', 'score_add_rows', 'source_order_check',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
 
@@ -211,6 +219,13 @@ export function simdEnabled(): boolean {
 export function simdRunCount(): number {
   return runs;
 }
+
+/** How many calls of each kernel ran as more than one task (for tests: which split ran). */
+export function splitRunCounts(): Record<string, number> {
+  return { ...splitRuns };
+}
+
+const splitRuns: Record<string, number> = {};
 
 /** Bytes copied into and out of the kernels' memory so far (arrays used in place cost none). */
 export function simdCopiedBytes(): number {
@@ -428,6 +443,7 @@ function publish(p: Pool, n: number): void {
 
 /** Runs `kernel` with `args` followed by each task's range, on this thread and the workers. */
 function run(inst: Instance, kernel: KernelName, args: number[], tasks: number[][]): void {
+  if (tasks.length > 1) splitRuns[kernel] = (splitRuns[kernel] ?? 0) + 1;
   const p = tasks.length > 1 ? poolFor(threadCount()) : null;
   if (p === null || p.broken !== null) {
     const fn = inst.exports[kernel] as (...x: number[]) => void;
@@ -473,10 +489,11 @@ function taskCount(work: number, units: number, perThread = 4): number {
  * What a kernel's work counts for where every task walks all of the call's edges (or nonzeros,
  * or rows) and keeps only its heads' or columns' share: each task pays the whole walk (index loads,
  * row addresses), so such a split needs far more work to gain. Measured, 2 threads against 1 on
- * wasm (`gatv2 bench --kernels`): on Cora (13k edges, 8 x 8 channels) score_backward took 2.4x and
- * sparse_matmul_grad 3.3x their one-thread time, and the sums over rows of [100000, 16..64]
- * gradients 1.7x; at 10^5 edges and more the edge walks gain (0.77x). Their work is divided by
- * this before it meets the threshold (65,536 x 128 = 8.4M multiply-adds). Changes no result.
+ * wasm (`gatv2 bench --kernels`): on Cora (13k edges, 8 x 8 channels) score_backward, then split
+ * by heads, took 2.4x and sparse_matmul_grad 3.3x their one-thread time, and the sums over rows of
+ * [100000, 16..64] gradients 1.7x; at 10^5 edges and more the edge walks gain (0.8x). Their work
+ * is divided by this before it meets the threshold (65,536 x 128 = 8.4M multiply-adds). Changes
+ * no result.
  */
 const WALK_SHARE = 128;
 
@@ -539,20 +556,6 @@ function isCount(n: number): boolean {
 /** How many whole rows of `stride` elements an array of `len` holds (any count when stride is 0). */
 function rows(len: number, stride: number): number {
   return stride > 0 ? Math.min(Math.floor(len / stride), NO_BOUND) : NO_BOUND;
-}
-
-/**
- * Heads 0..H-1 cut into k tasks [h0, h1, c0, c1): whole heads when there are at least k heads,
- * else each head's channels in blocks of 4 (the kernel's vector width).
- */
-function headChannelSplit(H: number, C: number, k: number): number[][] {
-  if (k <= 1 || H >= k) return evenSplit(H, Math.min(k, Math.max(H, 1))).map(([a, b]) => [a, b, 0, C]);
-  const blocks = Math.ceil(C / 4), per = Math.max(1, Math.min(blocks, Math.ceil(k / H)));
-  const out: number[][] = [];
-  for (let h = 0; h < H; h++) {
-    for (const [a, b] of evenSplit(blocks, per)) out.push([h, h + 1, a * 4, Math.min(b * 4, C)]);
-  }
-  return out;
 }
 
 /** A block a kernel writes before it reads it: scratch, or an output it overwrites. `into`
@@ -768,12 +771,20 @@ function scoreForwardSimd(
   return true;
 }
 
+/** A graph's edges grouped by source (src/graph/layout.ts): j's outgoing edges are
+ * srcOrder[srcPtr[j] .. srcPtr[j + 1]), in increasing CSR position. */
+export interface BySource {
+  srcPtr: I32;
+  srcOrder: I32;
+}
+
 /**
  * loops.ts scoreBackward, gradients.md "Score stage": delta_k = dE_k a s_k; dL/da += dE_k u_k;
- * dxr[i] += delta_k; dxl[j] += delta_k; dep[k] = delta_k.
+ * dxr[i] += delta_k; dxl[j] += delta_k; dep[k] = delta_k. With the source grouping (the kernels'
+ * srcPtr and srcOrder inputs) the scatter to sources runs on several threads too.
  */
 export function scoreBackward(
-  g: CsrArrays, xl: F32, xr: F32, att: F32, ep: F32 | null, dE: F32,
+  g: CsrArrays & Partial<BySource>, xl: F32, xr: F32, att: F32, ep: F32 | null, dE: F32,
   H: number, C: number, slope: number,
   dxl: F32, dxr: F32, dAtt: F32, dEp: F32 | null,
 ): void {
@@ -782,8 +793,32 @@ export function scoreBackward(
   }
 }
 
+/** Edges per block of score_backward's partial sums of dL/da (about: blocks are whole rows). */
+let scoreBlockEdges = 4096;
+
+/** Sets that block size (tests make it small, so that small graphs have several blocks). It
+ * changes the rounding of dL/da, never with the thread count. */
+export function setScoreBlockEdges(edges: number): void {
+  scoreBlockEdges = Math.max(1, Math.floor(edges));
+}
+
+/**
+ * score_backward's blocks: about E / scoreBlockEdges ranges of whole destination rows, as edge
+ * boundaries (B + 1 of them, from 0 to E). They depend on the graph only, never on the thread
+ * count: dL/da is summed per block, then the blocks in order.
+ */
+function scoreBlocks(rowPtr: I32, E: number): Int32Array {
+  const N = rowPtr.length - 1;
+  const k = Math.max(1, Math.ceil(E / scoreBlockEdges));
+  const cut = N > 0 ? rowSplit(rowPtr, N, k) : [[0, 0, 0, 0]];
+  const out = new Int32Array(cut.length + 1);
+  for (let t = 1; t < cut.length; t++) out[t] = Math.min(Math.max(rowPtr[cut[t][0]] | 0, out[t - 1]), E);
+  out[cut.length] = E;
+  return out;
+}
+
 function scoreBackwardSimd(
-  g: CsrArrays, xl: F32, xr: F32, att: F32, ep: F32 | null, dE: F32,
+  g: CsrArrays & Partial<BySource>, xl: F32, xr: F32, att: F32, ep: F32 | null, dE: F32,
   H: number, C: number, slope: number,
   dxl: F32, dxr: F32, dAtt: F32, dEp: F32 | null,
 ): boolean {
@@ -791,28 +826,65 @@ function scoreBackwardSimd(
   if (E === 0 || !isCount(H) || !isCount(C) || !simdEnabled()) return false;
   if (g.csrDst.length < E || dE.length < E * H || att.length < HC || dAtt.length < HC) return false;
   if ((ep !== null && ep.length < E * HC) || (dEp !== null && dEp.length < E * HC)) return false;
+  const bySource = g.srcPtr && g.srcOrder ? { srcPtr: g.srcPtr, srcOrder: g.srcOrder } : null;
   const inputs: Arr[] = [g.csrSrc, g.csrDst, xl, xr, att, dE];
   if (ep !== null) inputs.push(ep);
+  if (bySource) inputs.push(bySource.srcPtr, bySource.srcOrder);
   const outputs: Arr[] = [dxl, dxr, dAtt];
   if (dEp !== null) outputs.push(dEp);
   if (!disjoint(outputs, inputs)) return false;
-  const f = Frame.open([g.csrSrc, g.csrDst, xl, xr, att, ep, dE, dxl, dxr, dAtt, dEp]);
+  const blocks = scoreBlocks(g.rowPtr, E), B = blocks.length - 1;
+  // On several threads the first pass leaves a record per edge for the scatter by source: its H
+  // values of dE, then the signs of z, a bit per channel, and a spare word (recordBytes there).
+  const want = bySource !== null && taskCount(E * HC, B) > 1;
+  const signBytes = want ? E * (H + Math.ceil(HC / 32) + 1) * 4 : 0;
+  const f = Frame.open(
+    [g.csrSrc, g.csrDst, xl, xr, att, ep, dE, dxl, dxr, dAtt, dEp, blocks, bySource?.srcPtr ?? null, bySource?.srcOrder ?? null],
+    [B * HC * 4, 4, signBytes],
+  );
   if (f === null) return false;
   const jRows = rows(Math.min(xl.length, dxl.length), HC), iRows = rows(Math.min(xr.length, dxr.length), HC);
-  if (!f.inRange(0, jRows) || !f.inRange(1, iRows, E)) {
+  if (!f.inRange(0, jRows, E) || !f.inRange(1, iRows, E)) {
     f.abandon();
     return false;
   }
-  const [pSrc, pDst, pXl, pXr, pAtt, pEp, pDE, pDxl, pDxr, pDAtt, pDEp] = f.ptr;
+  const [pSrc, pDst, pXl, pXr, pAtt, pEp, pDE, pDxl, pDxr, pDAtt, pDEp, pBlocks, pPtr, pOrder, pPartials, pBad, pSigns] = f.ptr;
+  const split = want && scoreSplitOk(f, g, bySource, blocks, E, jRows, pBad);
   f.run('score_backward', [
     pSrc, pDst, pXl, pXr, pAtt, pEp, ep !== null ? 1 : 0, pDE, H, C, slope,
-    pDxl, pDxr, pDAtt, pDEp, dEp !== null ? 1 : 0, E,
-  // One task per thread: every task walks all E edges and gathers its heads' share of two rows
-  // per edge, so more tasks than threads only multiply the cache misses (measured: at 10^6 edges
-  // and 8 x 8 channels, four tasks on two threads took 1.5x one thread's time; two took 0.75x).
-  ], headChannelSplit(H, C, taskCount((E * HC) / WALK_SHARE, H * Math.ceil(C / 4), 1)));
+    pDxl, split ? 0 : 1, pDxr, pPartials, pDEp, dEp !== null ? 1 : 0, pBlocks, pSigns, split ? 1 : 0,
+  ], split ? evenSplit(B, taskCount(E * HC, B)) : [[0, B, 0, 0]]);
+  if (split) {
+    const sources = bySource!.srcPtr.length - 1;
+    f.run('score_backward_dxl', [pPtr, pOrder, pSigns, pAtt, H, C, slope, pDxl], rowSplit(bySource!.srcPtr, sources, taskCount(E * HC, sources)));
+  }
+  const cols = Math.ceil(HC / 4);
+  f.run('score_add_rows', [pPartials, B, HC, pDAtt],
+    evenSplit(cols, taskCount(B * HC, cols, 1)).map(([a, b]) => [a * 4, Math.min(b * 4, HC), 0, 0]));
   f.close([7, 8, 9, 10]);
   return true;
+}
+
+/**
+ * Whether score_backward may run on several threads: its blocks must own their destination rows
+ * (csrDst sorted, no row across a block boundary) and the source grouping must list every edge
+ * once, by source, in increasing order (what src/graph/layout.ts builds); else one task runs it
+ * all, with the same result. Costs a pass over csrDst and one over srcOrder (split over the
+ * threads), a few percent of the kernel.
+ */
+function scoreSplitOk(f: Frame, g: CsrArrays, s: BySource | null, blocks: Int32Array, E: number, jRows: number, pBad: number): boolean {
+  if (s === null) return false;
+  const N = s.srcPtr.length - 1;
+  if (N < 0 || N > jRows || s.srcOrder.length < E || s.srcPtr[0] !== 0 || s.srcPtr[N] !== E) return false;
+  for (let j = 0; j < N; j++) if (s.srcPtr[j + 1] < s.srcPtr[j]) return false;
+  for (let t = 1; t < blocks.length - 1; t++) {
+    const p = blocks[t];
+    if (p > 0 && p < E && g.csrDst[p - 1] === g.csrDst[p]) return false;
+  }
+  if (f.inst.exports.non_decreasing(f.ptr[1], E) !== 1 || !f.inRange(13, E, E)) return false;
+  new Int32Array(f.inst.memory.buffer, pBad, 1)[0] = 0;
+  f.run('source_order_check', [f.ptr[12], f.ptr[13], f.ptr[0], pBad], rowSplit(s.srcPtr, N, taskCount(E, N)));
+  return new Int32Array(f.inst.memory.buffer, pBad, 1)[0] === 0;
 }
 
 /** loops.ts aggregateForward, gradients.md eq. 3: out[i,h,:] += sum_{k: j->i} alpha_k xl[j,h,:]. */

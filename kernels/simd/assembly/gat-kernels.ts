@@ -194,56 +194,168 @@ export function score_forward(
 }
 
 /**
- * gradients.md "Score stage": with s_k[c] = (z > 0 ? 1 : slope),
+ * gradients.md "Score stage": with s_k[c] = (z > 0 ? 1 : slope) and u_k = LeakyReLU(z),
  *   delta_k = dE_k a s_k;  dL/da += dE_k u_k;  dxr[i] += delta_k;  dxl[j] += delta_k;  dep[k] = delta_k
- * (loops.ts scoreBackward), over all edges, for heads h0..h1-1 and, within each head, channels
- * c0..c1-1. Every channel is independent given dE, so threads split heads (and channels): dxl's
- * scatter to sources and the sum into dAtt keep the JS's edge order. z is recomputed, and a (p, h)
- * whose dE is +-0 is skipped as in the JS, leaving that part of dEp as the caller passed it.
+ * (loops.ts scoreBackward) for the edges of blocks b0..b1-1: block b is edges
+ * blocks[b] .. blocks[b + 1] - 1, whole destination rows, so the task that has a block owns dxr's
+ * rows and dEp's entries of its edges. dL/da is summed per block, from 0, into row b of
+ * `partials` (H C floats a row), which score_add_rows adds to dAtt in block order afterwards: the
+ * blocks depend on the graph only, so the sum is the same for any thread count. dxl (withDxl = 1:
+ * a task that has every block) accumulates in edge order; on several threads withDxl is 0 and
+ * score_backward_dxl does it by source from the record of each edge this pass leaves in `signs`
+ * (hasSigns = 1: its dE and the signs of its z; see recordBytes). z is recomputed, and a (p, h) whose dE is +-0 is
+ * skipped as in the JS, leaving that part of dEp as the caller passed it.
  */
 export function score_backward(
   csrSrc: usize, csrDst: usize, xl: usize, xr: usize, att: usize, ep: usize, hasEp: i32,
   dE: usize, H: i32, C: i32, slope: f32,
-  dxl: usize, dxr: usize, dAtt: usize, dEp: usize, hasDEp: i32, E: i32,
-  h0: i32, h1: i32, c0: i32, c1: i32,
+  dxl: usize, withDxl: i32, dxr: usize, partials: usize, dEp: usize, hasDEp: i32, blocks: usize,
+  signs: usize, hasSigns: i32, b0: i32, b1: i32,
 ): void {
-  const cB = <usize>C << 2, hcB = <usize>H * cB;
-  const cb0 = <usize>c0 << 2, cbEnd = <usize>c1 << 2, c4End = cb0 + (<usize>((c1 - c0) & ~3) << 2);
-  const slopev = f32x4.splat(slope);
-  const one = f32x4.splat(1);
-  for (let p = 0; p < E; p++) {
-    // byte offsets of row j (xl, dxl), row i (xr, dxr) and edge p (ep, dEp)
-    const jo = <usize>i32At(csrSrc, p) * hcB;
-    const io = <usize>i32At(csrDst, p) * hcB;
-    const po = <usize>p * hcB;
-    for (let h = h0; h < h1; h++) {
-      const de = f32At(dE, p * H + h);
-      if (de == 0) continue;
-      const dev = f32x4.splat(de);
-      const ho = <usize>h * cB;
-      let cb = ho + cb0;
-      for (; cb < ho + c4End; cb += 16) {
-        let z = f32x4.add(v128.load(xr + io + cb), v128.load(xl + jo + cb));
-        if (hasEp) z = f32x4.add(z, v128.load(ep + po + cb));
-        const m = f32x4.gt(z, f32x4.splat(0));
-        // dAtt += de * u
-        v128.store(dAtt + cb, f32x4.add(v128.load(dAtt + cb), f32x4.mul(dev, v128.bitselect(z, f32x4.mul(slopev, z), m))));
-        // delta = de * att * s
-        const delta = f32x4.mul(f32x4.mul(dev, v128.load(att + cb)), v128.bitselect(one, slopev, m));
-        v128.store(dxr + io + cb, f32x4.add(v128.load(dxr + io + cb), delta));
-        v128.store(dxl + jo + cb, f32x4.add(v128.load(dxl + jo + cb), delta));
-        if (hasDEp) v128.store(dEp + po + cb, delta);
+  const cB = <usize>C << 2, c4B = <usize>(C & ~3) << 2, hcB = <usize>H * cB;
+  const slopev = f32x4.splat(slope), one = f32x4.splat(1), zero = f32x4.splat(0);
+  const HC = H * C, recB = recordBytes(H, HC), deB = <usize>H << 2;
+  for (let b = b0; b < b1; b++) {
+    const da = partials + <usize>b * hcB;
+    for (let cb: usize = 0; cb < hcB; cb += 4) store<f32>(da + cb, 0);
+    const pEnd = i32At(blocks, b + 1);
+    for (let p = i32At(blocks, b); p < pEnd; p++) {
+      // byte offsets of row j (xl, dxl), row i (xr, dxr) and edge p (ep, dEp)
+      const jo = <usize>i32At(csrSrc, p) * hcB;
+      const io = <usize>i32At(csrDst, p) * hcB;
+      const po = <usize>p * hcB;
+      const rec = signs + <usize>p * recB, sp = rec + deB;
+      if (hasSigns) {
+        for (let w: usize = 0; w < deB; w += 4) store<f32>(rec + w, load<f32>(dE + (<usize>p << 2) * <usize>H + w));
+        for (let w: usize = deB; w < recB; w += 4) store<i32>(rec + w, 0);
       }
-      for (; cb < ho + cbEnd; cb += 4) {
-        let z = load<f32>(xr + io + cb) + load<f32>(xl + jo + cb);
-        if (hasEp) z += load<f32>(ep + po + cb);
-        const pos = z > 0;
-        store<f32>(dAtt + cb, load<f32>(dAtt + cb) + de * select<f32>(z, slope * z, pos));
-        const ds = de * load<f32>(att + cb) * select<f32>(1, slope, pos);
-        store<f32>(dxr + io + cb, load<f32>(dxr + io + cb) + ds);
-        store<f32>(dxl + jo + cb, load<f32>(dxl + jo + cb) + ds);
-        if (hasDEp) store<f32>(dEp + po + cb, ds);
+      let ho: usize = 0;
+      for (let h = 0; h < H; h++, ho += cB) {
+        const de = f32At(dE, p * H + h);
+        if (de == 0) continue;
+        const dev = f32x4.splat(de);
+        let cb = ho;
+        for (; cb < ho + c4B; cb += 16) {
+          let z = f32x4.add(v128.load(xr + io + cb), v128.load(xl + jo + cb));
+          if (hasEp) z = f32x4.add(z, v128.load(ep + po + cb));
+          const m = f32x4.gt(z, zero);
+          if (hasSigns) orSigns(sp, <i32>((cb >> 2)), i32x4.bitmask(m));
+          // dL/da (this block's row) += de * u
+          v128.store(da + cb, f32x4.add(v128.load(da + cb), f32x4.mul(dev, v128.bitselect(z, f32x4.mul(slopev, z), m))));
+          // delta = de * att * s
+          const delta = f32x4.mul(f32x4.mul(dev, v128.load(att + cb)), v128.bitselect(one, slopev, m));
+          v128.store(dxr + io + cb, f32x4.add(v128.load(dxr + io + cb), delta));
+          if (withDxl) v128.store(dxl + jo + cb, f32x4.add(v128.load(dxl + jo + cb), delta));
+          if (hasDEp) v128.store(dEp + po + cb, delta);
+        }
+        for (; cb < ho + cB; cb += 4) {
+          let z = load<f32>(xr + io + cb) + load<f32>(xl + jo + cb);
+          if (hasEp) z += load<f32>(ep + po + cb);
+          const pos = z > 0;
+          if (hasSigns && pos) orSigns(sp, <i32>(cb >> 2), 1);
+          store<f32>(da + cb, load<f32>(da + cb) + de * select<f32>(z, slope * z, pos));
+          const ds = de * load<f32>(att + cb) * select<f32>(1, slope, pos);
+          store<f32>(dxr + io + cb, load<f32>(dxr + io + cb) + ds);
+          if (withDxl) store<f32>(dxl + jo + cb, load<f32>(dxl + jo + cb) + ds);
+          if (hasDEp) store<f32>(dEp + po + cb, ds);
+        }
       }
+    }
+  }
+}
+
+/**
+ * Bytes of one edge's record for score_backward_dxl: its H values of dE, then the signs of its z,
+ * a bit per channel q = h C + c (bit q & 31 of 32-bit word q >> 5), and one more word, so that a
+ * 64-bit access at any channel's word stays inside the record. One record (not dE's row and a
+ * sign row apart) is what the scatter by source reads per edge, in an order the cache cannot
+ * predict: at 8 heads x 8 channels it is 48 bytes, within one or two cache lines.
+ */
+@inline function recordBytes(H: i32, HC: i32): usize {
+  return <usize>(H + ((HC + 31) >> 5) + 1) << 2;
+}
+
+/** Sets `bits` (up to 4) at channel q of a sign row (that edge's task is its only writer). */
+@inline function orSigns(row: usize, q: i32, bits: i32): void {
+  const a = row + (<usize>(q >> 5) << 2);
+  store<u64>(a, load<u64>(a) | (<u64>bits << <u64>(q & 31)));
+}
+
+/** The 4 sign bits from channel q on. */
+@inline function signsAt(row: usize, q: i32): i32 {
+  return <i32>((load<u64>(row + (<usize>(q >> 5) << 2)) >> <u64>(q & 31)) & 0xf);
+}
+
+/**
+ * score_backward's scatter to sources, by source: dxl[j] += delta_k over j's outgoing edges
+ * srcOrder[srcPtr[j] .. srcPtr[j + 1]), for source rows j0..j1-1, with delta_k = dE_k a s_k from
+ * the records score_backward left (dE_k, and s = 1 where z > 0, else slope): the same operations
+ * on the same values as there, without gathering xr and xl again. srcOrder lists each source's edges in
+ * increasing CSR position (src/graph/layout.ts), so every dxl element adds the same terms in the
+ * same order as score_backward would: the same bits, with every task owning its rows.
+ */
+export function score_backward_dxl(
+  srcPtr: usize, srcOrder: usize, signs: usize, att: usize, H: i32, C: i32, slope: f32, dxl: usize, j0: i32, j1: i32,
+): void {
+  const cB = <usize>C << 2, c4B = <usize>(C & ~3) << 2, hcB = <usize>H * cB;
+  const slopev = f32x4.splat(slope), one = f32x4.splat(1), zero = i32x4.splat(0);
+  const lanes = i32x4(1, 2, 4, 8);
+  const recB = recordBytes(H, H * C), deB = <usize>H << 2;
+  for (let j = j0; j < j1; j++) {
+    const jo = dxl + <usize>j * hcB;
+    const tEnd = i32At(srcPtr, j + 1);
+    for (let t = i32At(srcPtr, j); t < tEnd; t++) {
+      const rec = signs + <usize>i32At(srcOrder, t) * recB, sp = rec + deB;
+      let ho: usize = 0;
+      for (let h = 0; h < H; h++, ho += cB) {
+        const de = load<f32>(rec + (<usize>h << 2));
+        if (de == 0) continue;
+        const dev = f32x4.splat(de);
+        let cb = ho;
+        for (; cb < ho + c4B; cb += 16) {
+          const m = i32x4.ne(v128.and(i32x4.splat(signsAt(sp, <i32>(cb >> 2))), lanes), zero);
+          const delta = f32x4.mul(f32x4.mul(dev, v128.load(att + cb)), v128.bitselect(one, slopev, m));
+          v128.store(jo + cb, f32x4.add(v128.load(jo + cb), delta));
+        }
+        for (; cb < ho + cB; cb += 4) {
+          const ds = de * load<f32>(att + cb) * select<f32>(1, slope, (signsAt(sp, <i32>(cb >> 2)) & 1) != 0);
+          store<f32>(jo + cb, load<f32>(jo + cb) + ds);
+        }
+      }
+    }
+  }
+}
+
+/** out[c] = ((out[c] + rows[0, c]) + rows[1, c]) + ... + rows[R - 1, c] for columns c0..c1-1 of
+ * rows [R, C] (score_backward's per-block dL/da, added to dAtt in block order). */
+export function score_add_rows(rows: usize, R: i32, C: i32, out: usize, c0: i32, c1: i32): void {
+  const rowB = <usize>C << 2;
+  for (let cb = <usize>c0 << 2; cb < <usize>c1 << 2; cb += 4) {
+    let s = load<f32>(out + cb);
+    for (let r = 0; r < R; r++) s += load<f32>(rows + <usize>r * rowB + cb);
+    store<f32>(out + cb, s);
+  }
+}
+
+/** 1 when the n int32 at p never decrease (csrDst sorted by destination), else 0. */
+export function non_decreasing(p: usize, n: i32): i32 {
+  for (let t = 1; t < n; t++) if (i32At(p, t) < i32At(p, t - 1)) return 0;
+  return 1;
+}
+
+/**
+ * Checks the source grouping for source rows j0..j1-1: every edge srcOrder[t] listed for j has
+ * csrSrc = j, in increasing order. Stores 1 at `bad` otherwise (tasks only ever store 1). With
+ * srcPtr running from 0 to E without going back, that makes srcOrder list every edge exactly once.
+ */
+export function source_order_check(srcPtr: usize, srcOrder: usize, csrSrc: usize, bad: usize, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j++) {
+    let prev = -1;
+    const tEnd = i32At(srcPtr, j + 1);
+    for (let t = i32At(srcPtr, j); t < tEnd; t++) {
+      const p = i32At(srcOrder, t);
+      if (p <= prev || i32At(csrSrc, p) != j) store<i32>(bad, 1);
+      prev = p;
     }
   }
 }
