@@ -133,7 +133,7 @@ test('every kernel gives the same bits on 1, 2, 3 and 5 threads, and matches the
   }
   assert.ok(simd.workerTaskCount() > before, 'no task ran on a worker thread');
   assert.ok((simd.splitRunCounts()['score_backward_dxl'] ?? 0) > splitBefore, 'score_backward never scattered by source');
-  simd.setMinParallelWork(1 << 16);
+  simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
   simd.setScoreBlockEdges(4096);
 });
 
@@ -182,7 +182,7 @@ test('scoreBackward with a source grouping that does not match csrSrc runs as on
     assert.equal(simd.splitRunCounts()['score_backward_dxl'], before + 1, 'a wrong grouping, or unsorted edges, were split');
   } finally {
     simd.setThreads(1);
-    simd.setMinParallelWork(1 << 16);
+    simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
     simd.setScoreBlockEdges(4096);
   }
 });
@@ -214,10 +214,10 @@ test('a dropped memory (a call above the keep limit) is replaced in the workers 
   assert.deepEqual(big3, big1);
   assert.deepEqual(s3, s1);
   assert.ok(worstDiff(s1, (() => { const o = new Float32Array(50 * 8); js.aggregateForward(small, sa, sx, 2, 4, o); return o; })(), 1) < 1e-5);
-  simd.setMinParallelWork(1 << 16);
+  simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
 });
 
-test('thread counts: --threads, GATV2_THREADS, the default, and bad values', () => {
+test('thread counts: --threads, GATV2_THREADS, the default, and bad values (GATV2_SPLIT_WORK too)', () => {
   assert.throws(() => simd.parseThreads('0', '--threads'), /--threads must be a whole number from 1 to 256, got "0"/);
   assert.throws(() => simd.parseThreads('2.5', 'GATV2_THREADS'), /GATV2_THREADS/);
   assert.equal(simd.parseThreads(' 3 ', '--threads'), 3);
@@ -236,6 +236,10 @@ test('thread counts: --threads, GATV2_THREADS, the default, and bad values', () 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^gatv2: GATV2_THREADS must be a whole number from 1 to 256, got "many"/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
+  const badWork = cli([], { GATV2_SPLIT_WORK: '-1' });
+  assert.equal(badWork.status, 2);
+  assert.match(badWork.stderr, /^gatv2: GATV2_SPLIT_WORK must be a number >= 0, got "-1"/);
+  assert.equal(badWork.stderr.trim().split('\n').length, 1);
 });
 
 test('the JS fallback says once on stderr that it is in use', () => {
@@ -285,7 +289,7 @@ test('denseMatMul (x W and x^T dy) matches a plain loop, bit-identical on 1, 2 a
     }
   }
   simd.setThreads(1);
-  simd.setMinParallelWork(1 << 16);
+  simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
 });
 
 test('dropout gives the bits of the JS loop (kernels/dropout-hash.ts) on 1, 2 and 3 threads', async (t) => {
@@ -313,5 +317,5 @@ test('dropout gives the bits of the JS loop (kernels/dropout-hash.ts) on 1, 2 an
     }
   }
   simd.setThreads(1);
-  simd.setMinParallelWork(1 << 16);
+  simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
 });

@@ -182,7 +182,7 @@ test('the wasm GEMM gives the same bits on 1, 2 and 3 threads', async (t) => {
     }
     assert.ok(simd.workerTaskCount() > before, 'no task ran on a worker thread');
   } finally {
-    simd.setMinParallelWork(1 << 16);
+    simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
     simd.setThreads(1);
   }
 });

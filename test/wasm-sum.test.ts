@@ -73,7 +73,7 @@ test('wasm Sum over leading or trailing axes: the stock loop order, same bits on
       }
     }
   } finally {
-    simd.setMinParallelWork(1 << 16);
+    simd.setMinParallelWork(simd.DEFAULT_MIN_PARALLEL_WORK);
     simd.setThreads(1);
   }
 });

@@ -274,13 +274,31 @@ export function threadCount(): number {
   return threadSetting().threads;
 }
 
-/** Below this much work (multiply-adds, roughly) a call runs on the calling thread: waking a
- * worker costs tens of microseconds. Changing it changes no result. */
-let minParallelWork = 1 << 16;
+/**
+ * Below this much work (multiply-adds, roughly) a call runs on the calling thread. Waking a worker
+ * and handing it a task cost more than splitting saves on small calls: on Cora (13k edges, 8 x 8
+ * channels, wasm) a training step took 1.1-1.2x as long on 2 threads as on 1 with a threshold of
+ * 65,536, and the same with 2^20 (measured, `gatv2 bench --dataset cora --threads 1 / 2`). Changing
+ * it changes no result. GATV2_SPLIT_WORK sets it (tests set 0, so that small inputs are split).
+ */
+export const DEFAULT_MIN_PARALLEL_WORK = 1 << 20;
+
+/** The threshold in force: setMinParallelWork's, else GATV2_SPLIT_WORK (read once; throws a
+ * RangeError naming it when it is not a number >= 0), else the default. */
+export function minParallelWork(): number {
+  if (minWork !== null) return minWork;
+  const v = process.env['GATV2_SPLIT_WORK'];
+  const n = v === undefined || v === '' ? DEFAULT_MIN_PARALLEL_WORK : Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new RangeError(`GATV2_SPLIT_WORK must be a number >= 0, got "${v}"`);
+  minWork = n;
+  return n;
+}
+
+let minWork: number | null = null;
 
 /** Sets that threshold (tests set 0 so that small inputs are split too). */
 export function setMinParallelWork(work: number): void {
-  minParallelWork = work;
+  minWork = work;
 }
 
 // The control block shared with the workers (a SharedArrayBuffer apart from the kernels' memory,
@@ -481,21 +499,21 @@ function dropOwnMemory(): void {
  * threshold or with one thread, else a few per thread (claimed as they come, for balance). */
 function taskCount(work: number, units: number, perThread = 4): number {
   const threads = threadCount();
-  if (threads <= 1 || work < minParallelWork || units <= 1) return 1;
+  if (threads <= 1 || work < minParallelWork() || units <= 1) return 1;
   return Math.max(1, Math.min(units, threads * perThread, MAX_TASKS));
 }
 
 /**
  * What a kernel's work counts for where every task walks all of the call's edges (or nonzeros,
  * or rows) and keeps only its heads' or columns' share: each task pays the whole walk (index loads,
- * row addresses), so such a split needs far more work to gain. Measured, 2 threads against 1 on
- * wasm (`gatv2 bench --kernels`): on Cora (13k edges, 8 x 8 channels) score_backward, then split
- * by heads, took 2.4x and sparse_matmul_grad 3.3x their one-thread time, and the sums over rows of
+ * row addresses), so such a split needs more work to gain. Measured, 2 threads against 1 on wasm
+ * (`gatv2 bench --kernels`): on Cora (13k edges, 8 x 8 channels) score_backward, then split by
+ * heads, took 2.4x and sparse_matmul_grad 3.3x their one-thread time, and the sums over rows of
  * [100000, 16..64] gradients 1.7x; at 10^5 edges and more the edge walks gain (0.8x). Their work
- * is divided by this before it meets the threshold (65,536 x 128 = 8.4M multiply-adds). Changes
- * no result.
+ * is divided by this before it meets the threshold (2^20 x 8: 8.4M multiply-adds). Changes no
+ * result.
  */
-const WALK_SHARE = 128;
+const WALK_SHARE = 8;
 
 /** [lo, hi) of n items cut into k nearly equal parts, as [a, b, 0, 0] quadruples. */
 function evenSplit(n: number, k: number): number[][] {

@@ -5,7 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import { InputError } from '../util/errors.js';
-import { parseThreads, setThreads, threadSetting } from '../../kernels/simd/index.js';
+import { minParallelWork, parseThreads, setThreads, threadSetting } from '../../kernels/simd/index.js';
 
 export function withThreadsOption<T>(y: Argv<T>): Argv<T> {
   return y
@@ -21,6 +21,11 @@ export function withThreadsOption<T>(y: Argv<T>): Argv<T> {
         else threadSetting(); // checks GATV2_THREADS now, so a bad value stops before any work
       } catch (err) {
         throw new InputError(`${(err as Error).message} (a whole number of threads, e.g. --threads 4)`);
+      }
+      try {
+        minParallelWork(); // and GATV2_SPLIT_WORK
+      } catch (err) {
+        throw new InputError(`${(err as Error).message} (the work below which a kernel call stays on one thread; unset it for the default)`);
       }
     }) as Argv<T>;
 }
