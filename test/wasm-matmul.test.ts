@@ -16,6 +16,7 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backends/index.js';
 import * as simd from '../kernels/simd/index.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 type Activation = 'linear' | 'relu' | 'relu6' | 'prelu' | 'leakyrelu' | 'sigmoid' | 'elu';
 
@@ -28,16 +29,7 @@ interface Case {
   fused?: { bias: number[] | null; activation: Activation; prelu?: number[] };
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 

@@ -9,17 +9,9 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backends/index.js';
 import * as simd from '../kernels/simd/index.js';
+import { mulberry32 } from '../src/util/prng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** The reference: x [R, C] summed over rows (byRows) or columns, one float32 add at a time. */
 function reference(x: Float32Array, R: number, C: number, byRows: boolean): Float32Array {
