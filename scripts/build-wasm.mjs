@@ -3,11 +3,11 @@
  * Compiles the SIMD kernels (kernels/simd/assembly/*.ts, AssemblyScript) to WebAssembly next to the
  * compiled JS that loads them (dist/kernels/simd/*.wasm), with the `assemblyscript` package's
  * compiler, so the build needs no native toolchain. Run after tsc: `tsc -p tsconfig.json && node
- * scripts/build-wasm.mjs`. A missing .wasm is not fatal at run time (kernels/simd/index.ts falls
+ * scripts/build-wasm.mjs`. A missing .wasm is not fatal at run time (kernels/simd/module.ts falls
  * back to the JS loops), so this script fails loudly instead: a compile error should break the
  * build, not slow training down.
  *
- * The module imports its memory as env.memory, declared shared (kernels/simd/index.ts hands the
+ * The module imports its memory as env.memory, declared shared (kernels/simd/threads.ts hands the
  * same memory to its worker threads), and uses no runtime, allocator or data segment: the loader
  * owns every byte of the memory it gives (its own, or blocks of tfjs-backend-wasm's heap).
  *

@@ -10,7 +10,7 @@
 #                              with require/__dirname/__filename defined for the CommonJS parts
 #   probe.mjs                  scripts/kit-probe.mjs: what adapter Dawn sees, its limits, a round trip
 #   report.mjs                 scripts/kit-report.mjs: gpu-check's results.json and final table
-#   gat-kernels.wasm           the SIMD kernels (kernels/simd/index.ts loads ./gat-kernels.wasm
+#   gat-kernels.wasm           the SIMD kernels (kernels/simd/module.ts loads ./gat-kernels.wasm
 #                              relative to import.meta.url, i.e. beside the bundle)
 #   tfjs-backend-wasm*.wasm    tfjs-backend-wasm's binaries: its Emscripten loader looks in
 #                              __dirname, which the bundle's banner sets to the bundle's folder

@@ -336,7 +336,7 @@ test('without the .wasm the kernels run the JS loops', async () => {
   try {
     const from = fileURLToPath(new URL('../kernels/', import.meta.url));
     cpSync(join(from, 'loops.js'), join(dir, 'loops.js'));
-    cpSync(join(from, 'simd', 'index.js'), join(dir, 'simd', 'index.js'));
+    for (const f of ['index.js', 'module.js', 'memory.js', 'threads.js', 'worker.js']) cpSync(join(from, 'simd', f), join(dir, 'simd', f));
     const m = (await import(pathToFileURL(join(dir, 'simd', 'index.js')).href)) as typeof simd;
     assert.equal(m.simdEnabled(), false);
     assert.match(m.simdDisabledReason() ?? '', noSimd === null ? /cannot load gat-kernels\.wasm/ : /GATV2_NO_SIMD/);

@@ -1,5 +1,5 @@
 /**
- * A kernel worker thread (started by kernels/simd/index.ts, one per thread beyond the first).
+ * A kernel worker thread (started by kernels/simd/threads.ts, one per thread beyond the first).
  * It keeps an instance of the SIMD module on each memory it is sent (the module's own memory,
  * tfjs-backend-wasm's heap), sleeps on the control block's job word (Atomics.wait) and, on each
  * new job, claims and runs tasks like the calling thread does, on the instance of the job's memory.
@@ -7,7 +7,8 @@
  * (receiveMessageOnPort) before each look at the job.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { controlSlot, controlViews, instantiateKernels, jobOpen, workOn, W_SLOT, type Exports } from './index.js';
+import { instantiateKernels, type Exports } from './module.js';
+import { controlSlot, controlViews, jobOpen, workOn, W_SLOT } from './threads.js';
 
 interface Data {
   control: SharedArrayBuffer;

@@ -11,7 +11,7 @@
  * the same minimum and maximum, 65536 pages; the code is untouched, and a memory that is shared
  * but never used by two threads at once behaves as before). registerWasm points tfjs-backend-wasm
  * there (setWasmPaths) before it starts; attachWasmHeap hands its memory and allocator to the
- * kernels (kernels/simd/index.ts useHostHeap) on the first kernel call of each backend. TF.js runs
+ * kernels (kernels/simd/memory.ts useHostHeap) on the first kernel call of each backend. TF.js runs
  * nothing while a kernel call is in progress, so its heap is never read and written at once.
  *
  * Without the binaries (a build without this step), with GATV2_NO_SHARED_HEAP set, or when the

@@ -1,6 +1,6 @@
 /**
  * `--threads N` on every command: how many threads the cpu and wasm backends' kernels use
- * (kernels/simd/index.ts). Default: GATV2_THREADS when set, else the cores available to the
+ * (kernels/simd/threads.ts). Default: GATV2_THREADS when set, else the cores available to the
  * process (os.availableParallelism()). Results do not depend on it (bit-identical for any N).
  */
 import type { Argv } from 'yargs';
