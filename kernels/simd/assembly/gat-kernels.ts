@@ -269,7 +269,7 @@ export function score_backward(
  * a bit per channel q = h C + c (bit q & 31 of 32-bit word q >> 5), and one more word, so that a
  * 64-bit access at any channel's word stays inside the record. One record (not dE's row and a
  * sign row apart) is what the scatter by source reads per edge, in an order the cache cannot
- * predict: at 8 heads x 8 channels it is 48 bytes, within one or two cache lines.
+ * predict: at 8 heads x 8 channels it is 44 bytes, within one or two cache lines.
  */
 @inline function recordBytes(H: i32, HC: i32): usize {
   return <usize>(H + ((HC + 31) >> 5) + 1) << 2;
