@@ -29,11 +29,11 @@ import { simdEnabled } from './module.js';
 import { disjoint, Frame } from './memory.js';
 import { evenSplit, rowSplit, taskCount, WALK_SHARE } from './threads.js';
 
-export { simdDisabledReason, simdEnabled, instantiateKernels, KERNELS, type Exports, type HostHeap } from './module.js';
+export { simdDisabledReason, simdEnabled, type HostHeap } from './module.js';
 export { hostHeapInUse, simdCopiedBytes, simdRunCount, useHostHeap } from './memory.js';
 export {
-  controlSlot, controlViews, DEFAULT_MIN_PARALLEL_WORK, jobOpen, MAX_THREADS, minParallelWork, parseThreads, setMinParallelWork,
-  setThreads, splitRunCounts, threadCount, threadSetting, threadsReady, workerTaskCount, workOn, W_SLOT, type Control,
+  DEFAULT_MIN_PARALLEL_WORK, MAX_THREADS, minParallelWork, parseThreads, setMinParallelWork,
+  setThreads, splitRunCounts, threadCount, threadSetting, threadsReady, workerTaskCount,
 } from './threads.js';
 
 type F32 = Float32Array;

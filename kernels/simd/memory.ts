@@ -156,7 +156,12 @@ export class Frame {
     if (m === null) return null;
     const bs = blocks.map((b) => (typeof b === 'number' ? { bytes: b } : b));
     noteHostBuffer();
-    const onHost = host !== null && (arrays.some((a) => a !== null && inHost(a)) || bs.some((b) => b.into !== undefined && inHost(b.into)));
+    // Which arrays, and which blocks' targets (big enough to be the block), lie in the host heap.
+    const here = [
+      ...arrays.map((a) => a !== null && inHost(a)),
+      ...bs.map((b) => b.into !== undefined && b.into.byteLength >= b.bytes && inHost(b.into)),
+    ];
+    const onHost = here.includes(true);
     // Byte offsets (from the start of the copies) of what is not in place; -1: in place, or null.
     let top = 0;
     const at = (bytes: number) => {
@@ -165,8 +170,8 @@ export class Frame {
       return o;
     };
     const rel = [
-      ...arrays.map((a) => (a === null || (onHost && inHost(a)) ? -1 : at(a.byteLength))),
-      ...bs.map((b) => (onHost && b.into !== undefined && b.into.byteLength >= b.bytes && inHost(b.into) ? -1 : at(b.bytes))),
+      ...arrays.map((a, i) => (a === null || here[i] ? -1 : at(a.byteLength))),
+      ...bs.map((b, i) => (here[arrays.length + i] ? -1 : at(b.bytes))),
     ];
     const inst = onHost ? host! : ownInstance(m);
     // [aligned start of the copies, the allocator's pointer to free (0: none)]

@@ -52,6 +52,8 @@ export function attachWasmHeap(backend: object): void {
   attached.add(backend);
   const wasm = (backend as { wasm?: EmscriptenModule }).wasm;
   const memory = wasm?.asm?.memory, malloc = wasm?._malloc, free = wasm?._free;
-  if (!memory || !malloc || !free || envDisabled()) return;
+  // With GATV2_NO_SHARED_HEAP the stock binary ran: its memory is not shared, so useHostHeap
+  // ignores it.
+  if (!memory || !malloc || !free) return;
   useHostHeap({ memory, malloc: (n) => malloc(n), free: (p) => free(p) });
 }
